@@ -1,0 +1,2 @@
+// Benchmarks package marker: each benchmark is src/<name>.bench.ts.
+export {};
