@@ -1,7 +1,9 @@
 // Public entry point of @caracal/bgp-speaker: the pure wire codec, capture decoding, the session FSM,
-// the session driver and the daemon configuration.
-export * from './codec/index.js';
+// the session driver, the daemon configuration and the RIB decision process.
+
 export * from './capture/index.js';
-export * from './fsm/index.js';
-export * from './session/index.js';
+export * from './codec/index.js';
 export * from './config/index.js';
+export * from './fsm/index.js';
+export * from './rib/index.js';
+export * from './session/index.js';
