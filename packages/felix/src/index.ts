@@ -1,0 +1,3 @@
+// Public entry point of @caracal/felix.
+export * from './calc/graph.js';
+export * from './calc/inputs.js';
