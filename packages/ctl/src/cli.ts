@@ -10,7 +10,7 @@ import type { ResourceModel, ResourceStore } from './backend.js';
 import { runDatastoreStart, runDatastoreStatus, runDatastoreStop } from './commands/datastore.js';
 import { type OutputFormat, outputFormats, runGet } from './commands/get.js';
 import { runIpamCheck, runIpamRelease, runIpamShow } from './commands/ipam.js';
-import { runLabel } from './commands/label.js';
+import { checkLabelRequest, runLabel } from './commands/label.js';
 import {
   type ManifestAction,
   type ManifestText,
@@ -229,6 +229,7 @@ export function buildProgram(context: Context): Command {
     .option('-n, --namespace <ns>', 'namespace, for namespaced kinds', 'default')
     .action(async (typedKind: string, name: string, labels: string[], _options: unknown, self: Command) => {
       const options = self.opts<{ overwrite?: boolean; remove: string[]; namespace: string }>();
+      checkLabelRequest({ assignments: labels, removals: options.remove });
       const kind = resolveKind(typedKind);
       const text = await withStore(context, self, (store) =>
         runLabel(store, context.deps.model, {

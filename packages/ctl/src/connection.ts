@@ -34,6 +34,9 @@ export function parseEndpointList(text: string, origin: string): string[] {
   if (endpoints.length === 0)
     throw new UsageError(`${origin}: no endpoint given (expected e.g. ${defaultEtcdEndpoint})`);
   for (const endpoint of endpoints) {
+    if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(endpoint)) {
+      throw new UsageError(`${origin}: "${endpoint}" is not a URL (expected e.g. ${defaultEtcdEndpoint})`);
+    }
     let url: URL;
     try {
       url = new URL(endpoint);

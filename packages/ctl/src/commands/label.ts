@@ -33,11 +33,10 @@ export function parseLabelAssignments(assignments: readonly string[]): Map<strin
   return labels;
 }
 
-export async function runLabel(
-  store: ResourceStore,
-  model: ResourceModel,
-  request: LabelRequest,
-): Promise<string> {
+/** Checks the label arguments before anything is read: usage errors come first. */
+export function checkLabelRequest(
+  request: Pick<LabelRequest, 'assignments' | 'removals'>,
+): Map<string, string> {
   const assignments = parseLabelAssignments(request.assignments);
   if (assignments.size === 0 && request.removals.length === 0) {
     throw new UsageError('nothing to do: give at least one key=value or --remove key');
@@ -45,6 +44,15 @@ export async function runLabel(
   for (const key of request.removals) {
     if (assignments.has(key)) throw new UsageError(`label key "${key}" is both set and removed`);
   }
+  return assignments;
+}
+
+export async function runLabel(
+  store: ResourceStore,
+  model: ResourceModel,
+  request: LabelRequest,
+): Promise<string> {
+  const assignments = checkLabelRequest(request);
   const key = {
     kind: request.kind.kind,
     name: request.name,
