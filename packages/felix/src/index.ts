@@ -1,3 +1,6 @@
 // Public entry point of @caracal/felix.
 export * from './calc/graph.js';
 export * from './calc/inputs.js';
+export * from './dataplane/dataplane.js';
+export * from './dataplane/nft.js';
+export * from './dataplane/nft-ruleset.js';

@@ -1,0 +1,245 @@
+// Felix's dataplane: turns the desired dataplane into kernel state in ONE throttled apply that diffs desired
+// against actual for routes (through the route reconciler: only our protocol), sysctls (read, write what
+// differs) and the nftables table (rewritten when its fingerprint drifts). Failures are retried with
+// backoff; kernel events (our interface appearing, our route deleted by hand) trigger an apply at once; a
+// periodic refresh repairs any other drift. Nothing here computes what is wanted: that is the calc graph's.
+
+import {
+  type KernelRoute,
+  MAIN_TABLE,
+  RouteReconciler,
+  type RouteTable,
+  type Sysctls,
+} from '@caracal/kernel';
+import type { Subscription } from 'rxjs';
+import type { DesiredDataplane } from '../calc/graph.js';
+import type { Nft } from './nft.js';
+import { expectedNatFingerprint, NFT_FAMILY, NFT_TABLE, natFingerprint, natRuleset } from './nft-ruleset.js';
+
+/** Route protocol number of Felix's routes (workload /32s and block blackholes). */
+export const FELIX_ROUTE_PROTOCOL = 96;
+
+export interface ApplyReport {
+  readonly routesReplaced: number;
+  readonly routesRemoved: number;
+  readonly routesWaitingForInterface: number;
+  readonly sysctlsWritten: number;
+  readonly nftRewritten: boolean;
+  readonly errors: readonly string[];
+}
+
+/** Pure: the kernel routes for a desired dataplane. */
+export function desiredKernelRoutes(desired: DesiredDataplane): KernelRoute[] {
+  const routes: KernelRoute[] = [];
+  for (const route of desired.workloadRoutes.values()) {
+    routes.push({
+      dst: route.dst,
+      device: route.interfaceName,
+      table: MAIN_TABLE,
+      protocol: FELIX_ROUTE_PROTOCOL,
+      type: 'unicast',
+      scope: 'link',
+    });
+  }
+  for (const block of desired.blackholeRoutes) {
+    routes.push({
+      dst: block,
+      table: MAIN_TABLE,
+      protocol: FELIX_ROUTE_PROTOCOL,
+      type: 'blackhole',
+      scope: 'universe',
+    });
+  }
+  return routes;
+}
+
+export interface DataplaneDeps {
+  readonly routes: RouteTable;
+  readonly sysctls: Sysctls;
+  readonly nft: Nft;
+}
+
+/** One apply pass over routes, sysctls and nftables. */
+export class DataplaneApplier {
+  private readonly reconciler: RouteReconciler;
+
+  constructor(private readonly deps: DataplaneDeps) {
+    this.reconciler = new RouteReconciler(deps.routes, { protocol: FELIX_ROUTE_PROTOCOL });
+  }
+
+  async apply(desired: DesiredDataplane): Promise<ApplyReport> {
+    const errors: string[] = [];
+    this.reconciler.setDesired(desiredKernelRoutes(desired));
+    const routeResult = await this.reconciler.apply();
+    for (const failure of routeResult.failures) errors.push(failure.error.message);
+
+    let sysctlsWritten = 0;
+    const present = new Set((await this.deps.routes.listLinks()).map((l) => l.name));
+    const wanted: [string, string][] = [...desired.globalSysctls];
+    for (const iface of desired.interfaces.values()) {
+      if (present.has(iface.interfaceName)) wanted.push(...iface.sysctls);
+    }
+    for (const [path, value] of wanted) {
+      try {
+        if ((await this.deps.sysctls.read(path)) !== value) {
+          await this.deps.sysctls.write(path, value);
+          sysctlsWritten++;
+        }
+      } catch (error) {
+        errors.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+
+    let nftRewritten = false;
+    try {
+      const listed = await this.deps.nft.listTable(NFT_FAMILY, NFT_TABLE);
+      if (!listed || natFingerprint(listed) !== expectedNatFingerprint(desired.natOutgoing)) {
+        await this.deps.nft.run(natRuleset(desired.natOutgoing));
+        nftRewritten = true;
+      }
+    } catch (error) {
+      errors.push(error instanceof Error ? error.message : String(error));
+    }
+    return {
+      routesReplaced: routeResult.replaced,
+      routesRemoved: routeResult.removed,
+      routesWaitingForInterface: routeResult.waitingForInterface.length,
+      sysctlsWritten,
+      nftRewritten,
+      errors,
+    };
+  }
+}
+
+export interface ApplyLoopOptions {
+  /** Minimum time between two applies (coalesces bursts of updates). */
+  readonly minIntervalMs: number;
+  /** Full resync period (Calico: 90 s for routes). */
+  readonly refreshIntervalMs: number;
+  /** Retry delay after a failed apply, doubled each time up to maxRetryDelayMs. */
+  readonly retryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  readonly onReport?: (report: ApplyReport, reason: string) => void;
+}
+
+/**
+ * Schedules applies: at most one in flight, at most one every `minIntervalMs`, always on the latest desired
+ * state; nothing is applied before the first desired state (i.e. before the datastore is in sync).
+ */
+export class ApplyLoop {
+  private desired: DesiredDataplane | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private pendingReason: string | undefined;
+  private lastApplyAt = 0;
+  private retryDelay: number;
+  private kernelEvents: Subscription | undefined;
+  private stopped = false;
+  lastReport: ApplyReport | undefined;
+  /** True once an apply completed without errors for the current desired state. */
+  inSync = false;
+
+  constructor(
+    private readonly applier: DataplaneApplier,
+    private readonly routes: RouteTable,
+    private readonly options: ApplyLoopOptions,
+  ) {
+    this.retryDelay = options.retryDelayMs;
+  }
+
+  start(): void {
+    this.kernelEvents = this.routes.events.subscribe((event) => {
+      if (!this.desired) return;
+      if (event.kind === 'link-added' && this.desired.interfaces.has(event.link.name)) {
+        this.schedule(`interface ${event.link.name} appeared`);
+      } else if (event.kind === 'route-removed' && event.route.protocol === FELIX_ROUTE_PROTOCOL) {
+        this.schedule(`route ${event.route.dst} was removed`);
+      }
+    });
+    this.armRefresh();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.kernelEvents?.unsubscribe();
+    clearTimeout(this.timer);
+    clearTimeout(this.refreshTimer);
+  }
+
+  update(desired: DesiredDataplane): void {
+    this.desired = desired;
+    this.inSync = false;
+    this.schedule('datastore update');
+  }
+
+  /** Resolves when no apply is scheduled or running (for tests and for readiness). */
+  async settled(): Promise<void> {
+    while (this.running || this.timer) {
+      await (this.running ?? new Promise((r) => setTimeout(r, 5)));
+    }
+  }
+
+  private schedule(reason: string, delayMs?: number): void {
+    if (this.stopped || !this.desired) return;
+    this.pendingReason = reason;
+    if (this.timer) return;
+    const sinceLast = Date.now() - this.lastApplyAt;
+    const delay = delayMs ?? Math.max(0, this.options.minIntervalMs - sinceLast);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, delay);
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) {
+      await this.running;
+      if (this.pendingReason) this.schedule(this.pendingReason);
+      return;
+    }
+    const desired = this.desired;
+    const reason = this.pendingReason ?? 'refresh';
+    this.pendingReason = undefined;
+    if (!desired) return;
+    this.running = (async () => {
+      this.lastApplyAt = Date.now();
+      let report: ApplyReport;
+      try {
+        report = await this.applier.apply(desired);
+      } catch (error) {
+        report = {
+          routesReplaced: 0,
+          routesRemoved: 0,
+          routesWaitingForInterface: 0,
+          sysctlsWritten: 0,
+          nftRewritten: false,
+          errors: [error instanceof Error ? error.message : String(error)],
+        };
+      }
+      this.lastReport = report;
+      this.options.onReport?.(report, reason);
+      if (report.errors.length > 0) {
+        this.schedule(`retry after: ${report.errors[0]}`, this.retryDelay);
+        this.retryDelay = Math.min(this.retryDelay * 2, this.options.maxRetryDelayMs);
+      } else {
+        this.retryDelay = this.options.retryDelayMs;
+        if (desired === this.desired) this.inSync = true;
+      }
+    })();
+    try {
+      await this.running;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private armRefresh(): void {
+    if (this.stopped) return;
+    this.refreshTimer = setTimeout(() => {
+      this.schedule('periodic refresh');
+      this.armRefresh();
+    }, this.options.refreshIntervalMs);
+    this.refreshTimer.unref?.();
+  }
+}
