@@ -1,0 +1,143 @@
+// Unit tests of the plugin logic with fakes: ADD wires and records, a failed wiring gives the address back,
+// DEL is idempotent, CHECK names what is missing, a missing netns is code 3.
+import { describe, expect, it } from 'vitest';
+import type { EndpointRecord, EndpointStore, IpamDelegate, WorkloadIdentity } from '../src/plugin.js';
+import { runPlugin } from '../src/plugin.js';
+import type { PodNetworking, PodWiring, PodWiringState } from '../src/pod-network.js';
+import { CniError, CniErrorCode, parseEnvironment, parseNetworkConfig } from '../src/spec.js';
+
+const config = parseNetworkConfig(
+  '{"cniVersion":"1.0.0","name":"k8s-pod-network","type":"caracal","nodename":"node1","mtu":1450,"ipam":{"type":"caracal-ipam"}}',
+);
+const env = (command: string) =>
+  parseEnvironment({
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: 'c1',
+    CNI_NETNS: '/var/run/netns/pod1',
+    CNI_IFNAME: 'eth0',
+    CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
+  });
+
+class FakeNetworking implements PodNetworking {
+  wired = new Map<string, PodWiring>();
+  namespaces = new Set(['/var/run/netns/pod1']);
+  failWire = false;
+  async netnsExists(netns: string) {
+    return this.namespaces.has(netns);
+  }
+  async wire(w: PodWiring) {
+    if (this.failWire) throw new CniError(CniErrorCode.IoFailure, 'wire failed');
+    this.wired.set(w.hostIfName, w);
+    return { podMac: '02:00:00:00:00:01' };
+  }
+  async unwire(host: string) {
+    this.wired.delete(host);
+  }
+  async inspect(w: PodWiring): Promise<PodWiringState> {
+    const made = this.wired.get(w.hostIfName);
+    return {
+      hostIfExists: made !== undefined,
+      hostMac: made ? 'ee:ee:ee:ee:ee:ee' : undefined,
+      podIfExists: made !== undefined,
+      podMac: made ? '02:00:00:00:00:01' : undefined,
+      podAddresses: made?.addresses ?? [],
+      podHasDefaultRoute: made !== undefined,
+      hostRoutes: made?.addresses ?? [],
+    };
+  }
+}
+
+class FakeIpam implements IpamDelegate {
+  allocated = new Map<string, string>();
+  next = 1;
+  async add() {
+    const address = `10.65.0.${this.next++}/32`;
+    this.allocated.set('c1', address);
+    return { cniVersion: '1.0.0', ips: [{ address }] };
+  }
+  async del() {
+    this.allocated.delete('c1');
+  }
+  async check() {}
+  async status() {}
+}
+
+class FakeEndpoints implements EndpointStore {
+  records = new Map<string, EndpointRecord>();
+  async put(record: EndpointRecord) {
+    this.records.set(record.identity.workload, record);
+  }
+  async remove(identity: WorkloadIdentity) {
+    this.records.delete(identity.workload);
+  }
+}
+
+function deps() {
+  return {
+    networking: new FakeNetworking(),
+    ipam: new FakeIpam(),
+    endpoints: new FakeEndpoints(),
+    defaultNodeName: 'fallback',
+  };
+}
+
+describe('caracal plugin', () => {
+  it('ADD wires the pod, records the endpoint and returns a spec result', async () => {
+    const d = deps();
+    const result = await runPlugin(config, env('ADD'), d);
+    expect(result).toEqual({
+      cniVersion: '1.0.0',
+      interfaces: [
+        { name: 'cara0d7763386da', mac: 'ee:ee:ee:ee:ee:ee' },
+        { name: 'eth0', mac: '02:00:00:00:00:01', sandbox: '/var/run/netns/pod1' },
+      ],
+      ips: [{ address: '10.65.0.1/32', interface: 1, gateway: '169.254.1.1' }],
+      routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
+      dns: {},
+    });
+    expect(d.networking.wired.get('cara0d7763386da')).toMatchObject({ mtu: 1450, podIfName: 'eth0' });
+    expect(d.endpoints.records.get('default/web-0')).toMatchObject({
+      identity: { node: 'node1', orchestrator: 'k8s', namespace: 'default', pod: 'web-0', endpoint: 'eth0' },
+      interfaceName: 'cara0d7763386da',
+      ipNetworks: ['10.65.0.1/32'],
+    });
+  });
+
+  it('ADD into a missing netns fails with code 3 and allocates nothing', async () => {
+    const d = deps();
+    d.networking.namespaces.clear();
+    await expect(runPlugin(config, env('ADD'), d)).rejects.toMatchObject({
+      code: CniErrorCode.UnknownContainer,
+    });
+    expect(d.ipam.allocated.size).toBe(0);
+  });
+
+  it('a failed wiring gives the address back and leaves nothing', async () => {
+    const d = deps();
+    d.networking.failWire = true;
+    await expect(runPlugin(config, env('ADD'), d)).rejects.toThrow('wire failed');
+    expect(d.ipam.allocated.size).toBe(0);
+    expect(d.endpoints.records.size).toBe(0);
+  });
+
+  it('DEL is idempotent', async () => {
+    const d = deps();
+    await runPlugin(config, env('ADD'), d);
+    await runPlugin(config, env('DEL'), d);
+    await runPlugin(config, env('DEL'), d);
+    expect(d.networking.wired.size).toBe(0);
+    expect(d.ipam.allocated.size).toBe(0);
+    expect(d.endpoints.records.size).toBe(0);
+  });
+
+  it('CHECK passes after ADD and names what is missing after tampering', async () => {
+    const d = deps();
+    const result = await runPlugin(config, env('ADD'), d);
+    const withPrev = { ...config, prevResult: result as never };
+    await expect(runPlugin(withPrev, env('CHECK'), d)).resolves.toBeUndefined();
+    d.networking.wired.clear();
+    await expect(runPlugin(withPrev, env('CHECK'), d)).rejects.toThrow(
+      'CHECK failed: host interface cara0d7763386da is missing; pod interface eth0 is missing in /var/run/netns/pod1',
+    );
+  });
+});
