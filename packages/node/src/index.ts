@@ -1,0 +1,2 @@
+// Public entry point of @caracal/node.
+export * from './peering.js';

@@ -1,0 +1,117 @@
+// Unit tests of the peering plan: full mesh with the higher address passive, mesh off, explicit peers by
+// node / nodeSelector / peerSelector / peerIP, route-reflector roles by cluster ID, and the invariant that
+// for any two nodes exactly one side of each mutual session is passive.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type LabelMatcher, type PeeringNode, planPeerings } from '../src/peering.js';
+
+const global = { asNumber: 64512, nodeToNodeMeshEnabled: true, listenPort: 179 };
+const node = (name: string, ip: string, extra: Partial<PeeringNode> = {}): PeeringNode => ({
+  name,
+  ipv4Address: `${ip}/24`,
+  labels: {},
+  ...extra,
+});
+const has =
+  (key: string): LabelMatcher =>
+  (labels) =>
+    key in labels;
+const not =
+  (m: LabelMatcher): LabelMatcher =>
+  (labels) =>
+    !m(labels);
+
+describe('planPeerings', () => {
+  const nodes = [node('a', '10.0.0.1'), node('b', '10.0.0.2'), node('c', '10.0.0.3')];
+
+  it('meshes with every other node; the higher address is passive', () => {
+    const plan = planPeerings('b', nodes, [], global);
+    expect(plan.peers.map((p) => [p.name, p.address, p.passive, p.asNumber])).toEqual([
+      ['mesh-a', '10.0.0.1', true, 64512],
+      ['mesh-c', '10.0.0.3', false, 64512],
+    ]);
+    expect(plan.routerId).toBe('10.0.0.2');
+  });
+
+  it('plans nothing without the mesh and without peers', () => {
+    expect(planPeerings('b', nodes, [], { ...global, nodeToNodeMeshEnabled: false }).peers).toEqual([]);
+  });
+
+  it('says why when this node has no address yet', () => {
+    const plan = planPeerings('x', [{ name: 'x', labels: {} }], [], global);
+    expect(plan.warnings).toEqual(['node x has no BGP IPv4 address yet: no sessions planned']);
+  });
+
+  it('route reflectors: clients peer only with RRs; RRs of one cluster are non-clients to each other', () => {
+    const rrNodes = [
+      node('rr1', '10.0.0.101', { routeReflectorClusterId: '224.0.0.1', labels: { routeReflector: 'true' } }),
+      node('rr2', '10.0.0.102', { routeReflectorClusterId: '224.0.0.1', labels: { routeReflector: 'true' } }),
+      ...nodes,
+    ];
+    const peers = [
+      { name: 'to-rr', nodeSelector: not(has('routeReflector')), peerSelector: has('routeReflector') },
+      { name: 'rr-mesh', nodeSelector: has('routeReflector'), peerSelector: has('routeReflector') },
+      { name: 'rr-clients', nodeSelector: has('routeReflector'), peerSelector: not(has('routeReflector')) },
+    ];
+    const off = { ...global, nodeToNodeMeshEnabled: false };
+    const client = planPeerings('a', rrNodes, peers, off);
+    expect(client.peers.map((p) => [p.name, p.routeReflectorClient])).toEqual([
+      ['peer-to-rr-rr1', false],
+      ['peer-to-rr-rr2', false],
+    ]);
+    const rr = planPeerings('rr1', rrNodes, peers, off);
+    expect(rr.routeReflectorClusterId).toBe('224.0.0.1');
+    expect(rr.peers.map((p) => [p.address, p.routeReflectorClient])).toEqual([
+      ['10.0.0.1', true],
+      ['10.0.0.2', true],
+      ['10.0.0.3', true],
+      ['10.0.0.102', false],
+    ]);
+    // With the mesh on, RRs still stay out of it.
+    expect(planPeerings('a', rrNodes, [], global).peers.map((p) => p.name)).toEqual(['mesh-b', 'mesh-c']);
+  });
+
+  it('explicit peers: by node name, to an external address with port, overriding the mesh session', () => {
+    const peers = [
+      { name: 'tor', node: 'a', peerIp: '192.0.2.1:1179', asNumber: 65000, holdTimeSeconds: 30 },
+      { name: 'other-node-only', node: 'b', peerIp: '192.0.2.9' },
+      { name: 'to-c', peerIp: '10.0.0.3', keepaliveTimeSeconds: 10 },
+    ];
+    const plan = planPeerings('a', nodes, peers, global);
+    expect(plan.peers).toContainEqual({
+      name: 'peer-tor',
+      address: '192.0.2.1',
+      port: 1179,
+      asNumber: 65000,
+      passive: false,
+      routeReflectorClient: false,
+      origin: 'bgppeer',
+      holdTimeSeconds: 30,
+    });
+    expect(plan.peers.find((p) => p.address === '192.0.2.9')).toBeUndefined();
+    expect(plan.peers.find((p) => p.address === '10.0.0.3')).toMatchObject({
+      origin: 'bgppeer',
+      keepaliveTimeSeconds: 10,
+    });
+    expect(plan.peers.filter((p) => p.address === '10.0.0.3')).toHaveLength(1);
+  });
+
+  it('every mutual session has exactly one active side', () => {
+    const nodesArb = fc
+      .uniqueArray(fc.integer({ min: 1, max: 250 }), { minLength: 2, maxLength: 12 })
+      .map((octets) => octets.map((o, i) => node(`n${i}`, `10.1.0.${o}`)));
+    fc.assert(
+      fc.property(nodesArb, (all) => {
+        for (const a of all) {
+          for (const peer of planPeerings(a.name, all, [], global).peers) {
+            const b = all.find((n) => n.ipv4Address === `${peer.address}/24`)!;
+            const back = planPeerings(b.name, all, [], global).peers.find(
+              (p) => `${p.address}/24` === a.ipv4Address,
+            )!;
+            expect(back.passive).toBe(!peer.passive);
+          }
+        }
+      }),
+    );
+  });
+});
