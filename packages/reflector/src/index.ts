@@ -1,0 +1,2 @@
+// Public entry point of @caracal/reflector.
+export * from './reflection.js';
