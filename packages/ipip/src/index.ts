@@ -1,0 +1,3 @@
+// Public entry point of @caracal/ipip.
+export * from './encapsulation.js';
+export * from './support.js';
