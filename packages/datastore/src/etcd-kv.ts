@@ -95,6 +95,7 @@ export class EtcdKeyValueStore implements KeyValueStore {
   readonly config: DatastoreConfig;
   private readonly counts: RequestCounts = { total: 0, byOperation: {} };
   private closed = false;
+  private readonly closeListeners = new Set<() => void>();
 
   constructor(config: DatastoreConfig) {
     this.config = config;
@@ -296,9 +297,17 @@ export class EtcdKeyValueStore implements KeyValueStore {
     return this.closed;
   }
 
+  /** Registers a callback run by close() (watches complete their streams); returns its remover. */
+  onClose(listener: () => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const listener of [...this.closeListeners]) listener();
+    this.closeListeners.clear();
     this.client.close();
   }
 }

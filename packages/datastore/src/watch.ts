@@ -146,7 +146,20 @@ export function watchPrefixOnEtcd(
       startWatcher(snapshot.revision);
     };
 
-    if (options.afterRevision === undefined) {
+    const stop = (): void => {
+      stopped = true;
+      generation += 1;
+      clearTimeout(retryTimer);
+      dropWatcher();
+    };
+    const removeCloseListener = store.onClose(() => {
+      stop();
+      subscriber.complete();
+    });
+
+    if (store.isClosed) {
+      subscriber.complete();
+    } else if (options.afterRevision === undefined) {
       void resync();
     } else {
       snapshotRevision = options.afterRevision;
@@ -156,10 +169,8 @@ export function watchPrefixOnEtcd(
     }
 
     return () => {
-      stopped = true;
-      generation += 1;
-      clearTimeout(retryTimer);
-      dropWatcher();
+      removeCloseListener();
+      stop();
     };
   });
 }
