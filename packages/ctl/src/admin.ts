@@ -47,22 +47,21 @@ export interface IpamOperations {
   releaseFromReport(settings: ConnectionSettings, report: unknown): Promise<ReleaseResult[]>;
 }
 
-export interface LocalEtcdOptions {
+export interface LocalEtcdRequest {
   readonly dataDir: string;
+  /** Client URL to listen on, e.g. http://127.0.0.1:2379. */
   readonly listenClient: string;
+  /** Peer URL to listen on, e.g. http://127.0.0.1:2380. */
   readonly listenPeer: string;
   readonly foreground: boolean;
-  readonly runDir: string;
 }
 
 export interface LocalEtcdStarted {
   readonly pid: number;
-  readonly clientUrl: string;
+  readonly clientUrls: readonly string[];
   readonly dataDir: string;
   readonly logFile?: string;
-  /** False when an etcd started earlier from the same data dir was already running. */
-  readonly newlyStarted: boolean;
-  /** Resolves when a foreground etcd exits (with its exit code). */
+  /** For a foreground etcd: resolves with its exit code when it ends. */
   readonly exited?: Promise<number | null>;
 }
 
@@ -71,25 +70,26 @@ export interface DatastoreMember {
   readonly name: string;
   readonly clientUrls: readonly string[];
   readonly peerUrls: readonly string[];
-  readonly isLeader: boolean;
 }
 
-export interface DatastoreStatusInfo {
+export interface EndpointHealth {
   readonly endpoint: string;
   readonly healthy: boolean;
   readonly version?: string;
-  readonly revision?: string;
+  readonly revision?: number;
   readonly dbSizeBytes?: number;
-  readonly leader?: string;
-  readonly members: readonly DatastoreMember[];
+  readonly isLeader?: boolean;
   readonly error?: string;
 }
 
+export interface DatastoreHealth {
+  readonly endpoints: readonly EndpointHealth[];
+  readonly members: readonly DatastoreMember[];
+}
+
 export interface DatastoreAdmin {
-  start(options: LocalEtcdOptions): Promise<LocalEtcdStarted>;
-  /** Stops the local etcd of this data dir; undefined when none was running. */
-  stop(dataDir: string): Promise<{ pid: number } | undefined>;
-  status(settings: ConnectionSettings): Promise<DatastoreStatusInfo[]>;
-  /** The datastore's version string (e.g. `etcd 3.4.23, cluster 3.4.0`); throws when unreachable. */
-  version(settings: ConnectionSettings): Promise<string>;
+  start(request: LocalEtcdRequest): Promise<LocalEtcdStarted>;
+  /** Stops the local etcd of this data dir; false when none was running. */
+  stop(dataDir: string): Promise<boolean>;
+  status(settings: ConnectionSettings): Promise<DatastoreHealth>;
 }

@@ -18,6 +18,8 @@ export interface ManifestDocument {
   readonly source: string;
   /** 1-based position of the document in its file. */
   readonly index: number;
+  /** 1-based line where the document starts (or where its first syntax error is). */
+  readonly line?: number;
   readonly kind?: string;
   readonly name?: string;
   /** The resource with defaults applied, when the document is valid. */

@@ -7,7 +7,12 @@ import { readFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import type { DatastoreAdmin, IpamOperations } from './admin.js';
 import type { ResourceModel, ResourceStore } from './backend.js';
-import { runDatastoreStart, runDatastoreStatus, runDatastoreStop } from './commands/datastore.js';
+import {
+  parseListenUrl,
+  runDatastoreStart,
+  runDatastoreStatus,
+  runDatastoreStop,
+} from './commands/datastore.js';
 import { type OutputFormat, outputFormats, runGet } from './commands/get.js';
 import { runIpamCheck, runIpamRelease, runIpamShow } from './commands/ipam.js';
 import { checkLabelRequest, runLabel } from './commands/label.js';
@@ -26,6 +31,9 @@ import { BgpdUnreachableError, defaultRunDir, queryBgpdStatus, renderNodeStatus 
 import { clientVersion } from './version.js';
 
 /** What the commands need from the other packages; main.ts passes the real ones. */
+/** Default data directory of `datastore start` / `datastore stop`. */
+export const defaultLocalEtcdDataDir = '/var/lib/caracal/etcd';
+
 export interface CliDependencies {
   readonly model: ResourceModel;
   /** Connects to the datastore; throws CommandFailure with the "cannot reach" advice when it cannot. */
@@ -312,10 +320,14 @@ export function buildProgram(context: Context): Command {
   datastore
     .command('start')
     .description('start a local single-member etcd (the default datastore for one machine)')
-    .option('--data-dir <dir>', 'etcd data directory', '/var/lib/caracal/etcd')
+    .option(
+      '--data-dir <dir>',
+      'etcd data directory (also holds etcd.pid and etcd.log)',
+      defaultLocalEtcdDataDir,
+    )
     .option('--listen-client <url>', 'client URL to listen on', 'http://127.0.0.1:2379')
     .option('--listen-peer <url>', 'peer URL to listen on', 'http://127.0.0.1:2380')
-    .option('--foreground', 'stay attached; stop with Ctrl-C')
+    .option('--foreground', 'stay attached (etcd logs to this terminal); stop with Ctrl-C')
     .action(async (_options: unknown, self: Command) => {
       const options = self.opts<{
         dataDir: string;
@@ -323,20 +335,23 @@ export function buildProgram(context: Context): Command {
         listenPeer: string;
         foreground?: boolean;
       }>();
-      io.writeOut(
-        await runDatastoreStart(context.deps.datastore, {
+      parseListenUrl(options.listenClient, '--listen-client');
+      parseListenUrl(options.listenPeer, '--listen-peer');
+      await runDatastoreStart(
+        context.deps.datastore,
+        {
           dataDir: options.dataDir,
           listenClient: options.listenClient,
           listenPeer: options.listenPeer,
           foreground: options.foreground === true,
-          runDir: globals(self).runDir ?? defaultRunDir,
-        }),
+        },
+        (text) => io.writeOut(text),
       );
     });
   datastore
     .command('stop')
-    .description('stop the local etcd started by `datastore start`')
-    .option('--data-dir <dir>', 'etcd data directory it was started with', '/var/lib/caracal/etcd')
+    .description('stop the local etcd started by `datastore start` (found by the PID file in its data dir)')
+    .option('--data-dir <dir>', 'etcd data directory it was started with', defaultLocalEtcdDataDir)
     .action(async (_options: unknown, self: Command) => {
       const options = self.opts<{ dataDir: string }>();
       io.writeOut(await runDatastoreStop(context.deps.datastore, options.dataDir));
@@ -355,10 +370,16 @@ export function buildProgram(context: Context): Command {
     .action(async (_options: unknown, self: Command) => {
       io.writeOut(`Client Version:    ${clientVersion()}\n`);
       const settings = resolveConnection(globals(self), io);
-      const cluster = await context.deps.datastore.version(settings).catch((error: unknown) => {
-        return `unreachable (${errorMessage(error).split('\n')[0]})`;
-      });
-      io.writeOut(`Datastore Version: ${cluster}\n`);
+      const health = await context.deps.datastore
+        .status(settings)
+        .catch((error: unknown) => errorMessage(error));
+      const answering =
+        typeof health === 'string' ? undefined : health.endpoints.find((status) => status.healthy);
+      const datastoreVersion =
+        answering !== undefined
+          ? `etcd ${answering.version ?? '(version not reported)'} at ${answering.endpoint}`
+          : `unreachable (tried ${settings.endpoints.join(', ')}; start one with: caracalctl datastore start)`;
+      io.writeOut(`Datastore Version: ${datastoreVersion}\n`);
     });
 
   // `caracalctl lab up|down` is registered here by a later change (harness: @caracal/lab in test/lab).

@@ -84,6 +84,14 @@ export function resolveConnection(options: GlobalOptions, io: Pick<CliIo, 'env'>
   };
 }
 
+/** The useful part of a gRPC connection error ("connect ECONNREFUSED 127.0.0.1:2379"), else all of it. */
+export function conciseCause(cause: string): string {
+  const socketError = /connect (E[A-Z]+) (\S+?)\.?(?:\s|$)/.exec(cause);
+  if (socketError !== null) return `connect ${socketError[1]} ${socketError[2]}`;
+  if (/DEADLINE|Deadline/.test(cause)) return 'no answer before the request deadline';
+  return cause.trim();
+}
+
 /** The advice printed when no endpoint answered. */
 export function unreachableDatastoreMessage(settings: ConnectionSettings, cause: string): string {
   const origin =
@@ -91,7 +99,7 @@ export function unreachableDatastoreMessage(settings: ConnectionSettings, cause:
       ? 'the default, since neither --etcd-endpoints nor ETCD_ENDPOINTS is set'
       : `from ${settings.endpointsSource}`;
   return [
-    `cannot reach the datastore (etcd): ${cause}`,
+    `cannot reach the datastore (etcd): ${conciseCause(cause)}`,
     `  endpoints tried: ${settings.endpoints.join(', ')} (${origin})`,
     '  to run a local single-member etcd on this machine: caracalctl datastore start',
     '  to use another cluster: --etcd-endpoints https://host:2379[,...] or ETCD_ENDPOINTS',

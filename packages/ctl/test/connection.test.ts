@@ -1,7 +1,7 @@
 // Where caracalctl looks for etcd: flag over environment over default, endpoint syntax errors that name
 // the flag, and the advice printed when nothing answers.
 import { describe, expect, it } from 'vitest';
-import { resolveConnection, unreachableDatastoreMessage } from '../src/connection.js';
+import { conciseCause, resolveConnection, unreachableDatastoreMessage } from '../src/connection.js';
 import { UsageError } from '../src/errors.js';
 
 describe('resolveConnection', () => {
@@ -46,5 +46,19 @@ describe('resolveConnection', () => {
     expect(text).toContain('http://127.0.0.1:2379');
     expect(text).toContain('neither --etcd-endpoints nor ETCD_ENDPOINTS');
     expect(text).toContain('caracalctl datastore start');
+  });
+});
+
+describe('conciseCause', () => {
+  it('keeps the socket error of a gRPC message', () => {
+    expect(
+      conciseCause(
+        '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ',
+      ),
+    ).toBe('connect ECONNREFUSED 127.0.0.1:1');
+    expect(conciseCause('4 DEADLINE_EXCEEDED: Deadline exceeded')).toBe(
+      'no answer before the request deadline',
+    );
+    expect(conciseCause(' other ')).toBe('other');
   });
 });

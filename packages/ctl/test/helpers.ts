@@ -49,6 +49,5 @@ export const unreachableDependencies: CliDependencies = {
     start: async () => unexpected('datastore.start'),
     stop: async () => unexpected('datastore.stop'),
     status: async () => unexpected('datastore.status'),
-    version: async () => unexpected('datastore.version'),
   },
 };

@@ -70,7 +70,8 @@ export function invalidDocumentsReport(documents: readonly ManifestDocument[]): 
   const lines = [`error: ${invalid.length} of ${documents.length} document(s) invalid; nothing was written`];
   for (const document of invalid) {
     const what = [document.kind, document.name].filter((part) => part !== undefined).join(' ');
-    lines.push(`${document.source} document ${document.index}${what === '' ? '' : ` (${what})`}:`);
+    const where = document.line === undefined ? '' : ` (line ${document.line})`;
+    lines.push(`${document.source} document ${document.index}${where}${what === '' ? '' : ` ${what}`}:`);
     for (const problem of document.problems) lines.push(`  ${describeProblem(problem)}`);
   }
   return `${lines.join('\n')}\n`;

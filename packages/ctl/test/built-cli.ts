@@ -1,0 +1,52 @@
+// Runs the REAL built caracalctl (node packages/ctl/dist/src/main.js) as a child process, building it
+// first (tsc -b packages/ctl, once per test file), and captures exit code, stdout and stderr.
+import { execFileSync, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const builtMain = join(repoRoot, 'packages', 'ctl', 'dist', 'src', 'main.js');
+
+/** Compiles packages/ctl and what it references, so the tests run the current sources' build. */
+export function buildCli(): void {
+  execFileSync('pnpm', ['exec', 'tsc', '-b', 'packages/ctl'], { cwd: repoRoot, stdio: 'pipe' });
+}
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunOptions {
+  readonly stdin?: string;
+  /** Extra environment; ETCD_* and NO_COLOR from the test runner's own environment are removed. */
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+}
+
+export function runBuiltCli(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('ETCD_') && key !== 'NO_COLOR') env[key] = value;
+  }
+  Object.assign(env, options.env ?? {});
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [builtMain, ...args], {
+      cwd: options.cwd ?? repoRoot,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.stdin ?? '');
+  });
+}
