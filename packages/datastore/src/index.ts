@@ -55,6 +55,18 @@ export {
   stopProcess,
 } from './local-etcd.js';
 export {
+  CorruptResourceError,
+  checkEnvelope,
+  decodeResource,
+  InvalidResourceError,
+  type Resource,
+  type ResourceList,
+  type ResourceMetadata,
+  ResourceStore,
+  type ResourceStoreOptions,
+  type ResourceWatchEvent,
+} from './resources.js';
+export {
   etcdUnavailableReason,
   findFreePort,
   TestEtcd,
