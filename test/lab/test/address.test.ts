@@ -1,0 +1,38 @@
+// Unit tests of address arithmetic: IPv4/IPv6 parsing, containment and overlap.
+import { describe, expect, it } from 'vitest';
+import { parseAddress, parsePrefix, prefixContains, prefixesOverlap } from '../src/address.js';
+
+describe('address arithmetic', () => {
+  it('parses IPv6 forms to the same value', () => {
+    const forms = ['fd00:0:0:1::11', 'fd00::1:0:0:0:11', 'fd00:0000:0000:0001:0000:0000:0000:0011'];
+    const values = forms.map((f) => parseAddress(f)?.value);
+    expect(new Set(values).size).toBe(1);
+    expect(parseAddress('::ffff:10.0.0.1')?.value).toBe((0xffffn << 32n) | 0x0a000001n);
+    expect(parseAddress('::')?.value).toBe(0n);
+    expect(parseAddress('10.0.0.256')).toBeUndefined();
+    expect(parseAddress('fe80::1%eth0')).toBeUndefined();
+  });
+
+  it('tells containment and overlap apart by family and length', () => {
+    const a = parsePrefix('10.0.0.0/16', true)!;
+    const b = parsePrefix('10.0.5.0/24', true)!;
+    const c = parsePrefix('10.1.0.0/16', true)!;
+    const v6 = parsePrefix('fd00::/8', true)!;
+    expect(prefixesOverlap(a, b)).toBe(true);
+    expect(prefixesOverlap(b, a)).toBe(true);
+    expect(prefixesOverlap(a, c)).toBe(false);
+    expect(prefixesOverlap(a, v6)).toBe(false);
+    expect(prefixContains(b, parseAddress('10.0.5.200')!)).toBe(true);
+    expect(prefixContains(b, parseAddress('10.0.6.1')!)).toBe(false);
+    expect(prefixContains(v6, parseAddress('fd12::1')!)).toBe(true);
+    expect(prefixContains(v6, parseAddress('10.0.5.1')!)).toBe(false);
+  });
+
+  it('rejects host bits in strict mode and bad lengths', () => {
+    expect(parsePrefix('10.0.1.5/24', true)).toBeUndefined();
+    expect(parsePrefix('10.0.1.5/24', false)?.network).toBe(0x0a000100n);
+    expect(parsePrefix('10.0.1.0/33', false)).toBeUndefined();
+    expect(parsePrefix('fd00::/129', false)).toBeUndefined();
+    expect(parsePrefix('10.0.1.0', false)).toBeUndefined();
+  });
+});
