@@ -44,7 +44,7 @@ export interface ResourceKey {
 export class StoreConflict extends Error {
   constructor(
     message: string,
-    readonly reason: 'exists' | 'not-found' | 'version-mismatch',
+    readonly reason: 'exists' | 'not-found' | 'version-mismatch' | 'invalid',
   ) {
     super(message);
     this.name = 'StoreConflict';

@@ -1,17 +1,18 @@
-// caracalctl's datastore side on @caracal/datastore: resources stored as JSON under the shared key
-// layout (`keys.resource(kind, name, namespace)`), with metadata.resourceVersion being the etcd
-// modRevision (every update is a compare-and-swap on it); and the local etcd launcher and status.
+// caracalctl's datastore side on @caracal/datastore: resources through its typed ResourceStore (JSON
+// under the shared key layout, metadata.resourceVersion = etcd modRevision, updates are compare-and-swap
+// on it), and the local etcd launcher and status.
 
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
   AlreadyExistsError,
   connectDatastore,
+  ResourceStore as DatastoreResources,
   DatastoreUnavailableError,
   datastoreStatus,
   type EtcdKeyValueStore,
-  type KeyValueStore,
-  keys,
+  InvalidResourceError,
+  NotFoundError,
+  type Resource,
   RevisionConflictError,
   startLocalEtcd,
   stopLocalEtcd,
@@ -28,51 +29,51 @@ function metadataOf(resource: PlainResource): Record<string, unknown> {
   return metadata !== null && typeof metadata === 'object' ? (metadata as Record<string, unknown>) : {};
 }
 
-function keyOf(resource: PlainResource): ResourceKey {
-  const metadata = metadataOf(resource);
-  const namespace =
-    typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : undefined;
-  return {
-    kind: String(resource.kind),
-    name: String(metadata.name ?? ''),
-    ...(namespace === undefined ? {} : { namespace }),
-  };
+/** The datastore's resource form; the manifest reader has already checked the envelope. */
+function asResource(resource: PlainResource): Resource {
+  return resource as unknown as Resource;
 }
 
-function storageKey(key: ResourceKey): string {
-  return keys.resource(key.kind, key.name, key.namespace);
+function asPlain(resource: Resource): PlainResource {
+  return resource as unknown as PlainResource;
 }
 
-/** The stored JSON: the resource without resourceVersion (that is the etcd revision, not data). */
-function toStoredValue(resource: PlainResource): string {
-  const { resourceVersion: _ignored, ...metadata } = metadataOf(resource);
-  return JSON.stringify({ ...resource, metadata });
+/** Drops what the store assigns (resourceVersion, uid, creationTimestamp) from a manifest object. */
+function withoutStoreFields(resource: PlainResource): PlainResource {
+  const {
+    resourceVersion: _version,
+    uid: _uid,
+    creationTimestamp: _created,
+    ...metadata
+  } = metadataOf(resource);
+  return { ...resource, metadata };
 }
 
-function fromStoredValue(value: string, revision: number): PlainResource {
-  const resource = JSON.parse(value) as PlainResource;
-  return { ...resource, metadata: { ...metadataOf(resource), resourceVersion: String(revision) } };
-}
-
-function parseResourceVersion(resource: PlainResource): number | undefined {
-  const version = metadataOf(resource).resourceVersion;
-  if (version === undefined || version === null || version === '') return undefined;
-  const revision = Number(version);
-  if (!Number.isSafeInteger(revision) || revision <= 0) {
-    throw new StoreConflict(
-      `metadata.resourceVersion "${String(version)}" is not a datastore revision`,
+/** Turns the datastore's typed errors into the conflicts result lines name. */
+function conflictFrom(error: unknown): unknown {
+  if (error instanceof AlreadyExistsError) return new StoreConflict(error.message, 'exists');
+  if (error instanceof NotFoundError) return new StoreConflict(error.message, 'not-found');
+  if (error instanceof RevisionConflictError) {
+    if (error.currentRevision === 0) return new StoreConflict(error.message, 'not-found');
+    return new StoreConflict(
+      `resourceVersion ${error.expectedRevision} is not the current one (${error.currentRevision})`,
       'version-mismatch',
     );
   }
-  return revision;
+  if (error instanceof InvalidResourceError) return new StoreConflict(error.message, 'invalid');
+  return error;
 }
 
-/** A ResourceStore on a KeyValueStore; unavailability becomes the "cannot reach" advice. */
-export class KeyValueResourceStore implements ResourceStore {
+/** caracalctl's ResourceStore on the datastore's typed ResourceStore; unavailability becomes advice. */
+export class DatastoreResourceStore implements ResourceStore {
+  private readonly resources: DatastoreResources;
+
   constructor(
-    private readonly kv: KeyValueStore,
+    private readonly kv: EtcdKeyValueStore,
     private readonly settings: ConnectionSettings,
-  ) {}
+  ) {
+    this.resources = new DatastoreResources(kv);
+  }
 
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
     try {
@@ -81,85 +82,40 @@ export class KeyValueResourceStore implements ResourceStore {
       if (error instanceof DatastoreUnavailableError) {
         throw new CommandFailure(unreachableDatastoreMessage(this.settings, error.causeMessage));
       }
-      throw error;
+      throw conflictFrom(error);
     }
   }
 
   async get(key: ResourceKey): Promise<PlainResource | undefined> {
-    const found = await this.guard(() => this.kv.get(storageKey(key)));
-    return found === undefined ? undefined : fromStoredValue(found.value, found.revision);
+    const found = await this.guard(() => this.resources.get(key.kind, key.name, key.namespace));
+    return found === undefined ? undefined : asPlain(found);
   }
 
   async list(kind: string, namespace?: string): Promise<PlainResource[]> {
-    const prefix =
-      namespace === undefined ? keys.resourceKindPrefix(kind) : keys.resourceNamespacePrefix(kind, namespace);
-    const listed = await this.guard(() => this.kv.list(prefix));
-    return listed.items.map((item) => fromStoredValue(item.value, item.revision));
+    const listed = await this.guard(() => this.resources.list(kind, namespace));
+    return listed.items.map(asPlain);
   }
 
   async create(resource: PlainResource): Promise<PlainResource> {
-    const metadata = {
-      ...metadataOf(resource),
-      uid: metadataOf(resource).uid ?? randomUUID(),
-      creationTimestamp: metadataOf(resource).creationTimestamp ?? new Date().toISOString(),
-    };
-    const stored = { ...resource, metadata };
-    try {
-      const revision = await this.guard(() =>
-        this.kv.create(storageKey(keyOf(resource)), toStoredValue(stored)),
-      );
-      return fromStoredValue(toStoredValue(stored), revision);
-    } catch (error) {
-      if (error instanceof AlreadyExistsError) throw new StoreConflict(error.message, 'exists');
-      throw error;
-    }
+    return asPlain(await this.guard(() => this.resources.create(asResource(withoutStoreFields(resource)))));
   }
 
+  /** CAS on metadata.resourceVersion when given; without it, overwrites the current object. */
   async update(resource: PlainResource): Promise<PlainResource> {
-    const key = keyOf(resource);
-    const current = await this.get(key);
-    if (current === undefined) throw new StoreConflict(`${key.kind} ${key.name} does not exist`, 'not-found');
-    const expected = parseResourceVersion(resource) ?? Number(metadataOf(current).resourceVersion);
-    // uid and creationTimestamp belong to the stored object, not to the manifest.
-    const currentMetadata = metadataOf(current);
-    const metadata = {
-      ...metadataOf(resource),
-      ...(currentMetadata.uid === undefined ? {} : { uid: currentMetadata.uid }),
-      ...(currentMetadata.creationTimestamp === undefined
-        ? {}
-        : { creationTimestamp: currentMetadata.creationTimestamp }),
-    };
-    const value = toStoredValue({ ...resource, metadata });
-    try {
-      const revision = await this.guard(() => this.kv.update(storageKey(key), value, expected));
-      return fromStoredValue(value, revision);
-    } catch (error) {
-      if (error instanceof RevisionConflictError) {
-        if (error.currentRevision === 0)
-          throw new StoreConflict(`${key.kind} ${key.name} was deleted`, 'not-found');
-        throw new StoreConflict(
-          `resourceVersion ${error.expectedRevision} is not the current one (${error.currentRevision})`,
-          'version-mismatch',
-        );
-      }
-      throw error;
+    const version = metadataOf(resource).resourceVersion;
+    const { uid: _uid, creationTimestamp: _created, ...metadata } = metadataOf(resource);
+    const body = asResource({ ...resource, metadata });
+    if (version === undefined || version === '') {
+      return asPlain(await this.guard(() => this.resources.replace(body)));
     }
+    return asPlain(await this.guard(() => this.resources.update(body)));
   }
 
   async delete(key: ResourceKey): Promise<PlainResource> {
     const current = await this.get(key);
     if (current === undefined) throw new StoreConflict(`${key.kind} ${key.name} does not exist`, 'not-found');
-    try {
-      await this.guard(() => this.kv.delete(storageKey(key), Number(metadataOf(current).resourceVersion)));
-    } catch (error) {
-      if (error instanceof RevisionConflictError) {
-        throw new StoreConflict(
-          `changed while being deleted (revision ${error.currentRevision})`,
-          'version-mismatch',
-        );
-      }
-      throw error;
-    }
+    const version = String(metadataOf(current).resourceVersion);
+    await this.guard(() => this.resources.delete(key.kind, key.name, key.namespace, version));
     return current;
   }
 
@@ -192,7 +148,7 @@ export async function connectKeyValueStore(settings: ConnectionSettings): Promis
 }
 
 export async function openResourceStore(settings: ConnectionSettings): Promise<ResourceStore> {
-  return new KeyValueResourceStore(await connectKeyValueStore(settings), settings);
+  return new DatastoreResourceStore(await connectKeyValueStore(settings), settings);
 }
 
 /** `datastore start|stop|status` on the datastore package's local etcd launcher. */

@@ -209,6 +209,8 @@ function describeStoreError(error: unknown, action: ManifestAction): string {
         return action === 'replace' ? 'does not exist (use create or apply)' : 'does not exist';
       case 'version-mismatch':
         return `resourceVersion conflict: ${error.message} (get it again and retry)`;
+      case 'invalid':
+        return `refused by the datastore: ${error.message}`;
     }
   }
   return errorMessage(error);
