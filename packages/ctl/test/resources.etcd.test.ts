@@ -354,3 +354,36 @@ describe('datastore unreachable', () => {
     expect(result.stderr).toContain('caracalctl datastore start');
   });
 });
+
+describe('Calico v3 manifests', () => {
+  it('an IPPool, BGPConfiguration, BGPPeer and GlobalNetworkPolicy as Calico documents them apply unchanged', async () => {
+    const { fileURLToPath } = await import('node:url');
+    const { readFileSync } = await import('node:fs');
+    const file = fileURLToPath(new URL('./fixtures/calico-v3.yaml', import.meta.url));
+    const result = await ctl('apply', '-f', file);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      'ippool/my.ippool-1 created\nbgpconfiguration/default created\nbgppeer/some.name created\nglobalnetworkpolicy/allow-tcp-6379 created\n',
+    );
+    // What is stored is what the file says (defaults may add fields, never change given ones).
+    const documents = readFileSync(file, 'utf8')
+      .split(/^---$/m)
+      .map((text) => parseYaml(text));
+    for (const document of documents) {
+      const shown = await ctl('get', document.kind, document.metadata.name, '-o', 'json');
+      expect(shown.code).toBe(0);
+      expect(JSON.parse(shown.stdout)).toMatchObject(document);
+    }
+    const peers = await ctl('get', 'bgppeers');
+    expect(peers.stdout).toMatch(/^NAME\s+PEERIP\s+NODE\s+ASN\n/);
+    expect(peers.stdout).toMatch(/some\.name\s+192\.168\.1\.1\s+rack1-host1\s+63400/);
+    const config = await ctl('get', 'bgpconfig');
+    expect(config.stdout).toMatch(/default\s+Info\s+false\s+63400/);
+    const gnp = await ctl('get', 'gnp', '-o', 'wide');
+    expect(gnp.stdout).toMatch(/allow-tcp-6379\s+\s*role == 'database'/);
+    expect((await ctl('apply', '-f', file)).stdout).toBe(
+      'ippool/my.ippool-1 unchanged\nbgpconfiguration/default unchanged\nbgppeer/some.name unchanged\nglobalnetworkpolicy/allow-tcp-6379 unchanged\n',
+    );
+  });
+});
