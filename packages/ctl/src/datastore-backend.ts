@@ -170,12 +170,27 @@ export const localDatastoreAdmin: DatastoreAdmin = {
         foreground: request.foreground,
       });
       const child = etcd.process;
+      // Foreground: Ctrl-C or SIGTERM to caracalctl stops etcd cleanly (SIGTERM), then caracalctl
+      // reports and exits; the PID file is removed.
       const exited =
         child === undefined
           ? undefined
           : new Promise<number | null>((resolve) => {
-              if (child.exitCode !== null) resolve(child.exitCode);
-              else child.once('exit', (code) => resolve(code));
+              const forward = (): void => {
+                child.kill('SIGTERM');
+              };
+              process.on('SIGINT', forward);
+              process.on('SIGTERM', forward);
+              const finish = (code: number | null): void => {
+                process.off('SIGINT', forward);
+                process.off('SIGTERM', forward);
+                etcd.stop().then(
+                  () => resolve(code),
+                  () => resolve(code),
+                );
+              };
+              if (child.exitCode !== null) finish(child.exitCode);
+              else child.once('exit', (code) => finish(code));
             });
       return {
         pid: etcd.pid,

@@ -198,3 +198,57 @@ describe('node status through the executable', () => {
     expect(result.stdout).toContain('No IPv6 peers found.');
   });
 });
+
+describe('datastore start --foreground', () => {
+  it('stays attached until SIGTERM, then stops etcd and exits 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const { builtMain } = await import('./built-cli.js');
+    const foregroundDir = join(workDir, 'etcd-foreground');
+    const client = `http://127.0.0.1:${await findFreePort()}`;
+    const peer = `http://127.0.0.1:${await findFreePort()}`;
+    const child = spawn(
+      process.execPath,
+      [
+        builtMain,
+        'datastore',
+        'start',
+        '--foreground',
+        '--data-dir',
+        foregroundDir,
+        '--listen-client',
+        client,
+        '--listen-peer',
+        peer,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.resume();
+    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    try {
+      while (!stdout.includes('running in the foreground')) {
+        if (child.exitCode !== null) throw new Error(`caracalctl exited early: ${stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const etcdPid = Number(readFileSync(join(foregroundDir, 'etcd.pid'), 'utf8').trim());
+      expect(isAlive(etcdPid)).toBe(true);
+      const status = await runBuiltCli(['datastore', 'status', '--etcd-endpoints', client]);
+      expect(status.code).toBe(0);
+      child.kill('SIGTERM');
+      expect(await closed).toBe(0);
+      expect(stdout).toContain('etcd stopped');
+      expect(isAlive(etcdPid)).toBe(false);
+      expect(existsSync(join(foregroundDir, 'etcd.pid'))).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      const pidFile = join(foregroundDir, 'etcd.pid');
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        if (isAlive(pid)) await stopProcess(pid);
+      }
+    }
+  });
+});
