@@ -160,24 +160,24 @@ export function readManifests(text: string, source: string, validateKind: KindVa
     const start = document.range[0];
     const line = lineCounter.linePos(start).line;
     if (document.errors.length > 0) {
-      const first = document.errors[0];
-      const where = first?.linePos?.[0];
+      const errorLine = (pos: readonly [number, number]): number => lineCounter.linePos(pos[0]).line;
       results.push({
         source,
         index,
-        line: where?.line ?? line,
+        line: errorLine(document.errors[0]?.pos ?? [start, start]),
         problems: document.errors.map((error) => ({
           path: '',
           value: undefined,
-          reason: `${error.linePos?.[0] === undefined ? '' : `line ${error.linePos[0].line}: `}${error.message.split('\n')[0]}`,
+          reason: `line ${errorLine(error.pos)}: ${error.message.split('\n')[0]}`,
         })),
       });
       return;
     }
     const contents = document.contents;
-    if (contents === null) return; // an empty document (e.g. a trailing `---`)
-    const contentLine = contents.range === undefined ? line : lineCounter.linePos(contents.range[0]).line;
     const value: unknown = document.toJS();
+    // An empty document (between two `---`, or after a trailing one) holds no resource.
+    if (contents === null || value === null || value === undefined) return;
+    const contentLine = contents.range === undefined ? line : lineCounter.linePos(contents.range[0]).line;
     if (isSeq(contents) && Array.isArray(value)) {
       value.forEach((item, itemIndex) => {
         results.push(checkOne(item, source, index, contentLine, `[${itemIndex}].`, validateKind));
