@@ -59,7 +59,7 @@ describe('readManifests', () => {
       'metadata: {name: p, namespace: prod}',
     ].join('\n');
     const [policy, pool] = readManifests(text, 'ns.yaml', accept);
-    expect((policy?.resource?.metadata as Record<string, unknown>).namespace).toBe('default');
+    expect(policy?.resource?.metadata).toMatchObject({ namespace: 'default' });
     expect(pool?.problems).toEqual([
       { path: 'metadata.namespace', value: 'prod', reason: 'IPPool is cluster-wide and takes no namespace' },
     ]);
