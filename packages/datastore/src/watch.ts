@@ -81,7 +81,7 @@ export function watchPrefixOnEtcd(
         keysAtLastRevision.clear();
       }
       keysAtLastRevision.add(key);
-      if (event.type.toLowerCase() === 'delete') {
+      if (event.type === 'DELETE' || event.type === 'Delete') {
         subscriber.next({ type: 'delete', key, value: undefined, revision });
       } else {
         subscriber.next({
