@@ -109,6 +109,12 @@ export class EtcdKeyValueStore implements KeyValueStore {
         // Reconnect quickly after an etcd restart (defaults back off up to 120 s).
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
+        // Detect a peer that vanished without closing the connection (host down, network black hole)
+        // while a watch stream is open, so the watch resyncs instead of hanging. etcd refuses pings
+        // more often than every 5 s and pings without an open stream.
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        'grpc.keepalive_permit_without_calls': 0,
       },
     };
     if (credentials !== undefined) options.credentials = credentials;
