@@ -343,6 +343,39 @@ spec: {selector: app == 'db'}
     const deleted = await ctl('delete', 'netpol', 'allow-db', '-n', 'prod');
     expect(deleted.stdout).toBe('networkpolicy/prod/allow-db deleted\n');
   });
+
+  it('WorkloadEndpoint tables: WORKLOAD NODE NETWORKS INTERFACE, NAMESPACE first with -A', async () => {
+    const file = manifest(
+      'wep.yaml',
+      `apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata:
+  name: node--1-k8s-web--0-eth0
+  namespace: shop
+  labels: {app: web}
+spec:
+  orchestrator: k8s
+  node: node-1
+  pod: web-0
+  workload: web-0
+  endpoint: eth0
+  interfaceName: cara0123456789a
+  ipNetworks: [10.70.0.5/32]
+  profiles: [kns.shop]
+`,
+    );
+    expect((await ctl('apply', '-f', file)).stdout).toBe(
+      'workloadendpoint/shop/node--1-k8s-web--0-eth0 created\n',
+    );
+    const inShop = await ctl('get', 'weps', '-n', 'shop');
+    expect(inShop.stdout).toMatch(
+      /^WORKLOAD\s+NODE\s+NETWORKS\s+INTERFACE\nweb-0\s+node-1\s+10\.70\.0\.5\/32\s+cara0123456789a\n$/,
+    );
+    const all = await ctl('get', 'workloadendpoints', '--all-namespaces');
+    expect(all.stdout).toMatch(/^NAMESPACE\s+WORKLOAD\s+NODE\s+NETWORKS\s+INTERFACE\nshop\s+web-0/);
+    const none = await ctl('get', 'wep');
+    expect(none.stdout).toBe('WORKLOAD   NODE   NETWORKS   INTERFACE\n');
+  });
 });
 
 describe('datastore unreachable', () => {
