@@ -48,6 +48,50 @@ function passThroughPolicy(): Policy {
   return policy as unknown as Policy;
 }
 
+/** How long an endpoint that failed to answer is skipped when other endpoints are configured. */
+const ENDPOINT_HOLD_DOWN_MS = 1000;
+
+/**
+ * Per-endpoint policy for multi-endpoint configurations: an endpoint that failed with an
+ * unavailability error is skipped for a moment (the etcd3 pool then tries the next endpoint without
+ * calling this one). With a single endpoint nothing is ever skipped (see passThroughPolicy).
+ */
+function holdDownPolicy(endpoint: string): Policy {
+  let downUntil = 0;
+  const noSubscription = () => ({ dispose: () => undefined });
+  const policy = {
+    onSuccess: noSubscription,
+    onFailure: noSubscription,
+    execute: async <T>(
+      fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T,
+      signal?: AbortSignal,
+    ) => {
+      if (Date.now() < downUntil) {
+        throw new Error(
+          `14 UNAVAILABLE: No connection established to ${endpoint} (it failed recently; skipped)`,
+        );
+      }
+      try {
+        return await fn({ signal: signal ?? new AbortController().signal });
+      } catch (error) {
+        if (isUnavailable(error)) downUntil = Date.now() + ENDPOINT_HOLD_DOWN_MS;
+        throw error;
+      }
+    },
+  };
+  return policy as unknown as Policy;
+}
+
+/** Operations that may be repeated after an ambiguous failure without changing their outcome. */
+const IDEMPOTENT_OPERATIONS = new Set(['get', 'list', 'revision', 'put', 'delete']);
+
+/** The request surely never reached etcd (connection not established), so repeating it is safe. */
+function neverSent(error: unknown): boolean {
+  return /No connection established|ECONNREFUSED|Failed to connect|skipped\)/.test(
+    (error as Error)?.message ?? '',
+  );
+}
+
 /** Raw etcd KeyValue as the etcd3 RPC layer returns it. */
 interface RawKeyValue {
   key: Buffer;
@@ -104,7 +148,10 @@ export class EtcdKeyValueStore implements KeyValueStore {
     const options: IOptions = {
       hosts: config.endpoints,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
-      faultHandling: { host: () => passThroughPolicy(), global: passThroughPolicy() },
+      faultHandling: {
+        host: (endpoint) => (config.endpoints.length > 1 ? holdDownPolicy(endpoint) : passThroughPolicy()),
+        global: passThroughPolicy(),
+      },
       grpcOptions: {
         // Reconnect quickly after an etcd restart (defaults back off up to 120 s).
         'grpc.initial_reconnect_backoff_ms': 100,
@@ -132,12 +179,26 @@ export class EtcdKeyValueStore implements KeyValueStore {
   }
 
   /** Runs one request, counting it and mapping transport failures to DatastoreUnavailableError. */
+  /**
+   * Runs one request, counting it and mapping transport failures to DatastoreUnavailableError. With
+   * several endpoints, an unavailability is retried on the others (each attempt counted) when that is
+   * safe: the request never left, or repeating it cannot change its outcome (`delete` without a revision
+   * reports false on its repeat). CAS writes, creates and transactions are not repeated otherwise: a
+   * repeat could report a conflict with its own first attempt.
+   */
   private async request<T>(operation: string, key: string, call: () => Promise<T>): Promise<T> {
-    this.countRequest(operation);
-    try {
-      return await call();
-    } catch (error) {
-      throw this.mapError(operation, key, error);
+    const attempts = this.config.endpoints.length;
+    for (let attempt = 1; ; attempt++) {
+      this.countRequest(operation);
+      try {
+        return await call();
+      } catch (error) {
+        const retry =
+          attempt < attempts &&
+          isUnavailable(error) &&
+          (neverSent(error) || IDEMPOTENT_OPERATIONS.has(operation));
+        if (!retry) throw this.mapError(operation, key, error);
+      }
     }
   }
 
@@ -205,7 +266,7 @@ export class EtcdKeyValueStore implements KeyValueStore {
       return Number(response.deleted) > 0;
     }
     checkRevision(expectedRevision, `delete ${key}: expectedRevision`);
-    const response = await this.request('delete', key, () =>
+    const response = await this.request('casDelete', key, () =>
       this.client.kv.txn({
         compare: [{ key: keyBytes, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
         success: [{ request_delete_range: { key: keyBytes } }],

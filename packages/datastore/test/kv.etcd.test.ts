@@ -232,6 +232,27 @@ describe.skipIf(skipReason !== undefined)('etcd key-value store', () => {
   });
 });
 
+describe.skipIf(skipReason !== undefined)('with several endpoints, one of them dead', () => {
+  it('keeps answering every operation through the live endpoint', async () => {
+    const etcd = await TestEtcd.start();
+    const dead = `http://127.0.0.1:${await findFreePort()}`;
+    const store = connectDatastore({ endpoints: [dead, ...etcd.endpoints], requestTimeoutMs: 1500 });
+    try {
+      for (let i = 0; i < 15; i++) {
+        const key = `/multi/${i}`;
+        const revision = await store.create(key, String(i));
+        expect((await store.get(key))?.revision).toBe(revision);
+        await store.update(key, 'next', revision);
+        expect((await store.list('/multi/')).items).toHaveLength(i + 1);
+      }
+      expect(store.requestCounts().total).toBeGreaterThanOrEqual(60);
+    } finally {
+      await store.close();
+      await etcd.stop();
+    }
+  });
+});
+
 describe('when no etcd answers', () => {
   it('fails fast with the endpoints tried and how to start or point to one', async () => {
     const port = await findFreePort();
