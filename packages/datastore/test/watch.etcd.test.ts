@@ -162,6 +162,30 @@ describe.skipIf(skipReason !== undefined)('watchPrefix against a real etcd', () 
     }
   });
 
+  it('notices a frozen etcd by keepalive and resynchronises once it answers again', async () => {
+    const prefix = `${run}/frozen/`;
+    const frozen = await TestEtcd.start();
+    try {
+      const writer = frozen.connect();
+      await writer.put(`${prefix}a`, '1');
+      const recorder = record(frozen.connect().watchPrefix(prefix));
+      await waitFor('in-sync', () => recorder.events.some((event) => event.type === 'in-sync'));
+      const pid = frozen.pid as number;
+      process.kill(pid, 'SIGSTOP'); // the TCP connection stays open; only keepalive can tell
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 17_000)); // keepalive: 10 s idle + 5 s timeout
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await writer.put(`${prefix}b`, '2');
+      await waitFor('convergence after thaw', () => converged(writer, prefix, recorder.events));
+      expect(replay(recorder.events).resyncs).toBeGreaterThanOrEqual(1);
+      recorder.subscription.unsubscribe();
+    } finally {
+      await frozen.stop();
+    }
+  }, 60_000);
+
   it('resumes after a known revision, or resyncs when that revision was compacted', async () => {
     const prefix = `${run}/resume/`;
     const start = await store.put(`${prefix}a`, '1');
