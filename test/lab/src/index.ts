@@ -74,4 +74,4 @@ export {
   type ValidTopology,
   validateTopology,
 } from './topology.js';
-export { type WaitOptions, WaitTimeoutError, waitUntil } from './wait.js';
+export { WaitAbortedError, type WaitOptions, WaitTimeoutError, waitUntil } from './wait.js';

@@ -27,7 +27,7 @@ import {
   type ValidTopology,
   validateTopology,
 } from './topology.js';
-import { waitUntil } from './wait.js';
+import { WaitAbortedError, waitUntil } from './wait.js';
 
 export interface LabOptions {
   /** Use this run id instead of a fresh random one (must match `crl` + 4 base36 characters). */
@@ -137,7 +137,7 @@ export class LabProcess {
           .find((l) => pattern.test(l));
         if (line !== undefined) return line;
         if (this.exitValue) {
-          throw new Error(
+          throw new WaitAbortedError(
             `process exited (${JSON.stringify(this.exitValue)}); log tail: ${this.log().slice(-500)}`,
           );
         }

@@ -560,6 +560,7 @@ export function validateTopology(input: unknown): ValidTopology {
 
   // Pods.
   const pods: ResolvedPod[] = [];
+  const podPaths = new Map<string, string>();
   c.array(root.pods, 'pods').forEach((raw, i) => {
     const path = `pods[${i}]`;
     const obj = c.object(raw, path);
@@ -618,6 +619,7 @@ export function validateTopology(input: unknown): ValidTopology {
     if (hostInterface === undefined) return;
     if (mode === 'static') claimInterface(host, hostInterface, `${path}.hostInterface`);
     pods.push({ name: podName, host, mode, addresses, hostInterface });
+    podPaths.set(podName, path);
   });
 
   // Routes: explicit ones, then a default route per family via the first subnet router found.
@@ -686,6 +688,17 @@ export function validateTopology(input: unknown): ValidTopology {
     if (pod.mode !== 'static') continue;
     const host = nodeByName.get(pod.host);
     if (!host) continue;
+    const hasDefault4 = host.routes.some(
+      (r) => r.family === 4 && (r.to === 'default' || r.to === '0.0.0.0/0'),
+    );
+    if (pod.addresses.some((a) => a.family === 4) && !hasDefault4) {
+      // The kernel answers the pod's ARP for 169.254.1.1 (proxy ARP) only if the host has a route
+      // to 169.254.1.1 out of another interface; Calico relies on the host's default route for that.
+      c.add(
+        `${podPaths.get(pod.name)}.host`,
+        `host '${pod.host}' has no IPv4 default route, so proxy ARP cannot answer the pod's 169.254.1.1 gateway; give its subnet a router or the host a default route`,
+      );
+    }
     host.forwardIPv4 = true;
     if (pod.addresses.some((a) => a.family === 6)) host.forwardIPv6 = true;
   }

@@ -9,6 +9,14 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
+/** Thrown from a `waitUntil` check to stop waiting at once (e.g. the process being awaited died). */
+export class WaitAbortedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WaitAbortedError';
+  }
+}
+
 /** Thrown by `waitUntil` on timeout. */
 export class WaitTimeoutError extends Error {
   constructor(
@@ -28,7 +36,8 @@ export class WaitTimeoutError extends Error {
 
 /**
  * Calls `check` until it returns something other than `false`, `undefined` or `null`, and returns
- * that. A thrown error counts as "not yet" (and is reported if the wait times out).
+ * that. A thrown error counts as "not yet" (and is reported if the wait times out), except a
+ * `WaitAbortedError`, which ends the wait at once.
  */
 export async function waitUntil<T>(
   description: string,
@@ -47,6 +56,8 @@ export async function waitUntil<T>(
       lastValue = value;
       if (value !== false && value !== undefined && value !== null) return value;
     } catch (error) {
+      if (error instanceof WaitAbortedError)
+        throw new Error(`gave up waiting for ${description}: ${error.message}`);
       lastError = error;
     }
     if (Date.now() + intervalMs > deadline)

@@ -53,7 +53,7 @@ describe('planTopology', () => {
 
   it('wires a static pod like Calico: MAC, proxy ARP, /32 scope link route, 169.254.1.1 gateway', () => {
     const topology = validateTopology({
-      hosts: [{ name: 'h1' }],
+      hosts: [{ name: 'h1', routes: [{ to: 'default', via: '10.0.0.1' }] }],
       pods: [
         {
           name: 'p1',

@@ -237,6 +237,23 @@ describe('validateTopology: problems', () => {
     ]);
   });
 
+  it('refuses a static IPv4 pod on a host without a default route (proxy ARP would not answer)', () => {
+    const topology = twoSubnets();
+    delete topology.subnets![0]!.router;
+    topology.pods = [
+      { name: 'p0', host: 'h2', mode: 'static', addresses: ['10.65.0.1'] },
+      { name: 'p1', host: 'h1', mode: 'static', addresses: ['10.65.0.2'] },
+      { name: 'p6', host: 'h1', mode: 'static', addresses: ['fd00:65::2'] },
+    ];
+    expect(problemsOf(topology)).toEqual([
+      {
+        path: 'pods[1].host',
+        message:
+          "host 'h1' has no IPv4 default route, so proxy ARP cannot answer the pod's 169.254.1.1 gateway; give its subnet a router or the host a default route",
+      },
+    ]);
+  });
+
   it('puts every problem, one per line, in the error message', () => {
     expect(() => validateTopology({ hosts: [{ name: 'h1' }, { name: 'h1' }], links: 3 })).toThrow(
       "invalid topology (2 problems):\n  hosts[1].name: duplicate name 'h1' (already used by hosts[0].name)\n  links: must be a list, got number 3",

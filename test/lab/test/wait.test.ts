@@ -1,6 +1,6 @@
 // Unit tests of waitUntil: returns the first usable value, and times out naming what it awaited.
 import { describe, expect, it } from 'vitest';
-import { WaitTimeoutError, waitUntil } from '../src/wait.js';
+import { WaitAbortedError, WaitTimeoutError, waitUntil } from '../src/wait.js';
 
 describe('waitUntil', () => {
   it('returns the first value that is not false/undefined/null, retrying errors', async () => {
@@ -15,6 +15,20 @@ describe('waitUntil', () => {
       { intervalMs: 1 },
     );
     expect(value).toEqual({ calls: 3 });
+  });
+
+  it('stops at once on a WaitAbortedError', async () => {
+    let calls = 0;
+    const error = await waitUntil(
+      'a daemon',
+      () => {
+        calls++;
+        throw new WaitAbortedError('it exited with code 1');
+      },
+      { timeoutMs: 5000, intervalMs: 1 },
+    ).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('gave up waiting for a daemon: it exited with code 1');
+    expect(calls).toBe(1);
   });
 
   it('says what was awaited and the last value on timeout', async () => {
