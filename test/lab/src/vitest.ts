@@ -1,6 +1,9 @@
 // Vitest helpers (subpath export `@caracal/lab/vitest`, so the main entry never loads vitest):
 // `describeLab` skips a lab suite with one clear line when namespaces are unavailable, and `useLab`
 // brings a topology up before the suite and down after it, keeping the logs when a test failed.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { labAvailable } from './availability.js';
 import { Lab, type LabOptions } from './lab.js';
@@ -8,13 +11,25 @@ import type { Topology } from './topology.js';
 
 let skipNoticePrinted = false;
 
+/**
+ * True the first time it is called in a whole Vitest run: test files run in separate workers, so
+ * the "printed" mark is a file named after the parent (Vitest) process.
+ */
+function firstNoticeOfRun(): boolean {
+  if (skipNoticePrinted) return false;
+  skipNoticePrinted = true;
+  try {
+    writeFileSync(join(tmpdir(), `caracal-lab-skip-notice-${process.ppid}`), '', { flag: 'wx' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `describe` for lab suites: skipped (with one line saying why, printed once) when labs cannot run. */
 export function describeLab(name: string, body: () => void): void {
   const { available, reason } = labAvailable();
-  if (!available && !skipNoticePrinted) {
-    skipNoticePrinted = true;
-    console.warn(`[caracal-lab] skipping lab tests: ${reason}`);
-  }
+  if (!available && firstNoticeOfRun()) console.warn(`[caracal-lab] skipping lab tests: ${reason}`);
   describe.skipIf(!available)(name, body);
 }
 
