@@ -1,6 +1,6 @@
 // Lab test: runs that die. A `caracal-lab up --foreground` child killed with SIGKILL leaves its lab
 // behind; `cleanupStale` removes it (namespaces, processes inside them, state) and leaves a namespace
-// that does not carry our prefix alone. A child that gets SIGTERM tears its lab down itself.
+// that does not carry our prefix alone. A child that gets SIGTERM or SIGINT tears its lab down itself.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,13 +127,13 @@ describeLab('lab: cleanup after crashed runs', () => {
     }
   });
 
-  it('tears the lab down itself on SIGTERM', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('tears the lab down itself on %s', async (signal) => {
     const { child, runId } = await startForegroundLab(file);
     try {
       expect((await snapshotRun(runId)).namespaces).toHaveLength(4);
-      child.kill('SIGTERM');
+      child.kill(signal);
       await exited(child);
-      expect(child.signalCode).toBe('SIGTERM');
+      expect(child.signalCode).toBe(signal);
       expect(await snapshotRun(runId)).toEqual(EMPTY_SNAPSHOT);
       expect(readState(runId)).toBeUndefined();
     } finally {
