@@ -70,6 +70,22 @@ export class DatastoreUnavailableError extends Error {
   }
 }
 
+/** The TLS handshake failed: the client certificate was refused or the server's is not trusted. */
+export class DatastoreTlsError extends Error {
+  override readonly name = 'DatastoreTlsError';
+  readonly code = 'DatastoreTls' as const;
+  constructor(
+    readonly endpoints: readonly string[],
+    readonly causeMessage: string,
+  ) {
+    super(
+      `TLS handshake with ${endpoints.join(', ')} failed (${causeMessage}). Check the CA that signed etcd's ` +
+        'certificate (--etcd-ca-cert-file / ETCD_CA_CERT_FILE) and the client certificate and key etcd ' +
+        'trusts (--etcd-cert-file / ETCD_CERT_FILE, --etcd-key-file / ETCD_KEY_FILE).',
+    );
+  }
+}
+
 /** etcd answered but refused or failed the request (permission, TLS, request too large, ...). */
 export class DatastoreRequestError extends Error {
   override readonly name = 'DatastoreRequestError';

@@ -11,6 +11,7 @@ import {
 import {
   AlreadyExistsError,
   DatastoreRequestError,
+  DatastoreTlsError,
   DatastoreUnavailableError,
   InvalidKeyError,
   RevisionConflictError,
@@ -203,8 +204,11 @@ export class EtcdKeyValueStore implements KeyValueStore {
   }
 
   mapError(operation: string, key: string, error: unknown): Error {
-    if (isUnavailable(error))
-      return new DatastoreUnavailableError(this.config.endpoints, (error as Error).message);
+    const cause = ((error as Error)?.message ?? String(error)).replace(/\s+/g, ' ').trim();
+    if (/SSL routines|certificate|handshake|alert/i.test(cause)) {
+      return new DatastoreTlsError(this.config.endpoints, cause);
+    }
+    if (isUnavailable(error)) return new DatastoreUnavailableError(this.config.endpoints, cause);
     return new DatastoreRequestError(operation, key, (error as Error)?.message ?? String(error));
   }
 

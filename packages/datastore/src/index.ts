@@ -13,6 +13,7 @@ export {
 export {
   AlreadyExistsError,
   DatastoreRequestError,
+  DatastoreTlsError,
   DatastoreUnavailableError,
   InvalidKeyError,
   NotFoundError,

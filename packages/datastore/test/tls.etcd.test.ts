@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectDatastore,
+  DatastoreTlsError,
   type EtcdKeyValueStore,
   etcdUnavailableReason,
   resolveDatastoreConfig,
@@ -129,12 +130,15 @@ describe.skipIf(skipReason !== undefined)('TLS with client certificates against 
 
   it('is refused without a client certificate', async () => {
     const outcome = await refused({});
-    expect(outcome).toBeInstanceOf(Error);
+    expect(outcome).toBeInstanceOf(DatastoreTlsError);
+    expect((outcome as Error).message).toMatch(
+      /TLS handshake with https:\/\/127\.0\.0\.1:\d+ failed .*--etcd-cert-file/,
+    );
   });
 
   it('is refused with a client certificate from another CA', async () => {
     const outcome = await refused({ certFile: file('rogue.pem'), keyFile: file('rogue-key.pem') });
-    expect(outcome).toBeInstanceOf(Error);
+    expect(outcome).toBeInstanceOf(DatastoreTlsError);
   });
 
   it('names an unreadable TLS file and its flag', () => {
