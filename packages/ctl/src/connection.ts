@@ -3,6 +3,7 @@
 // ETCD_KEY_FILE, as calicoctl), else http://127.0.0.1:2379. Also the message printed when nothing
 // answers there: which endpoints were tried, where they came from, and how to start or point at one.
 
+import { DatastoreConfigError, resolveDatastoreConfig } from '@caracal/datastore';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -74,6 +75,13 @@ export function resolveConnection(options: GlobalOptions, io: Pick<CliIo, 'env'>
         ? '--etcd-key-file was given without --etcd-cert-file (a client certificate needs both)'
         : '--etcd-cert-file was given without --etcd-key-file (a client certificate needs both)',
     );
+  }
+  // The datastore's own checks too (TLS files only with https:// endpoints, ...), as usage errors.
+  try {
+    resolveDatastoreConfig({ endpoints, caCertFile, certFile, keyFile }, {});
+  } catch (error) {
+    if (error instanceof DatastoreConfigError) throw new UsageError(error.message);
+    throw error;
   }
   return {
     endpoints,

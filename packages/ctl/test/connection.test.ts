@@ -27,7 +27,13 @@ describe('resolveConnection', () => {
   it('TLS files from flags or environment; cert without key is an error', () => {
     const settings = resolveConnection(
       { etcdCaCertFile: '/ca.pem' },
-      { env: { ETCD_CERT_FILE: '/c.pem', ETCD_KEY_FILE: '/k.pem' } },
+      {
+        env: {
+          ETCD_ENDPOINTS: 'https://etcd.example:2379',
+          ETCD_CERT_FILE: '/c.pem',
+          ETCD_KEY_FILE: '/k.pem',
+        },
+      },
     );
     expect(settings).toMatchObject({ caCertFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem' });
     expect(() => resolveConnection({ etcdCertFile: '/c.pem' }, { env: {} })).toThrow(/--etcd-key-file/);
@@ -60,5 +66,19 @@ describe('conciseCause', () => {
       'no answer before the request deadline',
     );
     expect(conciseCause(' other ')).toBe('other');
+  });
+});
+
+describe("the datastore's own settings checks", () => {
+  it('TLS files with an http:// endpoint are a usage error', () => {
+    expect(() => resolveConnection({ etcdCaCertFile: '/ca.pem' }, { env: {} })).toThrow(
+      /TLS files are set but endpoint\(s\) http:\/\/127\.0\.0\.1:2379 use http:\/\//,
+    );
+    expect(
+      resolveConnection(
+        { etcdCaCertFile: '/ca.pem', etcdEndpoints: 'https://etcd.example:2379' },
+        { env: {} },
+      ).caCertFile,
+    ).toBe('/ca.pem');
   });
 });
