@@ -162,6 +162,55 @@ describe.skipIf(skipReason !== undefined)('watchPrefix against a real etcd', () 
     }
   });
 
+  it('stays exact while writes never stop across repeated cuts and compactions', async () => {
+    const prefix = `${run}/chaos/`;
+    const proxy = await CuttableProxy.start(etcd.clientPort);
+    const watcherStore = connectDatastore({ endpoints: proxy.endpoint, requestTimeoutMs: 1000 });
+    const writer = etcd.connect();
+    let writing = true;
+    let writes = 0;
+    const writerLoop = (async () => {
+      while (writing) {
+        const key = `${prefix}k${writes % 17}`;
+        if (writes % 6 === 5) await writer.delete(key);
+        else if (writes % 10 === 3) {
+          await writer.commitAll(
+            [],
+            [
+              { type: 'put', key, value: `t${writes}` },
+              { type: 'put', key: `${prefix}pair-${writes % 3}`, value: `t${writes}` },
+            ],
+          );
+        } else await writer.put(key, `v${writes}`);
+        writes += 1;
+      }
+    })();
+    try {
+      const recorder = record(watcherStore.watchPrefix(prefix));
+      for (let cut = 0; cut < 3; cut++) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        proxy.cut();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await etcd.compact(await writer.currentRevision());
+        proxy.restore();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      writing = false;
+      await writerLoop;
+      await waitFor('convergence after chaos', () => converged(writer, prefix, recorder.events));
+      const replayed = replay(recorder.events);
+      expect(replayed.resyncs).toBeGreaterThanOrEqual(3);
+      expect(replayed.deltas).toBeGreaterThan(0);
+      expect(writes).toBeGreaterThan(50);
+      recorder.subscription.unsubscribe();
+    } finally {
+      writing = false;
+      await writerLoop;
+      await watcherStore.close();
+      await proxy.close();
+    }
+  });
+
   it('notices a frozen etcd by keepalive and resynchronises once it answers again', async () => {
     const prefix = `${run}/frozen/`;
     const frozen = await TestEtcd.start();
