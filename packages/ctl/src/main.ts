@@ -8,6 +8,10 @@ import { processIo } from './io.js';
 import { ipamOperations } from './ipam-backend.js';
 import { resourceModel } from './model-backend.js';
 
+// Deprecation warnings of dependencies (e.g. gRPC setting a TLS server name to an IP address) speak to
+// developers, not to the operator reading this command's output.
+process.noDeprecation = true;
+
 const exitCode = await runCli(process.argv.slice(2), processIo(), {
   model: resourceModel,
   openStore: openResourceStore,
