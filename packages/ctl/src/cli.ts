@@ -3,7 +3,8 @@
 // missing argument, bad flag value; the message names the flag). `runCli` is the whole program minus
 // the process: main.ts calls it with the real process, unit tests with captured streams.
 
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { DatastoreAdmin, IpamOperations } from './admin.js';
 import type { ResourceModel, ResourceStore } from './backend.js';
@@ -74,8 +75,20 @@ async function readManifestFiles(context: Context, files: readonly string[]): Pr
       continue;
     }
     try {
-      texts.push({ source: file, text: await readFile(file, 'utf8') });
+      if ((await stat(file)).isDirectory()) {
+        // A directory: its *.yaml, *.yml and *.json files, in name order (not recursive).
+        const names = (await readdir(file)).filter((name) => /\.(ya?ml|json)$/i.test(name)).sort();
+        if (names.length === 0)
+          throw new CommandFailure(`directory ${file} holds no .yaml, .yml or .json file`);
+        for (const name of names) {
+          const path = join(file, name);
+          texts.push({ source: path, text: await readFile(path, 'utf8') });
+        }
+      } else {
+        texts.push({ source: file, text: await readFile(file, 'utf8') });
+      }
     } catch (error) {
+      if (error instanceof CommandFailure) throw error;
       throw new CommandFailure(`cannot read ${file}: ${errorMessage(error)}`);
     }
   }
@@ -98,7 +111,7 @@ function addManifestCommand(
     .addOption(
       new Option(
         '-f, --filename <file>',
-        'manifest file (YAML or JSON, multi-document); "-" reads stdin; repeatable',
+        'manifest file (YAML or JSON, multi-document) or directory of them; "-" reads stdin; repeatable',
       )
         .argParser(collect)
         .default([]),

@@ -220,6 +220,28 @@ spec: {cidr: 10.72.0.0/16}
   });
 });
 
+describe('manifest sources', () => {
+  it('a directory applies its .yaml/.yml/.json files in name order; a missing file fails naming it', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const dir = join(workDir, 'manifests');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'b-profile.json'),
+      JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'dir-b' } }),
+    );
+    writeFileSync(
+      join(dir, 'a-profile.yaml'),
+      'apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: dir-a}\n',
+    );
+    writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
+    const applied = await ctl('apply', '-f', dir);
+    expect(applied.stdout).toBe('profile/dir-a created\nprofile/dir-b created\n');
+    const missing = await ctl('apply', '-f', join(workDir, 'nope.yaml'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`cannot read ${join(workDir, 'nope.yaml')}: ENOENT`);
+  });
+});
+
 describe('get', () => {
   it('table, wide, yaml and json', async () => {
     const table = await ctl('get', 'ippools');
