@@ -1,15 +1,45 @@
 // Runs the REAL built caracalctl (node packages/ctl/dist/src/main.js) as a child process, building it
 // first (tsc -b packages/ctl, once per test file), and captures exit code, stdout and stderr.
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const builtMain = join(repoRoot, 'packages', 'ctl', 'dist', 'src', 'main.js');
 
-/** Compiles packages/ctl and what it references, so the tests run the current sources' build. */
+const buildLock = join(repoRoot, 'packages', 'ctl', 'dist', '.test-build.lock');
+
+/**
+ * Compiles packages/ctl and what it references, so the tests run the current sources' build. Test files
+ * run in parallel: a lock directory (mkdir is atomic) makes them build one at a time; after the first,
+ * `tsc -b` finds everything up to date and returns at once.
+ */
 export function buildCli(): void {
-  execFileSync('pnpm', ['exec', 'tsc', '-b', 'packages/ctl'], { cwd: repoRoot, stdio: 'pipe' });
+  mkdirSync(dirname(buildLock), { recursive: true });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(buildLock);
+      break;
+    } catch {
+      // A lock held for longer than any build takes is left over from a killed run.
+      const lockedSince = statSync(buildLock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - lockedSince > 180_000 || Date.now() > deadline) {
+        rmSync(buildLock, { recursive: true, force: true });
+        continue;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    execFileSync('pnpm', ['exec', 'tsc', '-b', 'packages/ctl'], { cwd: repoRoot, stdio: 'pipe' });
+  } catch (error) {
+    const output = String((error as { stdout?: Buffer }).stdout ?? '');
+    throw new Error(`tsc -b packages/ctl failed, so the executable cannot be tested:\n${output}`);
+  } finally {
+    rmSync(buildLock, { recursive: true, force: true });
+  }
 }
 
 export interface CliRun {
