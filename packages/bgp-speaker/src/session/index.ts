@@ -1,2 +1,6 @@
-// Public surface of the session module (re-exported by the package index).
-export {};
+// Public surface of the session module (re-exported by the package index): the Peer session driver,
+// the Listener for incoming connections, and the session-level wire helpers (framer, OPEN,
+// KEEPALIVE, NOTIFICATION).
+export * from './listener.js';
+export * from './peer.js';
+export * from './wire.js';

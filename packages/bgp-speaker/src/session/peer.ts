@@ -1,0 +1,681 @@
+// The session driver: owns one peer's TCP connection(s) and timers and drives the pure FSM
+// (src/fsm) — performing its actions, turning socket bytes, timer expiries and operator calls into FSM
+// events, resolving connection collisions, and emitting typed events and statistics.
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { resolveCollision } from '../fsm/collision.js';
+import { createFsmSession, defaultSendHoldTime, transition } from '../fsm/fsm.js';
+import {
+  checkOpen,
+  type LocalOpenSettings,
+  localCapabilities,
+  type NegotiatedSessionOptions,
+  openMyAutonomousSystem,
+  type ReceivedOpen,
+} from '../fsm/open.js';
+import type {
+  FsmAction,
+  FsmEvent,
+  FsmSession,
+  FsmTimerName,
+  NotificationError,
+  SessionAttributes,
+  SessionState,
+} from '../fsm/types.js';
+import {
+  decodeNotification,
+  decodeOpen,
+  encodeKeepalive,
+  encodeNotification,
+  encodeOpen,
+  MessageFramer,
+  MessageHeaderError,
+  MessageType,
+  type MessageTypeName,
+  messageTypeName,
+  OpenDecodeError,
+} from './wire.js';
+
+/** Clock and timers, injected so unit tests can drive time. */
+export interface Clock {
+  now(): number;
+  setTimeout(callback: () => void, milliseconds: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, milliseconds) => setTimeout(callback, milliseconds),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** The part of a TCP socket the driver uses (node:net's Socket satisfies it). */
+export interface SessionSocket {
+  write(data: Uint8Array): boolean;
+  end(): void;
+  destroy(): void;
+  readonly writableLength: number;
+  readonly remoteAddress?: string | undefined;
+  /** Keeps reading (and discarding) after a rejection so the socket can close. */
+  resume?(): this;
+  on(event: 'data', listener: (chunk: Uint8Array) => void): this;
+  on(event: 'connect' | 'drain' | 'close', listener: () => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+}
+
+export interface ConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly localAddress?: string;
+  readonly ttl?: number;
+}
+
+/** Opens outgoing connections; the socket emits 'connect' when established or 'error'. */
+export type SocketFactory = (options: ConnectOptions) => SessionSocket;
+
+export const netSocketFactory: SocketFactory = (options) => {
+  const socket: Socket = netConnect({
+    host: options.host,
+    port: options.port,
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+  });
+  socket.setNoDelay(true);
+  if (options.ttl !== undefined) {
+    const ttl = options.ttl;
+    socket.once('connect', () => {
+      try {
+        (socket as Socket & { setTTL?: (ttl: number) => void }).setTTL?.(ttl);
+      } catch {
+        // TTL setting is best effort on platforms without it.
+      }
+    });
+  }
+  return socket;
+};
+
+export interface PeerOptions {
+  /** A name for logs and events. */
+  readonly name: string;
+  readonly local: LocalOpenSettings;
+  readonly remote: { readonly address: string; readonly port: number; readonly asNumber: number };
+  readonly localAddress?: string;
+  readonly ttl?: number;
+  /** FSM attributes (hold time etc. default from `local`). */
+  readonly attributes?: Partial<SessionAttributes>;
+  /** RFC 9687 SendHoldTime, seconds (default max(480, 2 × hold)). */
+  readonly sendHoldTime?: number;
+  /** Restart automatically (damped) after the session falls to Idle. Default true. */
+  readonly autoRestart?: boolean;
+  readonly clock?: Clock;
+  readonly socketFactory?: SocketFactory;
+}
+
+export type MessageCounts = Record<MessageTypeName, number>;
+
+export interface PeerStats {
+  readonly name: string;
+  readonly state: SessionState;
+  /** Milliseconds since Established, or null. */
+  readonly uptime: number | null;
+  readonly lastError: string | null;
+  readonly messagesIn: MessageCounts;
+  readonly messagesOut: MessageCounts;
+  /** Times the session fell from Established. */
+  readonly flaps: number;
+  readonly connectRetryCounter: number;
+}
+
+export interface PeerEvents {
+  stateChanged: [from: SessionState, to: SessionState];
+  established: [options: NegotiatedSessionOptions];
+  /** A whole UPDATE message (header included), in Established. */
+  update: [message: Uint8Array, options: NegotiatedSessionOptions];
+  routeRefresh: [message: Uint8Array];
+  /** Routes learned from this peer must be withdrawn (the session left Established). */
+  down: [reason: string];
+  notificationSent: [notification: NotificationError];
+  notificationReceived: [notification: NotificationError];
+  error: [error: Error];
+}
+
+type Direction = 'outgoing' | 'incoming';
+
+class Connection {
+  readonly framer = new MessageFramer();
+  connected = false;
+  closed = false;
+  openSent = false;
+  receivedOpen: ReceivedOpen | null = null;
+  negotiated: NegotiatedSessionOptions | null = null;
+
+  constructor(
+    readonly socket: SessionSocket,
+    readonly direction: Direction,
+  ) {}
+}
+
+const emptyCounts = (): MessageCounts => ({
+  open: 0,
+  update: 0,
+  notification: 0,
+  keepalive: 0,
+  routeRefresh: 0,
+});
+
+const TIMER_EVENTS: Record<FsmTimerName, FsmEvent['type']> = {
+  ConnectRetry: 'ConnectRetryTimer_Expires',
+  Hold: 'HoldTimer_Expires',
+  Keepalive: 'KeepaliveTimer_Expires',
+  DelayOpen: 'DelayOpenTimer_Expires',
+  IdleHold: 'IdleHoldTimer_Expires',
+  SendHold: 'SendHoldTimer_Expires',
+  DampingReset: 'DampingResetTimer_Expires',
+};
+
+/** One BGP peer: the FSM, its connection(s) and timers. */
+export class Peer extends EventEmitter<PeerEvents> {
+  readonly name: string;
+  private fsm: FsmSession;
+  private readonly clock: Clock;
+  private readonly socketFactory: SocketFactory;
+  private readonly timers = new Map<FsmTimerName, unknown>();
+  private connection: Connection | null = null;
+  /** A second connection tracked for collision detection (§6.8). */
+  private pending: Connection | null = null;
+  private negotiated: NegotiatedSessionOptions | null = null;
+  private pendingUpdate: Uint8Array | null = null;
+  private listening = false;
+  private stopped = true;
+  private establishedAt: number | null = null;
+  private lastError: string | null = null;
+  private flaps = 0;
+  private readonly messagesIn = emptyCounts();
+  private readonly messagesOut = emptyCounts();
+  private dispatching = false;
+  private currentEvent: FsmEvent['type'] | null = null;
+  private readonly queue: FsmEvent[] = [];
+
+  constructor(private readonly options: PeerOptions) {
+    super();
+    this.name = options.name;
+    this.clock = options.clock ?? systemClock;
+    this.socketFactory = options.socketFactory ?? netSocketFactory;
+    this.fsm = createFsmSession({ holdTime: options.local.holdTime, ...options.attributes });
+  }
+
+  get state(): SessionState {
+    return this.fsm.state;
+  }
+
+  /** The negotiated options while OpenConfirm/Established, else null. */
+  get negotiatedOptions(): NegotiatedSessionOptions | null {
+    return this.negotiated;
+  }
+
+  get remoteAddress(): string {
+    return this.options.remote.address;
+  }
+
+  /** ManualStart (or ManualStart_with_PassiveTcpEstablishment when the peer is passive). */
+  start(): void {
+    this.stopped = false;
+    this.dispatch({
+      type: this.fsm.attributes.passiveTcpEstablishment
+        ? 'ManualStart_with_PassiveTcpEstablishment'
+        : 'ManualStart',
+    });
+  }
+
+  /** ManualStop: Cease/2 to the peer when a session exists, then Idle with no automatic restart. */
+  stop(): void {
+    this.stopped = true;
+    this.dispatch({ type: 'ManualStop' });
+    this.cancelTimer('IdleHold');
+    if (this.pending) this.closeConnection(this.pending, { code: 6, subcode: 2 });
+  }
+
+  /** Sends an UPDATE (a whole message, header included). False when not Established. */
+  sendUpdate(message: Uint8Array): boolean {
+    if (this.fsm.state !== 'Established' || !this.connection) return false;
+    this.write(this.connection, message, 'update');
+    // §8.2.2: "Each time the local system sends a KEEPALIVE or UPDATE message, it restarts its
+    // KeepaliveTimer, unless the negotiated HoldTime value is zero."
+    if (this.timers.has('Keepalive') && this.negotiated && this.negotiated.keepaliveTime > 0) {
+      this.armTimer('Keepalive', this.negotiated.keepaliveTime);
+    }
+    return true;
+  }
+
+  /** Bytes queued in the socket but not yet accepted by the kernel (backpressure). */
+  get pendingOutputBytes(): number {
+    return this.connection?.socket.writableLength ?? 0;
+  }
+
+  stats(): PeerStats {
+    return {
+      name: this.name,
+      state: this.fsm.state,
+      uptime: this.establishedAt === null ? null : this.clock.now() - this.establishedAt,
+      lastError: this.lastError,
+      messagesIn: { ...this.messagesIn },
+      messagesOut: { ...this.messagesOut },
+      flaps: this.flaps,
+      connectRetryCounter: this.fsm.connectRetryCounter,
+    };
+  }
+
+  /** An incoming TCP connection from this peer's address (handed over by the Listener). */
+  acceptIncoming(socket: SessionSocket): void {
+    const state = this.fsm.state;
+    if (state === 'Idle' || !this.listening) {
+      // Idle refuses connections (§8.2.2 Idle: "refuses all incoming BGP connections").
+      this.rejectSocket(socket, { code: 6, subcode: 5 });
+      return;
+    }
+    const incoming = new Connection(socket, 'incoming');
+    incoming.connected = true;
+    const current = this.connection;
+    if ((state === 'Connect' || state === 'Active') && (!current || !current.connected)) {
+      // No usable connection yet: abandon our attempt and adopt the peer's.
+      if (current) this.abandon(current);
+      this.connection = incoming;
+      this.wire(incoming);
+      this.dispatch({ type: 'TcpConnection_Valid' });
+      this.dispatch({ type: 'TcpConnectionConfirmed' });
+      return;
+    }
+    if (this.pending) {
+      this.rejectSocket(socket, { code: 6, subcode: 7 });
+      return;
+    }
+    // A second connection: track it until its OPEN arrives, then resolve the collision.
+    this.pending = incoming;
+    this.wire(incoming);
+    this.dispatch({ type: 'TcpConnection_Valid' });
+    if (state !== 'Established') this.sendOpenOn(incoming);
+  }
+
+  private rejectSocket(socket: SessionSocket, notification: NotificationError): void {
+    socket.on('error', () => {});
+    socket.write(encodeNotification(notification.code, notification.subcode));
+    socket.end();
+    // Drain (and discard) whatever the peer still sends, so the socket can reach 'close'.
+    socket.resume?.();
+  }
+
+  // ---- FSM plumbing -------------------------------------------------------------------------------
+
+  private dispatch(event: FsmEvent): void {
+    this.queue.push(event);
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.step(next);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private step(event: FsmEvent): void {
+    const from = this.fsm.state;
+    const result = transition(this.fsm, event);
+    this.fsm = result.session;
+    this.currentEvent = event.type;
+    for (const action of result.actions) this.perform(action);
+    this.currentEvent = null;
+    const to = this.fsm.state;
+    if (from === to) return;
+    this.emit('stateChanged', from, to);
+    if (to === 'Established' && this.negotiated) {
+      this.establishedAt = this.clock.now();
+      this.emit('established', this.negotiated);
+    }
+    if (from === 'Established') {
+      this.flaps += 1;
+      this.establishedAt = null;
+    }
+    if (to === 'Idle' && !this.stopped && this.options.autoRestart !== false) {
+      this.queue.push({
+        type: this.fsm.attributes.passiveTcpEstablishment
+          ? 'AutomaticStart_with_DampPeerOscillations_and_PassiveTcpEstablishment'
+          : 'AutomaticStart_with_DampPeerOscillations',
+      });
+    }
+  }
+
+  private perform(action: FsmAction): void {
+    switch (action.type) {
+      case 'StartTimer':
+        this.armTimer(action.timer, action.seconds);
+        return;
+      case 'StopTimer':
+        this.cancelTimer(action.timer);
+        return;
+      case 'Connect':
+        this.connectOut();
+        return;
+      case 'Listen':
+        this.listening = true;
+        return;
+      case 'DropConnection':
+        // After the send hold timer the peer is not reading: destroy rather than wait for a flush.
+        if (this.connection)
+          this.closeConnection(this.connection, undefined, this.currentEvent === 'SendHoldTimer_Expires');
+        this.connection = null;
+        return;
+      case 'SendOpen':
+        if (this.connection && !this.connection.openSent) this.sendOpenOn(this.connection);
+        return;
+      case 'SendKeepalive':
+        if (this.connection) this.write(this.connection, encodeKeepalive(), 'keepalive');
+        return;
+      case 'SendNotification': {
+        const notification: NotificationError =
+          action.data === undefined
+            ? { code: action.code, subcode: action.subcode }
+            : { code: action.code, subcode: action.subcode, data: action.data };
+        this.lastError = `sent NOTIFICATION ${action.code}/${action.subcode}`;
+        if (this.connection?.connected && !this.connection.closed) {
+          this.write(
+            this.connection,
+            encodeNotification(action.code, action.subcode, action.data),
+            'notification',
+          );
+        }
+        this.emit('notificationSent', notification);
+        return;
+      }
+      case 'ProcessUpdate':
+        if (this.pendingUpdate && this.negotiated) this.emit('update', this.pendingUpdate, this.negotiated);
+        return;
+      case 'DeleteRoutes':
+        this.emit('down', this.lastError ?? 'session closed');
+        return;
+      case 'ReleaseResources':
+        this.negotiated = null;
+        this.listening = false;
+        this.cancelTimer('SendHold');
+        return;
+      case 'InitializeResources':
+      case 'AcceptConnection':
+      case 'RejectConnection':
+      case 'IncrementConnectRetryCounter':
+      case 'ResetConnectRetryCounter':
+      case 'DampPeerOscillations':
+        return;
+    }
+  }
+
+  private armTimer(timer: FsmTimerName, seconds: number): void {
+    this.cancelTimer(timer);
+    const handle = this.clock.setTimeout(() => {
+      if (this.timers.get(timer) !== handle) return;
+      this.timers.delete(timer);
+      this.dispatch({ type: TIMER_EVENTS[timer] } as FsmEvent);
+    }, seconds * 1000);
+    this.timers.set(timer, handle);
+  }
+
+  private cancelTimer(timer: FsmTimerName): void {
+    const handle = this.timers.get(timer);
+    if (handle === undefined) return;
+    this.clock.clearTimeout(handle);
+    this.timers.delete(timer);
+  }
+
+  // ---- connections -------------------------------------------------------------------------------
+
+  private connectOut(): void {
+    if (this.connection) this.abandon(this.connection);
+    const socket = this.socketFactory({
+      host: this.options.remote.address,
+      port: this.options.remote.port,
+      ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
+      ...(this.options.ttl !== undefined ? { ttl: this.options.ttl } : {}),
+    });
+    const connection = new Connection(socket, 'outgoing');
+    this.connection = connection;
+    socket.on('connect', () => {
+      if (connection.closed || this.connection !== connection) return;
+      connection.connected = true;
+      this.dispatch({ type: 'Tcp_CR_Acked' });
+    });
+    this.wire(connection);
+  }
+
+  private wire(connection: Connection): void {
+    const { socket } = connection;
+    socket.on('data', (chunk) => this.onData(connection, chunk));
+    socket.on('drain', () => {
+      if (connection === this.connection) this.cancelTimer('SendHold');
+    });
+    socket.on('error', (error) => {
+      if (connection.closed) return;
+      this.lastError = error.message;
+      this.emit('error', error);
+    });
+    socket.on('close', () => this.onClose(connection));
+  }
+
+  private onClose(connection: Connection): void {
+    if (connection.closed) return;
+    connection.closed = true;
+    if (connection === this.pending) {
+      this.pending = null;
+      return;
+    }
+    if (connection === this.connection) {
+      this.lastError ??= 'connection closed';
+      this.dispatch({ type: 'TcpConnectionFails' });
+    }
+  }
+
+  /** Drops a connection without telling the FSM (it was replaced). */
+  private abandon(connection: Connection): void {
+    connection.closed = true;
+    connection.socket.destroy();
+  }
+
+  private closeConnection(connection: Connection, notification?: NotificationError, force = false): void {
+    if (connection.closed) return;
+    if (notification && connection.connected) {
+      this.write(connection, encodeNotification(notification.code, notification.subcode), 'notification');
+      this.emit('notificationSent', notification);
+    }
+    connection.closed = true;
+    // A socket the peer stopped reading cannot flush: destroy it instead of waiting.
+    if (force) connection.socket.destroy();
+    else connection.socket.end();
+  }
+
+  private write(connection: Connection, message: Uint8Array, kind: MessageTypeName): void {
+    if (connection.closed) return;
+    this.messagesOut[kind] += 1;
+    const flushed = connection.socket.write(message);
+    if (!flushed && connection === this.connection && !this.timers.has('SendHold')) {
+      // RFC 9687: the peer is not reading; give it SendHoldTime to make progress.
+      const hold = this.negotiated?.holdTime ?? this.fsm.attributes.holdTime;
+      this.armTimer('SendHold', this.options.sendHoldTime ?? defaultSendHoldTime(hold));
+    }
+  }
+
+  private sendOpenOn(connection: Connection): void {
+    const local = this.options.local;
+    connection.openSent = true;
+    this.write(
+      connection,
+      encodeOpen({
+        myAutonomousSystem: openMyAutonomousSystem(local.asNumber),
+        holdTime: local.holdTime,
+        bgpIdentifier: local.routerId,
+        capabilities: localCapabilities(local),
+      }),
+      'open',
+    );
+  }
+
+  // ---- received messages -------------------------------------------------------------------------
+
+  private onData(connection: Connection, chunk: Uint8Array): void {
+    if (connection.closed) return;
+    let messages: ReturnType<MessageFramer['push']>;
+    try {
+      messages = connection.framer.push(chunk);
+    } catch (error) {
+      if (!(error instanceof MessageHeaderError)) throw error;
+      this.lastError = error.message;
+      if (connection === this.connection) this.dispatch({ type: 'BGPHeaderErr', error: error.notification });
+      else this.closeConnection(connection, error.notification);
+      return;
+    }
+    for (const { type, message } of messages) {
+      if (connection.closed) return;
+      this.messagesIn[messageTypeName(type)] += 1;
+      if (connection === this.pending) this.onPendingMessage(connection, type, message);
+      else if (connection === this.connection) this.onMessage(connection, type, message);
+    }
+  }
+
+  private checkOpenMessage(
+    message: Uint8Array,
+  ): { open: ReceivedOpen; options: NegotiatedSessionOptions } | NotificationError {
+    let open: ReceivedOpen;
+    try {
+      open = decodeOpen(message);
+    } catch (error) {
+      if (!(error instanceof OpenDecodeError)) throw error;
+      this.lastError = error.message;
+      return error.notification;
+    }
+    const result = checkOpen(open, this.options.local, { asNumber: this.options.remote.asNumber });
+    if (!result.ok) {
+      this.lastError = result.reason;
+      return result.error;
+    }
+    return { open, options: result.options };
+  }
+
+  private onMessage(connection: Connection, type: number, message: Uint8Array): void {
+    switch (type) {
+      case MessageType.Open: {
+        const checked = this.checkOpenMessage(message);
+        if (!('open' in checked)) {
+          this.dispatch({ type: 'BGPOpenMsgErr', error: checked });
+          return;
+        }
+        connection.receivedOpen = checked.open;
+        connection.negotiated = checked.options;
+        if (this.fsm.state === 'OpenSent' || this.fsm.runningTimers.has('DelayOpen')) {
+          this.negotiated = checked.options;
+          connection.framer.maxMessageLength = checked.options.maxMessageLength;
+        }
+        if (this.pending?.receivedOpen && this.resolvePendingCollision(this.pending)) return;
+        const delayed = this.fsm.runningTimers.has('DelayOpen');
+        if (delayed && !connection.openSent) {
+          this.dispatch({ type: 'BGPOpen_with_DelayOpenTimer_running', holdTime: checked.options.holdTime });
+        } else {
+          this.dispatch({ type: 'BGPOpen', holdTime: checked.options.holdTime });
+        }
+        return;
+      }
+      case MessageType.Keepalive:
+        this.dispatch({ type: 'KeepAliveMsg' });
+        return;
+      case MessageType.Notification: {
+        const notification = decodeNotification(message);
+        this.lastError = `received NOTIFICATION ${notification.code}/${notification.subcode}`;
+        this.emit('notificationReceived', notification);
+        this.dispatch({
+          type: notification.code === 2 && notification.subcode === 1 ? 'NotifMsgVerErr' : 'NotifMsg',
+        });
+        return;
+      }
+      case MessageType.Update:
+        this.pendingUpdate = message;
+        this.dispatch({ type: 'UpdateMsg' });
+        this.pendingUpdate = null;
+        return;
+      default:
+        if (this.fsm.state === 'Established') this.emit('routeRefresh', message);
+        return;
+    }
+  }
+
+  private onPendingMessage(connection: Connection, type: number, message: Uint8Array): void {
+    if (type === MessageType.Open) {
+      const checked = this.checkOpenMessage(message);
+      if (!('open' in checked)) {
+        this.closeConnection(connection, checked);
+        this.pending = null;
+        return;
+      }
+      connection.receivedOpen = checked.open;
+      connection.negotiated = checked.options;
+      this.resolvePendingCollision(connection);
+      return;
+    }
+    if (type === MessageType.Notification) {
+      this.emit('notificationReceived', decodeNotification(message));
+      this.abandon(connection);
+      this.pending = null;
+      return;
+    }
+    // Anything before its OPEN is an FSM error on that connection only.
+    this.closeConnection(connection, { code: 5, subcode: 1 });
+    this.pending = null;
+  }
+
+  /** §6.8 on the tracked second connection; true when the existing connection was replaced. */
+  private resolvePendingCollision(pending: Connection): boolean {
+    const existing = this.connection;
+    const open = pending.receivedOpen;
+    if (!open || !pending.negotiated) return false;
+    const verdict = existing
+      ? resolveCollision({
+          localRouterId: this.options.local.routerId,
+          remoteRouterId: open.bgpIdentifier,
+          localAs: this.options.local.asNumber,
+          remoteAs: pending.negotiated.peerAs,
+          existing: { direction: existing.direction, state: this.fsm.state },
+          incoming: { direction: pending.direction },
+        })
+      : 'closeExisting';
+    if (verdict === 'closeNew') {
+      this.closeConnection(pending, { code: 6, subcode: 7 });
+      this.pending = null;
+      return false;
+    }
+    if (verdict === 'noCollision') return false;
+    // The new connection wins: Cease/7 on the old one, and rebuild the FSM on the new connection by
+    // replaying its history (passive start, connection confirmed with our OPEN already sent, its OPEN).
+    if (existing) this.closeConnection(existing, { code: 6, subcode: 7 });
+    for (const timer of [...this.timers.keys()]) this.cancelTimer(timer);
+    const previous = this.fsm;
+    this.fsm = {
+      ...createFsmSession(previous.attributes),
+      connectRetryCounter: previous.connectRetryCounter,
+      currentIdleHoldTime: previous.currentIdleHoldTime,
+      dampedFlaps: previous.dampedFlaps,
+    };
+    const from = previous.state;
+    this.connection = pending;
+    this.pending = null;
+    this.negotiated = pending.negotiated;
+    pending.framer.maxMessageLength = pending.negotiated.maxMessageLength;
+    const quiet = (event: FsmEvent): void => {
+      const result = transition(this.fsm, event);
+      this.fsm = result.session;
+      for (const action of result.actions) this.perform(action);
+    };
+    quiet({ type: 'ManualStart_with_PassiveTcpEstablishment' });
+    quiet({ type: 'TcpConnectionConfirmed' });
+    quiet({ type: 'BGPOpen', holdTime: pending.negotiated.holdTime });
+    if (from !== this.fsm.state) this.emit('stateChanged', from, this.fsm.state);
+    return true;
+  }
+
+  /** For tests and diagnostics: the FSM's view. */
+  get fsmSession(): FsmSession {
+    return this.fsm;
+  }
+}
