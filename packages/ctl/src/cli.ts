@@ -320,7 +320,7 @@ export function buildProgram(context: Context): Command {
       }
       const runDir = globals(self).runDir ?? defaultRunDir;
       try {
-        io.writeOut(renderNodeStatus(await queryBgpdStatus(runDir, timeoutMs)));
+        io.writeOut(renderNodeStatus(await queryBgpdStatus(runDir, timeoutMs), paletteFor(io)));
       } catch (error) {
         if (error instanceof BgpdUnreachableError) throw new CommandFailure(error.message);
         throw new CommandFailure(errorMessage(error));

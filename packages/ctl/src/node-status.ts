@@ -11,6 +11,7 @@
 
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { type Palette, plainPalette } from './format/color.js';
 import { renderBoxedTable } from './format/table.js';
 
 export const defaultRunDir = '/run/caracal';
@@ -174,13 +175,18 @@ function describeSocketError(error: NodeJS.ErrnoException, socketPath: string): 
   }
 }
 
+/** Established sessions green, others yellow (only with a colour palette, i.e. on a terminal). */
+function colourState(state: string, palette: Palette): string {
+  return /^(up|established)$/i.test(state) ? palette.green(state) : palette.yellow(state);
+}
+
 /** The calicoctl-style report: one boxed peer table for IPv4 peers and one for IPv6 peers. */
-export function renderNodeStatus(status: BgpdStatus): string {
+export function renderNodeStatus(status: BgpdStatus, palette: Palette = plainPalette): string {
   const header = ['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO'];
   const toRow = (peer: BgpPeerStatus): string[] => [
     peer.peerAddress,
     peer.peerType,
-    peer.state,
+    colourState(peer.state, palette),
     peer.since,
     peer.info,
   ];

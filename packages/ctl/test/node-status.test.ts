@@ -134,3 +134,18 @@ describe('node status', () => {
     expect(() => parseBgpdStatus('{"peers":[{"peerAddress":{"x":1}}]}')).toThrow(/peers\[0\]\.peerAddress/);
   });
 });
+
+describe('node status colour', () => {
+  it('colours the state on a terminal only, and never with NO_COLOR', async () => {
+    const runDir = tempRunDir();
+    await fakeBgpd(runDir, () => JSON.stringify(twoPeers));
+    const tty = captureIo({ tty: true });
+    expect(await runCli(['node', 'status', '--run-dir', runDir], tty, unreachableDependencies)).toBe(0);
+    expect(tty.out()).toContain('\u001b[32mup\u001b[0m');
+    expect(tty.out()).toContain('\u001b[33mstart\u001b[0m');
+    for (const io of [captureIo({ tty: false }), captureIo({ tty: true, env: { NO_COLOR: '1' } })]) {
+      expect(await runCli(['node', 'status', '--run-dir', runDir], io, unreachableDependencies)).toBe(0);
+      expect(io.out()).not.toContain('\u001b[');
+    }
+  });
+});

@@ -11,7 +11,7 @@ export interface Palette {
   dim(text: string): string;
 }
 
-const plain: Palette = {
+export const plainPalette: Palette = {
   bold: (t) => t,
   green: (t) => t,
   yellow: (t) => t,
@@ -39,7 +39,7 @@ export function colourEnabled(io: Pick<CliIo, 'env' | 'stdoutIsTty'>): boolean {
 }
 
 export function paletteFor(io: Pick<CliIo, 'env' | 'stdoutIsTty'>): Palette {
-  return colourEnabled(io) ? ansi : plain;
+  return colourEnabled(io) ? ansi : plainPalette;
 }
 
 /** Removes ANSI colour sequences (for measuring column widths). */
