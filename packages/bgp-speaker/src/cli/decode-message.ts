@@ -2,7 +2,8 @@
 // codec's (src/codec, messageToJson); until it is available to the CLI this module describes messages
 // structurally: header, OPEN capabilities, NOTIFICATION code/subcode, ROUTE-REFRESH family, and for an
 // UPDATE the withdrawn and announced prefixes (IPv4 and MP-BGP IPv4/IPv6 unicast, with ADD-PATH path
-// identifiers) plus each path attribute by type code with its raw value. Structural problems are
+// identifiers) plus each path attribute: ORIGIN, AS_PATH/AS4_PATH, NEXT_HOP, MED, LOCAL_PREF, ORIGINATOR_ID,
+// COMMUNITIES and LARGE_COMMUNITIES readable, every attribute also as raw hex. Structural problems are
 // reported as `{ type: 'error', ... }` with the RFC 7606 action they would trigger.
 import { formatIpv6 } from '../capture/packet.js';
 import {
@@ -255,10 +256,12 @@ function describeUpdate(body: Uint8Array, context: DirectionDecodeContext): Json
         });
       }
     } else {
+      const decoded = attributeValue(typeCode, value, context);
       attributes.push({
         type: ATTRIBUTE_NAMES[typeCode] ?? `attribute-${typeCode}`,
         flags,
-        value: Buffer.from(value).toString('hex'),
+        ...(decoded === undefined ? {} : { value: decoded }),
+        hex: Buffer.from(value).toString('hex'),
       });
     }
     offset = valueStart + length;
@@ -271,4 +274,66 @@ function describeUpdate(body: Uint8Array, context: DirectionDecodeContext): Json
     mp_unreach: mpWithdrawn,
     attributes,
   };
+}
+
+/**
+ * The readable value of the common attributes (RFC 4271, 1997, 8092); undefined (hex only) for the
+ * others or when the value's length is wrong for its type.
+ */
+function attributeValue(
+  typeCode: number,
+  value: Uint8Array,
+  context: DirectionDecodeContext,
+): JsonValue | undefined {
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  switch (typeCode) {
+    case 1:
+      return value.length === 1 ? (['igp', 'egp', 'incomplete'][value[0] ?? 3] ?? null) : undefined;
+    case 2:
+    case 17: {
+      const asSize = typeCode === 17 || context.fourOctetAs ? 4 : 2;
+      const segments: JsonObject[] = [];
+      for (let offset = 0; offset < value.length; ) {
+        const segmentType = value[offset] ?? 0;
+        const count = value[offset + 1] ?? 0;
+        if (offset + 2 + count * asSize > value.length) return undefined;
+        const numbers: number[] = [];
+        for (let i = 0; i < count; i++) {
+          numbers.push(
+            asSize === 4 ? view.getUint32(offset + 2 + i * 4) : view.getUint16(offset + 2 + i * 2),
+          );
+        }
+        segments.push({
+          [segmentType === 1 ? 'set' : segmentType === 2 ? 'sequence' : `segment-${segmentType}`]: numbers,
+        });
+        offset += 2 + count * asSize;
+      }
+      return segments;
+    }
+    case 3:
+    case 9:
+      return value.length === 4 ? value.join('.') : undefined;
+    case 4:
+    case 5:
+      return value.length === 4 ? view.getUint32(0) : undefined;
+    case 8: {
+      if (value.length % 4 !== 0) return undefined;
+      const communities: string[] = [];
+      for (let offset = 0; offset < value.length; offset += 4)
+        communities.push(`${view.getUint16(offset)}:${view.getUint16(offset + 2)}`);
+      return communities;
+    }
+    case 32: {
+      if (value.length % 12 !== 0) return undefined;
+      const communities: string[] = [];
+      for (let offset = 0; offset < value.length; offset += 12) {
+        communities.push(
+          `${view.getUint32(offset)}:${view.getUint32(offset + 4)}:${view.getUint32(offset + 8)}`,
+        );
+      }
+      return communities;
+    }
+    default:
+      return undefined;
+  }
 }

@@ -57,15 +57,45 @@ describe('caracal-bgp decode', () => {
     const updates = records.filter((record) => record.type === 'update');
     const gobgpRoute = updates.find((record) => (record.announced as string[]).includes('10.1.0.0/24'));
     expect(gobgpRoute?.sender).toBe('10.255.0.2:179');
-    expect(gobgpRoute?.attributes).toContainEqual({ type: 'communities', flags: 192, value: 'fde80001' }); // 65000:1
+    expect(gobgpRoute?.attributes).toContainEqual({
+      type: 'communities',
+      flags: 192,
+      value: ['65000:1'],
+      hex: 'fde80001',
+    });
     expect(gobgpRoute?.attributes).toContainEqual({
       type: 'large_communities',
       flags: 192,
-      value: '000000010000000200000003',
+      value: ['1:2:3'],
+      hex: '000000010000000200000003',
     });
-    expect(gobgpRoute?.attributes).toContainEqual({ type: 'med', flags: 128, value: '0000000a' });
+    expect(gobgpRoute?.attributes).toContainEqual({ type: 'med', flags: 128, value: 10, hex: '0000000a' });
+    expect(gobgpRoute?.attributes).toContainEqual({
+      type: 'as_path',
+      flags: 64,
+      value: [{ sequence: [65001] }],
+      hex: '02010000fde9',
+    });
+    expect(gobgpRoute?.attributes).toContainEqual({
+      type: 'origin',
+      flags: 64,
+      value: 'incomplete',
+      hex: '02',
+    });
     const birdRoutes = updates.find((record) => (record.announced as string[]).includes('10.2.0.0/24'));
-    expect(birdRoutes?.attributes).toContainEqual({ type: 'as_path', flags: 64, value: '0201fa56ea01' }); // AS_SEQUENCE 4200000001
+    expect(birdRoutes?.attributes).toContainEqual({
+      type: 'as_path',
+      flags: 64,
+      value: [{ sequence: [4200000001] }],
+      hex: '0201fa56ea01',
+    });
+    expect(birdRoutes?.attributes).toContainEqual(
+      expect.objectContaining({ type: 'communities', value: ['65000:100', '65000:200'] }),
+    );
+    expect(birdRoutes?.attributes).toContainEqual(
+      expect.objectContaining({ type: 'large_communities', value: ['4200000001:7:8'] }),
+    );
+    expect(birdRoutes?.attributes).toContainEqual(expect.objectContaining({ type: 'med', value: 20 }));
     expect(updates.some((record) => (record.withdrawn as string[]).includes('10.1.1.0/24'))).toBe(true);
     expect(
       records.some((record) => record.type === 'route-refresh' && record.family === 'ipv4-unicast'),
@@ -105,6 +135,18 @@ describe('caracal-bgp decode', () => {
     const announced = records.flatMap((record) => (record.announced as string[] | undefined) ?? []);
     const paths = announced.filter((prefix) => prefix.endsWith(':10.3.0.0/24'));
     expect(paths).toHaveLength(2);
+    // BIRD resets MED on eBGP export, so the two paths are told apart by their communities.
+    const communities = records
+      .filter((record) =>
+        (record.announced as string[] | undefined)?.some((prefix) => prefix.endsWith(':10.3.0.0/24')),
+      )
+      .map(
+        (record) =>
+          (record.attributes as Array<Record<string, unknown>>).find(
+            (attribute) => attribute.type === 'communities',
+          )?.value,
+      );
+    expect(communities.sort()).toEqual([['65000:31'], ['65000:32']]);
     expect(new Set(paths.map((prefix) => prefix.split(':')[0])).size).toBe(2);
   });
 
