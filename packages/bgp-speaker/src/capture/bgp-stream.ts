@@ -167,6 +167,8 @@ interface DirectionState {
   readonly splitter: BgpStreamSplitter;
   readonly endpoint: string;
   open: OpenCapabilitySummary | undefined;
+  /** This direction's negotiated context, recomputed only when an OPEN of either side arrives. */
+  context: DirectionDecodeContext | undefined;
   lastTimestampNs: bigint;
 }
 
@@ -263,11 +265,15 @@ export class CaptureBgpDecoder {
       for (const event of framed) {
         if (event.kind === 'message') {
           const open = summariseOpen(event.bytes);
-          if (open !== undefined) state.open = open;
-          const context =
-            state.open !== undefined && peer.open !== undefined
-              ? negotiateDirectionContext(state.open, peer.open)
-              : this.fallbackContext;
+          if (open !== undefined) {
+            state.open = open;
+            state.context = undefined;
+            peer.context = undefined;
+          }
+          if (state.context === undefined && state.open !== undefined && peer.open !== undefined) {
+            state.context = negotiateDirectionContext(state.open, peer.open);
+          }
+          const context = state.context ?? this.fallbackContext;
           events.push({
             kind: 'message',
             connection: connection.name,
@@ -310,6 +316,7 @@ export class CaptureBgpDecoder {
         splitter: new BgpStreamSplitter(),
         endpoint,
         open: undefined,
+        context: undefined,
         lastTimestampNs: 0n,
       });
       connection = {
