@@ -275,7 +275,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     const incoming = new Connection(socket, 'incoming');
     incoming.connected = true;
     const current = this.connection;
-    if ((state === 'Connect' || state === 'Active') && (!current || !current.connected)) {
+    if ((state === 'Connect' || state === 'Active') && !current?.connected) {
       // No usable connection yet: abandon our attempt and adopt the peer's.
       if (current) this.abandon(current);
       this.connection = incoming;
@@ -452,7 +452,9 @@ export class Peer extends EventEmitter<PeerEvents> {
     socket.on('error', (error) => {
       if (connection.closed) return;
       this.lastError = error.message;
-      this.emit('error', error);
+      // Connection errors are expected (refused, reset) and also reach the FSM through 'close'; only
+      // report them to listeners that asked, since an unheard 'error' event would throw.
+      if (this.listenerCount('error') > 0) this.emit('error', error);
     });
     socket.on('close', () => this.onClose(connection));
   }

@@ -1,0 +1,354 @@
+// The session driver with a fake clock and fake sockets: message exchange, hold timer expiry, the
+// RFC 9687 send hold timer under backpressure, OPEN errors, header errors, collisions, listener routing.
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { type LocalOpenSettings, localCapabilities } from '../../src/fsm/index.js';
+import {
+  type Clock,
+  decodeNotification,
+  decodeOpen,
+  encodeKeepalive,
+  encodeNotification,
+  encodeOpen,
+  Listener,
+  MessageFramer,
+  Peer,
+  type PeerOptions,
+  type SessionSocket,
+} from '../../src/session/index.js';
+
+class FakeClock implements Clock {
+  time = 0;
+  private timers: Array<{ at: number; callback: () => void; id: number }> = [];
+  private nextId = 1;
+  now(): number {
+    return this.time;
+  }
+  setTimeout(callback: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.timers.push({ at: this.time + ms, callback, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+  advance(seconds: number): void {
+    const end = this.time + seconds * 1000;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.timers.shift();
+      this.time = next.at;
+      next.callback();
+    }
+    this.time = end;
+  }
+}
+
+class FakeSocket extends EventEmitter implements SessionSocket {
+  written: Uint8Array[] = [];
+  ended = false;
+  destroyed = false;
+  /** When true, writes report a full buffer (the peer stopped reading). */
+  blocked = false;
+  writableLength = 0;
+  remoteAddress = '10.0.0.2';
+  write(data: Uint8Array): boolean {
+    this.written.push(data);
+    if (this.blocked) this.writableLength += data.length;
+    return !this.blocked;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+  resume(): this {
+    return this;
+  }
+  /** Every message we sent, as [type, message]. */
+  sent(): Array<[number, Uint8Array]> {
+    const framer = new MessageFramer(65535);
+    return this.written.flatMap((chunk) => framer.push(chunk)).map((m) => [m.type, m.message]);
+  }
+  sentTypes(): number[] {
+    return this.sent().map(([type]) => type);
+  }
+  receive(message: Uint8Array): void {
+    this.emit('data', message);
+  }
+}
+
+const local: LocalOpenSettings = {
+  asNumber: 64512,
+  routerId: '10.0.0.1',
+  holdTime: 90,
+  families: [{ afi: 1, safi: 1 }],
+  routeRefresh: true,
+  enhancedRouteRefresh: false,
+  extendedMessage: false,
+};
+
+function peerOpen(overrides: { holdTime?: number; as?: number; routerId?: string } = {}): Uint8Array {
+  return encodeOpen({
+    myAutonomousSystem: overrides.as ?? 64513,
+    holdTime: overrides.holdTime ?? 90,
+    bgpIdentifier: overrides.routerId ?? '10.0.0.2',
+    capabilities: localCapabilities({ ...local, asNumber: overrides.as ?? 64513 }),
+  });
+}
+
+function setup(options: Partial<PeerOptions> = {}) {
+  const clock = new FakeClock();
+  const sockets: FakeSocket[] = [];
+  const peer = new Peer({
+    name: 'upstream',
+    local,
+    remote: { address: '10.0.0.2', port: 179, asNumber: 64513 },
+    clock,
+    socketFactory: () => {
+      const socket = new FakeSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    ...options,
+  });
+  const states: string[] = [];
+  peer.on('stateChanged', (_from, to) => states.push(to));
+  return { clock, sockets, peer, states };
+}
+
+function establish(ctx: ReturnType<typeof setup>, holdTime = 90): FakeSocket {
+  ctx.peer.start();
+  const socket = ctx.sockets.at(-1)!;
+  socket.emit('connect');
+  socket.receive(peerOpen({ holdTime }));
+  socket.receive(encodeKeepalive());
+  return socket;
+}
+
+describe('Peer with fakes', () => {
+  it('connects, sends OPEN, answers the peer OPEN with KEEPALIVE and reaches Established', () => {
+    const ctx = setup();
+    let negotiatedHold = -1;
+    ctx.peer.on('established', (options) => {
+      negotiatedHold = options.holdTime;
+    });
+    const socket = establish(ctx, 30);
+    expect(ctx.states).toEqual(['Connect', 'OpenSent', 'OpenConfirm', 'Established']);
+    expect(socket.sentTypes()).toEqual([1, 4]);
+    const open = decodeOpen(socket.sent()[0]![1]);
+    expect(open).toMatchObject({
+      version: 4,
+      myAutonomousSystem: 64512,
+      holdTime: 90,
+      bgpIdentifier: '10.0.0.1',
+    });
+    expect(negotiatedHold).toBe(30);
+    // Keepalives every 10 s (hold 30 / 3).
+    ctx.clock.advance(10);
+    expect(socket.sentTypes()).toEqual([1, 4, 4]);
+    expect(ctx.peer.stats()).toMatchObject({ state: 'Established', messagesIn: { open: 1, keepalive: 1 } });
+  });
+
+  it('emits received UPDATEs and sends ours in Established only', () => {
+    const ctx = setup();
+    const update = Uint8Array.from([...new Uint8Array(16).fill(0xff), 0, 23, 2, 0, 0, 0, 0]);
+    expect(ctx.peer.sendUpdate(update)).toBe(false);
+    const socket = establish(ctx);
+    const received: Uint8Array[] = [];
+    ctx.peer.on('update', (message) => received.push(message));
+    socket.receive(update);
+    expect(received).toEqual([update]);
+    expect(ctx.peer.sendUpdate(update)).toBe(true);
+    expect(socket.sentTypes().at(-1)).toBe(2);
+    expect(ctx.peer.stats().messagesOut.update).toBe(1);
+  });
+
+  it('sends NOTIFICATION 4/0 when the hold timer expires and restarts after the idle hold time', () => {
+    const ctx = setup({ attributes: { idleHoldTime: 5 } });
+    const socket = establish(ctx, 9);
+    const downs: string[] = [];
+    ctx.peer.on('down', (reason) => downs.push(reason));
+    ctx.clock.advance(9);
+    const last = socket.sent().at(-1)!;
+    expect(last[0]).toBe(3);
+    expect(decodeNotification(last[1])).toMatchObject({ code: 4, subcode: 0 });
+    expect(socket.ended).toBe(true);
+    expect(ctx.peer.state).toBe('Idle');
+    expect(downs).toEqual(['sent NOTIFICATION 4/0']);
+    expect(ctx.peer.stats().flaps).toBe(1);
+    // Damped automatic restart: nothing before 5 s, a new connection attempt after.
+    ctx.clock.advance(4);
+    expect(ctx.sockets).toHaveLength(1);
+    ctx.clock.advance(1);
+    expect(ctx.sockets).toHaveLength(2);
+    expect(ctx.peer.state).toBe('Connect');
+  });
+
+  it('RFC 9687: tears down with NOTIFICATION 8 and destroys the socket when the peer stops reading', () => {
+    const ctx = setup({ sendHoldTime: 20 });
+    const socket = establish(ctx);
+    socket.blocked = true;
+    ctx.peer.sendUpdate(Uint8Array.from([...new Uint8Array(16).fill(0xff), 0, 23, 2, 0, 0, 0, 0]));
+    expect(ctx.peer.pendingOutputBytes).toBe(23);
+    // Peer keeps sending keepalives (its side is fine), but never reads ours.
+    for (let i = 0; i < 3; i++) {
+      ctx.clock.advance(6);
+      socket.receive(encodeKeepalive());
+    }
+    expect(ctx.peer.state).toBe('Established');
+    ctx.clock.advance(2);
+    expect(ctx.peer.state).toBe('Idle');
+    const last = socket.sent().at(-1)!;
+    expect(decodeNotification(last[1])).toMatchObject({ code: 8, subcode: 0 });
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('the send hold timer stops when the socket drains', () => {
+    const ctx = setup({ sendHoldTime: 20 });
+    const socket = establish(ctx);
+    socket.blocked = true;
+    ctx.peer.sendUpdate(Uint8Array.from([...new Uint8Array(16).fill(0xff), 0, 23, 2, 0, 0, 0, 0]));
+    ctx.clock.advance(10);
+    socket.blocked = false;
+    socket.writableLength = 0;
+    socket.emit('drain');
+    for (let i = 0; i < 5; i++) {
+      ctx.clock.advance(10);
+      socket.receive(encodeKeepalive());
+    }
+    expect(ctx.peer.state).toBe('Established');
+  });
+
+  it('rejects a bad peer AS with NOTIFICATION 2/2 and records why', () => {
+    const ctx = setup();
+    ctx.peer.start();
+    const socket = ctx.sockets[0]!;
+    socket.emit('connect');
+    socket.receive(peerOpen({ as: 65000 }));
+    const last = socket.sent().at(-1)!;
+    expect(decodeNotification(last[1])).toMatchObject({ code: 2, subcode: 2 });
+    expect(ctx.peer.state).toBe('Idle');
+    expect(ctx.peer.stats().lastError).toBe('sent NOTIFICATION 2/2');
+  });
+
+  it('rejects a hold time of 2 with 2/6', () => {
+    const ctx = setup();
+    ctx.peer.start();
+    const socket = ctx.sockets[0]!;
+    socket.emit('connect');
+    socket.receive(peerOpen({ holdTime: 2 }));
+    expect(decodeNotification(socket.sent().at(-1)![1])).toMatchObject({ code: 2, subcode: 6 });
+  });
+
+  it('answers a bad marker with 1/1', () => {
+    const ctx = setup();
+    const socket = establish(ctx);
+    socket.receive(new Uint8Array(19));
+    expect(decodeNotification(socket.sent().at(-1)![1])).toMatchObject({ code: 1, subcode: 1 });
+    expect(ctx.peer.state).toBe('Idle');
+  });
+
+  it('a received NOTIFICATION takes the session down and is reported', () => {
+    const ctx = setup();
+    const socket = establish(ctx);
+    const received: number[][] = [];
+    ctx.peer.on('notificationReceived', (n) => received.push([n.code, n.subcode]));
+    socket.receive(encodeNotification(6, 4));
+    expect(received).toEqual([[6, 4]]);
+    expect(ctx.peer.state).toBe('Idle');
+  });
+
+  it('a refused connection goes Idle and retries after the idle hold time', () => {
+    const ctx = setup({ attributes: { idleHoldTime: 5 } });
+    ctx.peer.start();
+    ctx.sockets[0]!.emit('error', new Error('connect ECONNREFUSED'));
+    ctx.sockets[0]!.emit('close');
+    expect(ctx.peer.state).toBe('Idle');
+    expect(ctx.peer.stats().lastError).toBe('connect ECONNREFUSED');
+    ctx.clock.advance(5);
+    expect(ctx.sockets).toHaveLength(2);
+  });
+
+  it('stop() sends Cease/2 and does not restart', () => {
+    const ctx = setup();
+    const socket = establish(ctx);
+    ctx.peer.stop();
+    expect(decodeNotification(socket.sent().at(-1)![1])).toMatchObject({ code: 6, subcode: 2 });
+    ctx.clock.advance(600);
+    expect(ctx.sockets).toHaveLength(1);
+    expect(ctx.peer.state).toBe('Idle');
+  });
+
+  describe('collisions (§6.8)', () => {
+    it('local id lower: the incoming connection wins, the outgoing one gets Cease/7', () => {
+      const ctx = setup();
+      ctx.peer.start();
+      const outgoing = ctx.sockets[0]!;
+      outgoing.emit('connect'); // OpenSent on the outgoing connection
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      expect(incoming.sentTypes()).toEqual([1]); // our OPEN on the second connection
+      incoming.receive(peerOpen({ routerId: '10.0.0.2' })); // 10.0.0.2 > 10.0.0.1
+      expect(decodeNotification(outgoing.sent().at(-1)![1])).toMatchObject({ code: 6, subcode: 7 });
+      expect(ctx.peer.state).toBe('OpenConfirm');
+      incoming.receive(encodeKeepalive());
+      expect(ctx.peer.state).toBe('Established');
+      expect(incoming.sentTypes()).toEqual([1, 4]);
+    });
+
+    it('local id higher: the incoming connection gets Cease/7 and ours continues', () => {
+      const ctx = setup({ local: { ...local, routerId: '10.0.0.9' } });
+      ctx.peer.start();
+      const outgoing = ctx.sockets[0]!;
+      outgoing.emit('connect');
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      incoming.receive(peerOpen({ routerId: '10.0.0.2' }));
+      expect(decodeNotification(incoming.sent().at(-1)![1])).toMatchObject({ code: 6, subcode: 7 });
+      expect(incoming.ended).toBe(true);
+      outgoing.receive(peerOpen());
+      outgoing.receive(encodeKeepalive());
+      expect(ctx.peer.state).toBe('Established');
+    });
+
+    it('an incoming connection while Idle is refused with Cease/5', () => {
+      const ctx = setup();
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      expect(decodeNotification(incoming.sent()[0]![1])).toMatchObject({ code: 6, subcode: 5 });
+    });
+
+    it('a passive peer adopts the incoming connection', () => {
+      const ctx = setup({ attributes: { passiveTcpEstablishment: true } });
+      ctx.peer.start();
+      expect(ctx.peer.state).toBe('Active');
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      expect(ctx.peer.state).toBe('OpenSent');
+      incoming.receive(peerOpen());
+      incoming.receive(encodeKeepalive());
+      expect(ctx.peer.state).toBe('Established');
+      expect(ctx.sockets).toHaveLength(0);
+    });
+  });
+});
+
+describe('Listener routing', () => {
+  it('hands connections to the peer with that address (IPv4-mapped too) and rejects others with Cease/5', () => {
+    const accepted: string[] = [];
+    const rejected: string[] = [];
+    const listener = new Listener({ address: '127.0.0.1', port: 0, onRejected: (a) => rejected.push(a) });
+    listener.addPeer({ remoteAddress: '10.0.0.2', acceptIncoming: () => accepted.push('10.0.0.2') });
+    listener.handle(new FakeSocket(), '::ffff:10.0.0.2');
+    const stranger = new FakeSocket();
+    listener.handle(stranger, '10.0.0.3');
+    expect(accepted).toEqual(['10.0.0.2']);
+    expect(rejected).toEqual(['10.0.0.3']);
+    expect(decodeNotification(stranger.sent()[0]![1])).toMatchObject({ code: 6, subcode: 5 });
+    expect(stranger.ended).toBe(true);
+  });
+});
