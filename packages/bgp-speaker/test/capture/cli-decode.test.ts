@@ -2,7 +2,15 @@
 // injected routes, --summary, --hex, raw files with flags, corrupted files (typed errors, the rest still
 // decoded), and exit codes 0 / 1 / 2.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +204,35 @@ describe('caracal-bgp decode', () => {
     expect(run('decode', withoutOpen).stdout).not.toBe(
       run('decode', withoutOpen, '--add-path', 'ipv4').stdout,
     );
+  });
+
+  it('--no-as4 reads AS_PATH as 2-octet numbers', () => {
+    // Synthetic UPDATE: AS_PATH AS_SEQUENCE of two 2-octet ASes (65001 65002).
+    const attributes = [0x40, 1, 1, 0, 0x40, 2, 6, 2, 2, 0xfd, 0xe9, 0xfd, 0xea, 0x40, 3, 4, 192, 0, 2, 1];
+    const nlri = [24, 198, 51, 100];
+    const body = [0, 0, 0, attributes.length, ...attributes, ...nlri];
+    const message = Buffer.from([...new Array(16).fill(0xff), 0, 19 + body.length, 2, ...body]);
+    const file = join(scratch, 'two-octet.bgp');
+    writeFileSync(file, message);
+    const asPath = (args: string[]) =>
+      (
+        (jsonLines(run('decode', file, ...args).stdout)[0]?.attributes ?? []) as Array<
+          Record<string, unknown>
+        >
+      ).find((attribute) => attribute.type === 'as_path')?.value;
+    expect(asPath(['--no-as4'])).toEqual([{ sequence: [65001, 65002] }]);
+    // As 4-octet ASes the 2-AS segment overruns the 6-octet attribute: no readable value, hex only.
+    expect(asPath(['--as4'])).toBeUndefined();
+  });
+
+  it('bin/caracal-bgp runs the built CLI from any path (readlink -f)', () => {
+    const link = join(scratch, 'caracal-bgp-link');
+    symlinkSync(join(repoDir, 'bin', 'caracal-bgp'), link);
+    const result = spawnSync(link, ['decode', join(fixtures, 'ipv4-as4.pcap'), '--summary'], {
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^total\s+17$/m);
   });
 
   it('a corrupted file prints typed errors and still decodes the other messages', () => {
