@@ -144,3 +144,12 @@ export const DEFAULT_DECODE_CONTEXT: DirectionDecodeContext = {
   extendedMessage: false,
   addPathFamilies: [],
 };
+
+/** The same context in the codec's shape (`BgpCodecContext` of src/codec: as4, addPath, extendedMessage). */
+export function toCodecContext(context: DirectionDecodeContext): {
+  readonly as4: boolean;
+  readonly addPath: readonly AfiSafi[];
+  readonly extendedMessage: boolean;
+} {
+  return { as4: context.fourOctetAs, addPath: context.addPathFamilies, extendedMessage: context.extendedMessage };
+}
