@@ -151,5 +151,9 @@ export function toCodecContext(context: DirectionDecodeContext): {
   readonly addPath: readonly AfiSafi[];
   readonly extendedMessage: boolean;
 } {
-  return { as4: context.fourOctetAs, addPath: context.addPathFamilies, extendedMessage: context.extendedMessage };
+  return {
+    as4: context.fourOctetAs,
+    addPath: context.addPathFamilies,
+    extendedMessage: context.extendedMessage,
+  };
 }
