@@ -402,3 +402,21 @@ function negotiate(
     addPath,
   };
 }
+
+/**
+ * The wire context for decoding what the peer sends (or, with 'send', encoding what we send), shaped
+ * like the codec's BgpCodecContext: 4-octet AS, the families carrying ADD-PATH path identifiers in that
+ * direction, and extended messages.
+ */
+export function codecContextOf(
+  options: NegotiatedSessionOptions,
+  direction: 'receive' | 'send',
+): { readonly as4: boolean; readonly addPath: readonly AddressFamily[]; readonly extendedMessage: boolean } {
+  return {
+    as4: options.fourOctetAs,
+    addPath: options.addPath
+      .filter((f) => (direction === 'receive' ? f.receive : f.send))
+      .map((f) => ({ afi: f.afi, safi: f.safi })),
+    extendedMessage: options.extendedMessage,
+  };
+}

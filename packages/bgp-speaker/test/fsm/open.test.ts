@@ -4,6 +4,7 @@ import {
   AS_TRANS,
   type Capability,
   checkOpen,
+  codecContextOf,
   familyFromName,
   familyName,
   type LocalOpenSettings,
@@ -246,6 +247,25 @@ describe('negotiation', () => {
     ];
     const result = checkOpen(open({ capabilities: caps }), local, peer);
     expect(result.ok && result.options.addPath).toEqual([{ ...v4, ...expected }]);
+  });
+
+  it('gives the codec context per direction', () => {
+    const caps: Capability[] = [
+      ...open().capabilities,
+      { kind: 'addPath', families: [{ ...v4, direction: 2 }] },
+    ];
+    const result = checkOpen(open({ capabilities: caps }), local, peer);
+    if (!result.ok) throw new Error(result.reason);
+    expect(codecContextOf(result.options, 'receive')).toEqual({
+      as4: true,
+      addPath: [v4],
+      extendedMessage: false,
+    });
+    expect(codecContextOf(result.options, 'send')).toEqual({
+      as4: true,
+      addPath: [],
+      extendedMessage: false,
+    });
   });
 
   it('ADD-PATH is empty when the peer does not advertise it', () => {
