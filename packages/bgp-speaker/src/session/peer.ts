@@ -67,7 +67,6 @@ export interface ConnectOptions {
   readonly host: string;
   readonly port: number;
   readonly localAddress?: string;
-  readonly ttl?: number;
 }
 
 /** Opens outgoing connections; the socket emits 'connect' when established or 'error'. */
@@ -80,16 +79,6 @@ export const netSocketFactory: SocketFactory = (options) => {
     ...(options.localAddress ? { localAddress: options.localAddress } : {}),
   });
   socket.setNoDelay(true);
-  if (options.ttl !== undefined) {
-    const ttl = options.ttl;
-    socket.once('connect', () => {
-      try {
-        (socket as Socket & { setTTL?: (ttl: number) => void }).setTTL?.(ttl);
-      } catch {
-        // TTL setting is best effort on platforms without it.
-      }
-    });
-  }
   return socket;
 };
 
@@ -99,7 +88,6 @@ export interface PeerOptions {
   readonly local: LocalOpenSettings;
   readonly remote: { readonly address: string; readonly port: number; readonly asNumber: number };
   readonly localAddress?: string;
-  readonly ttl?: number;
   /** FSM attributes (hold time etc. default from `local`). */
   readonly attributes?: Partial<SessionAttributes>;
   /** RFC 9687 SendHoldTime, seconds (default max(480, 2 × hold)). */
@@ -431,7 +419,6 @@ export class Peer extends EventEmitter<PeerEvents> {
       host: this.options.remote.address,
       port: this.options.remote.port,
       ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
-      ...(this.options.ttl !== undefined ? { ttl: this.options.ttl } : {}),
     });
     const connection = new Connection(socket, 'outgoing');
     this.connection = connection;
