@@ -1,0 +1,553 @@
+// Path attributes (RFC 4271 §4.3/§5, 4760, 6793, 1997, 4360, 4456, 8092): one type per attribute, a
+// code → decoder table carrying each attribute's expected flags and its RFC 7606 §7 error action, Unknown
+// keeping raw bytes, and the encoder (value length, value writer, whole attribute block).
+
+import {
+  type BgpCodecContext,
+  BgpDecodeError,
+  BgpEncodeError,
+  type BgpErrorAction,
+  hasAddPath,
+} from './errors.js';
+import { type BgpPrefix, nlriEncodedLength, readNlri, writeNlri } from './prefix.js';
+
+export const AttributeFlag = {
+  optional: 0x80,
+  transitive: 0x40,
+  partial: 0x20,
+  extendedLength: 0x10,
+} as const;
+
+/** AS_PATH segment types: 1 AS_SET, 2 AS_SEQUENCE, 3 AS_CONFED_SEQUENCE, 4 AS_CONFED_SET. */
+export interface AsPathSegment {
+  readonly type: 1 | 2 | 3 | 4;
+  readonly asns: readonly number[];
+}
+
+export interface LargeCommunity {
+  readonly global: number;
+  readonly local1: number;
+  readonly local2: number;
+}
+
+/** RFC 4360 extended community; `type` is the high-order type octet as received (keeps the transitive bit). */
+export type BgpExtendedCommunity =
+  | {
+      readonly kind: 'two-octet-as' | 'four-octet-as' | 'ipv4-address';
+      readonly type: number;
+      readonly subtype: number;
+      /** ASN (2 or 4 octets) or IPv4 address as uint32, the "global administrator". */
+      readonly global: number;
+      readonly local: number;
+    }
+  | { readonly kind: 'opaque'; readonly bytes: Uint8Array };
+
+interface Flagged {
+  /** Attribute flags octet as on the wire; absent = this attribute's standard flags. */
+  readonly flags?: number;
+}
+
+export type BgpPathAttribute = Flagged &
+  (
+    | { readonly kind: 'origin'; readonly value: number }
+    | { readonly kind: 'as-path' | 'as4-path'; readonly segments: readonly AsPathSegment[] }
+    | { readonly kind: 'next-hop'; readonly address: number }
+    | { readonly kind: 'med' | 'local-pref'; readonly value: number }
+    | { readonly kind: 'atomic-aggregate' }
+    | { readonly kind: 'aggregator' | 'as4-aggregator'; readonly asn: number; readonly address: number }
+    | { readonly kind: 'communities'; readonly values: readonly number[] }
+    | { readonly kind: 'originator-id'; readonly id: number }
+    | { readonly kind: 'cluster-list'; readonly ids: readonly number[] }
+    | {
+        readonly kind: 'mp-reach';
+        readonly afi: number;
+        readonly safi: number;
+        /** 4 (IPv4), 16 (IPv6 global) or 32 (global + link-local) octets. */
+        readonly nextHop: Uint8Array;
+        readonly nlri: readonly BgpPrefix[];
+      }
+    | {
+        readonly kind: 'mp-unreach';
+        readonly afi: number;
+        readonly safi: number;
+        readonly withdrawn: readonly BgpPrefix[];
+      }
+    | { readonly kind: 'extended-communities'; readonly values: readonly BgpExtendedCommunity[] }
+    | { readonly kind: 'large-communities'; readonly values: readonly LargeCommunity[] }
+    | { readonly kind: 'unknown'; readonly code: number; readonly value: Uint8Array }
+  );
+
+export type BgpAttributeKind = BgpPathAttribute['kind'];
+
+/** Type code, standard flags (optional/transitive) and RFC 7606 action per known attribute. */
+export const ATTRIBUTE_SPECS = {
+  origin: { code: 1, flags: 0x40, action: 'treat-as-withdraw' },
+  'as-path': { code: 2, flags: 0x40, action: 'treat-as-withdraw' },
+  'next-hop': { code: 3, flags: 0x40, action: 'treat-as-withdraw' },
+  med: { code: 4, flags: 0x80, action: 'treat-as-withdraw' },
+  'local-pref': { code: 5, flags: 0x40, action: 'treat-as-withdraw' },
+  'atomic-aggregate': { code: 6, flags: 0x40, action: 'attribute-discard' },
+  aggregator: { code: 7, flags: 0xc0, action: 'attribute-discard' },
+  communities: { code: 8, flags: 0xc0, action: 'treat-as-withdraw' },
+  'originator-id': { code: 9, flags: 0x80, action: 'treat-as-withdraw' },
+  'cluster-list': { code: 10, flags: 0x80, action: 'treat-as-withdraw' },
+  'mp-reach': { code: 14, flags: 0x80, action: 'afi-safi-disable' },
+  'mp-unreach': { code: 15, flags: 0x80, action: 'afi-safi-disable' },
+  'extended-communities': { code: 16, flags: 0xc0, action: 'treat-as-withdraw' },
+  'as4-path': { code: 17, flags: 0xc0, action: 'attribute-discard' },
+  'as4-aggregator': { code: 18, flags: 0xc0, action: 'attribute-discard' },
+  'large-communities': { code: 32, flags: 0xc0, action: 'treat-as-withdraw' },
+} as const satisfies Record<
+  Exclude<BgpAttributeKind, 'unknown'>,
+  { code: number; flags: number; action: BgpErrorAction }
+>;
+
+type KnownKind = keyof typeof ATTRIBUTE_SPECS;
+const KIND_BY_CODE = new Map<number, KnownKind>(
+  (Object.keys(ATTRIBUTE_SPECS) as KnownKind[]).map((kind) => [ATTRIBUTE_SPECS[kind].code, kind]),
+);
+
+export function attributeCode(attribute: BgpPathAttribute): number {
+  return attribute.kind === 'unknown' ? attribute.code : ATTRIBUTE_SPECS[attribute.kind].code;
+}
+
+export function attributeKindOfCode(code: number): BgpAttributeKind {
+  return KIND_BY_CODE.get(code) ?? 'unknown';
+}
+
+function defaultFlags(attribute: BgpPathAttribute): number {
+  return attribute.kind === 'unknown' ? 0xc0 : ATTRIBUTE_SPECS[attribute.kind].flags;
+}
+
+// ---------------------------------------------------------------- decoding
+
+const u16 = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
+const u32 = (b: Uint8Array, at: number) =>
+  ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
+/** Either the decoded attribute or a reason (with RFC 4271 subcode) it is malformed. */
+type AttributeDecodeResult = BgpPathAttribute | { readonly malformed: string; readonly subcode: number };
+
+function malformed(reason: string, subcode = 5): { malformed: string; subcode: number } {
+  return { malformed: reason, subcode };
+}
+
+function decodeSegments(v: Uint8Array, asSize: 2 | 4): readonly AsPathSegment[] | string {
+  const segments: AsPathSegment[] = [];
+  let at = 0;
+  while (at < v.length) {
+    if (at + 2 > v.length) return `segment header at offset ${at} truncated`;
+    const type = v[at]!;
+    const count = v[at + 1]!;
+    if (type < 1 || type > 4) return `segment type ${type} at offset ${at} is not 1..4`;
+    if (count === 0) return `zero-length segment at offset ${at}`;
+    const end = at + 2 + count * asSize;
+    if (end > v.length) return `segment at offset ${at} with ${count} ASNs overruns the attribute`;
+    const asns: number[] = new Array(count);
+    for (let i = 0; i < count; i++) asns[i] = asSize === 4 ? u32(v, at + 2 + i * 4) : u16(v, at + 2 + i * 2);
+    segments.push({ type: type as AsPathSegment['type'], asns });
+    at = end;
+  }
+  return segments;
+}
+
+function decodeExtendedCommunity(v: Uint8Array, at: number): BgpExtendedCommunity {
+  const type = v[at]!;
+  const subtype = v[at + 1]!;
+  switch (type & 0xbf) {
+    case 0x00:
+      return { kind: 'two-octet-as', type, subtype, global: u16(v, at + 2), local: u32(v, at + 4) };
+    case 0x01:
+      return { kind: 'ipv4-address', type, subtype, global: u32(v, at + 2), local: u16(v, at + 6) };
+    case 0x02:
+      return { kind: 'four-octet-as', type, subtype, global: u32(v, at + 2), local: u16(v, at + 6) };
+    default:
+      return { kind: 'opaque', bytes: v.subarray(at, at + 8) };
+  }
+}
+
+function decodeAttributeValue(
+  kind: KnownKind,
+  flags: number,
+  v: Uint8Array,
+  context: BgpCodecContext,
+): AttributeDecodeResult {
+  const n = v.length;
+  switch (kind) {
+    case 'origin':
+      if (n !== 1) return malformed(`ORIGIN length ${n}, expected 1`);
+      if (v[0]! > 2) return malformed(`ORIGIN value ${v[0]} is not 0 (IGP), 1 (EGP) or 2 (INCOMPLETE)`, 6);
+      return { kind, flags, value: v[0]! };
+    case 'as-path':
+    case 'as4-path': {
+      const segments = decodeSegments(v, kind === 'as4-path' || context.as4 ? 4 : 2);
+      if (typeof segments === 'string')
+        return malformed(`${kind === 'as-path' ? 'AS_PATH' : 'AS4_PATH'} ${segments}`, 11);
+      return { kind, flags, segments };
+    }
+    case 'next-hop':
+      if (n !== 4) return malformed(`NEXT_HOP length ${n}, expected 4`);
+      return { kind, flags, address: u32(v, 0) };
+    case 'med':
+    case 'local-pref':
+      if (n !== 4)
+        return malformed(`${kind === 'med' ? 'MULTI_EXIT_DISC' : 'LOCAL_PREF'} length ${n}, expected 4`);
+      return { kind, flags, value: u32(v, 0) };
+    case 'atomic-aggregate':
+      if (n !== 0) return malformed(`ATOMIC_AGGREGATE length ${n}, expected 0`);
+      return { kind, flags };
+    case 'aggregator':
+    case 'as4-aggregator': {
+      const wide = kind === 'as4-aggregator' || context.as4;
+      const expected = wide ? 8 : 6;
+      if (n !== expected)
+        return malformed(
+          `${kind === 'aggregator' ? 'AGGREGATOR' : 'AS4_AGGREGATOR'} length ${n}, expected ${expected}`,
+        );
+      return wide
+        ? { kind, flags, asn: u32(v, 0), address: u32(v, 4) }
+        : { kind, flags, asn: u16(v, 0), address: u32(v, 2) };
+    }
+    case 'communities':
+    case 'cluster-list': {
+      if (n === 0 || n % 4 !== 0)
+        return malformed(
+          `${kind === 'communities' ? 'COMMUNITIES' : 'CLUSTER_LIST'} length ${n} is not a positive multiple of 4`,
+        );
+      const values: number[] = new Array(n >>> 2);
+      for (let i = 0; i < values.length; i++) values[i] = u32(v, i * 4);
+      return kind === 'communities' ? { kind, flags, values } : { kind, flags, ids: values };
+    }
+    case 'originator-id':
+      if (n !== 4) return malformed(`ORIGINATOR_ID length ${n}, expected 4`);
+      return { kind, flags, id: u32(v, 0) };
+    case 'extended-communities': {
+      if (n === 0 || n % 8 !== 0)
+        return malformed(`EXTENDED_COMMUNITIES length ${n} is not a positive multiple of 8`);
+      const values: BgpExtendedCommunity[] = [];
+      for (let at = 0; at < n; at += 8) values.push(decodeExtendedCommunity(v, at));
+      return { kind, flags, values };
+    }
+    case 'large-communities': {
+      if (n === 0 || n % 12 !== 0)
+        return malformed(`LARGE_COMMUNITY length ${n} is not a positive multiple of 12`);
+      const values: LargeCommunity[] = [];
+      for (let at = 0; at < n; at += 12)
+        values.push({ global: u32(v, at), local1: u32(v, at + 4), local2: u32(v, at + 8) });
+      return { kind, flags, values };
+    }
+    case 'mp-reach': {
+      const afi = u16(v, 0);
+      const safi = v[2]!;
+      if (!isSupportedFamily(afi, safi)) return { kind: 'unknown', flags, code: 14, value: v };
+      const nextHopLength = v[3]!;
+      if (nextHopLength !== 4 && nextHopLength !== 16 && nextHopLength !== 32)
+        return malformed(`MP_REACH_NLRI next hop length ${nextHopLength} is not 4, 16 or 32`, 9);
+      if (4 + nextHopLength + 1 > n)
+        return malformed(`MP_REACH_NLRI next hop length ${nextHopLength} overruns the attribute`, 9);
+      const nlri = readNlri(
+        v,
+        5 + nextHopLength,
+        n,
+        afi as 1 | 2,
+        hasAddPath(context, afi, safi),
+        'MP_REACH_NLRI NLRI',
+      );
+      return { kind, flags, afi, safi, nextHop: v.subarray(4, 4 + nextHopLength), nlri };
+    }
+    case 'mp-unreach': {
+      const afi = u16(v, 0);
+      const safi = v[2]!;
+      if (!isSupportedFamily(afi, safi)) return { kind: 'unknown', flags, code: 15, value: v };
+      const withdrawn = readNlri(
+        v,
+        3,
+        n,
+        afi as 1 | 2,
+        hasAddPath(context, afi, safi),
+        'MP_UNREACH_NLRI withdrawn',
+      );
+      return { kind, flags, afi, safi, withdrawn };
+    }
+  }
+}
+
+function isSupportedFamily(afi: number, safi: number): boolean {
+  return (afi === 1 || afi === 2) && (safi === 1 || safi === 2);
+}
+
+/**
+ * Decodes one attribute value. Never throws except for session-reset conditions (MP attribute whose
+ * AFI/SAFI cannot be read); malformed values come back as a BgpDecodeError carrying the RFC 7606 action.
+ */
+export function decodePathAttribute(
+  flags: number,
+  code: number,
+  value: Uint8Array,
+  whole: Uint8Array,
+  context: BgpCodecContext,
+): BgpPathAttribute | BgpDecodeError {
+  const kind = KIND_BY_CODE.get(code);
+  if (kind === undefined) {
+    if ((flags & AttributeFlag.optional) === 0)
+      throw new BgpDecodeError(
+        3,
+        2,
+        whole,
+        'session-reset',
+        `UPDATE: unrecognized well-known attribute type ${code}`,
+      );
+    return { kind: 'unknown', flags, code, value };
+  }
+  const spec = ATTRIBUTE_SPECS[kind];
+  if ((kind === 'mp-reach' && value.length < 5) || (kind === 'mp-unreach' && value.length < 3))
+    throw new BgpDecodeError(
+      3,
+      9,
+      whole,
+      'session-reset',
+      `UPDATE: ${kind === 'mp-reach' ? 'MP_REACH_NLRI' : 'MP_UNREACH_NLRI'} length ${value.length} too short to hold AFI/SAFI`,
+    );
+  if ((flags & 0xc0) !== spec.flags)
+    return new BgpDecodeError(
+      3,
+      4,
+      whole,
+      spec.action === 'afi-safi-disable' ? 'afi-safi-disable' : spec.action,
+      `UPDATE: attribute ${code} (${kind}) flags 0x${flags.toString(16)} conflict with optional/transitive 0x${spec.flags.toString(16)}`,
+    );
+  let result: AttributeDecodeResult;
+  try {
+    result = decodeAttributeValue(kind, flags, value, context);
+  } catch (error) {
+    if (error instanceof BgpDecodeError)
+      return new BgpDecodeError(3, 9, whole, 'afi-safi-disable', `UPDATE: ${error.message}`);
+    throw error;
+  }
+  if ('malformed' in result)
+    return new BgpDecodeError(
+      3,
+      result.subcode,
+      whole,
+      spec.action,
+      `UPDATE: malformed attribute ${code}: ${result.malformed}`,
+    );
+  return result;
+}
+
+// ---------------------------------------------------------------- encoding
+
+/** Octets of the attribute's value (without flags/type/length). */
+export function attributeValueLength(attribute: BgpPathAttribute, context: BgpCodecContext): number {
+  switch (attribute.kind) {
+    case 'origin':
+      return 1;
+    case 'as-path':
+    case 'as4-path': {
+      const size = attribute.kind === 'as4-path' || context.as4 ? 4 : 2;
+      let total = 0;
+      for (const segment of attribute.segments) total += 2 + segment.asns.length * size;
+      return total;
+    }
+    case 'next-hop':
+    case 'med':
+    case 'local-pref':
+    case 'originator-id':
+      return 4;
+    case 'atomic-aggregate':
+      return 0;
+    case 'aggregator':
+      return context.as4 ? 8 : 6;
+    case 'as4-aggregator':
+      return 8;
+    case 'communities':
+      return attribute.values.length * 4;
+    case 'cluster-list':
+      return attribute.ids.length * 4;
+    case 'mp-reach':
+      return 5 + attribute.nextHop.length + nlriEncodedLength(attribute.nlri);
+    case 'mp-unreach':
+      return 3 + nlriEncodedLength(attribute.withdrawn);
+    case 'extended-communities':
+      return attribute.values.length * 8;
+    case 'large-communities':
+      return attribute.values.length * 12;
+    case 'unknown':
+      return attribute.value.length;
+  }
+}
+
+function put16(out: Uint8Array, at: number, value: number): number {
+  out[at] = value >>> 8;
+  out[at + 1] = value;
+  return at + 2;
+}
+function put32(out: Uint8Array, at: number, value: number): number {
+  out[at] = value >>> 24;
+  out[at + 1] = value >>> 16;
+  out[at + 2] = value >>> 8;
+  out[at + 3] = value;
+  return at + 4;
+}
+
+function writeAttributeValue(
+  attribute: BgpPathAttribute,
+  context: BgpCodecContext,
+  out: Uint8Array,
+  at: number,
+): number {
+  switch (attribute.kind) {
+    case 'origin':
+      out[at] = attribute.value;
+      return at + 1;
+    case 'as-path':
+    case 'as4-path': {
+      const wide = attribute.kind === 'as4-path' || context.as4;
+      for (const segment of attribute.segments) {
+        if (segment.asns.length > 255)
+          throw new BgpEncodeError(`AS_PATH segment of ${segment.asns.length} ASNs > 255`);
+        out[at++] = segment.type;
+        out[at++] = segment.asns.length;
+        for (const asn of segment.asns) {
+          if (!wide && asn > 0xffff) throw new BgpEncodeError(`ASN ${asn} does not fit a 2-octet AS_PATH`);
+          at = wide ? put32(out, at, asn) : put16(out, at, asn);
+        }
+      }
+      return at;
+    }
+    case 'next-hop':
+      return put32(out, at, attribute.address);
+    case 'med':
+    case 'local-pref':
+      return put32(out, at, attribute.value);
+    case 'originator-id':
+      return put32(out, at, attribute.id);
+    case 'atomic-aggregate':
+      return at;
+    case 'aggregator':
+    case 'as4-aggregator':
+      if (attribute.kind === 'as4-aggregator' || context.as4) at = put32(out, at, attribute.asn);
+      else {
+        if (attribute.asn > 0xffff)
+          throw new BgpEncodeError(`AGGREGATOR ASN ${attribute.asn} does not fit 2 octets`);
+        at = put16(out, at, attribute.asn);
+      }
+      return put32(out, at, attribute.address);
+    case 'communities':
+      for (const value of attribute.values) at = put32(out, at, value);
+      return at;
+    case 'cluster-list':
+      for (const id of attribute.ids) at = put32(out, at, id);
+      return at;
+    case 'mp-reach':
+      at = put16(out, at, attribute.afi);
+      out[at++] = attribute.safi;
+      out[at++] = attribute.nextHop.length;
+      out.set(attribute.nextHop, at);
+      at += attribute.nextHop.length;
+      out[at++] = 0;
+      return writeNlri(out, at, attribute.nlri);
+    case 'mp-unreach':
+      at = put16(out, at, attribute.afi);
+      out[at++] = attribute.safi;
+      return writeNlri(out, at, attribute.withdrawn);
+    case 'extended-communities':
+      for (const community of attribute.values) {
+        if (community.kind === 'opaque') {
+          out.set(community.bytes.subarray(0, 8), at);
+          at += 8;
+          continue;
+        }
+        out[at] = community.type;
+        out[at + 1] = community.subtype;
+        if (community.kind === 'two-octet-as') {
+          put16(out, at + 2, community.global);
+          put32(out, at + 4, community.local);
+        } else {
+          put32(out, at + 2, community.global);
+          put16(out, at + 6, community.local);
+        }
+        at += 8;
+      }
+      return at;
+    case 'large-communities':
+      for (const value of attribute.values) {
+        at = put32(out, at, value.global);
+        at = put32(out, at, value.local1);
+        at = put32(out, at, value.local2);
+      }
+      return at;
+    case 'unknown':
+      out.set(attribute.value, at);
+      return at + attribute.value.length;
+  }
+}
+
+/** Octets of the whole attribute (flags, type, length octet(s), value). */
+export function attributeEncodedLength(attribute: BgpPathAttribute, context: BgpCodecContext): number {
+  const valueLength = attributeValueLength(attribute, context);
+  const flags = attribute.flags ?? defaultFlags(attribute);
+  return (flags & AttributeFlag.extendedLength || valueLength > 255 ? 4 : 3) + valueLength;
+}
+
+export function attributesEncodedLength(
+  attributes: readonly BgpPathAttribute[],
+  context: BgpCodecContext,
+): number {
+  let total = 0;
+  for (const attribute of attributes) total += attributeEncodedLength(attribute, context);
+  return total;
+}
+
+/** Writes one attribute at `at`; returns the offset after it. */
+export function writeAttribute(
+  attribute: BgpPathAttribute,
+  context: BgpCodecContext,
+  out: Uint8Array,
+  at: number,
+): number {
+  const valueLength = attributeValueLength(attribute, context);
+  if (valueLength > 0xffff)
+    throw new BgpEncodeError(`attribute ${attributeCode(attribute)} value ${valueLength} > 65535 octets`);
+  let flags = attribute.flags ?? defaultFlags(attribute);
+  if (valueLength > 255) flags |= AttributeFlag.extendedLength;
+  out[at++] = flags;
+  out[at++] = attributeCode(attribute);
+  if (flags & AttributeFlag.extendedLength) at = put16(out, at, valueLength);
+  else out[at++] = valueLength;
+  const end = writeAttributeValue(attribute, context, out, at);
+  if (end !== at + valueLength)
+    throw new BgpEncodeError(
+      `attribute ${attributeCode(attribute)} wrote ${end - at} of ${valueLength} octets`,
+    );
+  return end;
+}
+
+/** The encoded attribute block (for reuse across many UPDATEs). */
+export function encodeAttributes(
+  attributes: readonly BgpPathAttribute[],
+  context: BgpCodecContext,
+): Uint8Array {
+  const out = new Uint8Array(attributesEncodedLength(attributes, context));
+  let at = 0;
+  for (const attribute of attributes) at = writeAttribute(attribute, context, out, at);
+  return out;
+}
+
+/**
+ * The attributes as a speaker forwards them (RFC 4271 §5): unknown optional transitive attributes get the
+ * Partial bit, unknown optional non-transitive ones are dropped. Pure decode/encode never changes flags.
+ */
+export function forForwarding(attributes: readonly BgpPathAttribute[]): BgpPathAttribute[] {
+  const out: BgpPathAttribute[] = [];
+  for (const attribute of attributes) {
+    if (attribute.kind !== 'unknown') {
+      out.push(attribute);
+      continue;
+    }
+    const flags = attribute.flags ?? 0xc0;
+    if ((flags & AttributeFlag.transitive) === 0) continue;
+    out.push({ ...attribute, flags: flags | AttributeFlag.partial });
+  }
+  return out;
+}

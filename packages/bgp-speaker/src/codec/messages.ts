@@ -1,0 +1,359 @@
+// BGP messages (RFC 4271 §4): header, OPEN (RFC 5492 capabilities, RFC 9072 extended optional parameters
+// length), KEEPALIVE, NOTIFICATION (RFC 8203/9003 shutdown communication), ROUTE-REFRESH (RFC 2918/7313),
+// and the whole-message decode/encode dispatch (UPDATE lives in update.ts).
+
+import {
+  type BgpCapability,
+  capabilityCode,
+  decodeCapability,
+  encodeCapabilityValue,
+} from './capabilities.js';
+import {
+  type BgpCodecContext,
+  type BgpDecodeError,
+  BgpEncodeError,
+  maxMessageLength,
+  sessionReset,
+  twoOctets,
+} from './errors.js';
+import { ipv4ToString, parseIpv4 } from './prefix.js';
+import { type BgpUpdate, decodeUpdateBody, encodeUpdateBody, updateBodyLength } from './update.js';
+
+export const BGP_HEADER_LENGTH = 19;
+export const BgpMessageTypes = {
+  open: 1,
+  update: 2,
+  notification: 3,
+  keepalive: 4,
+  'route-refresh': 5,
+} as const;
+/** Minimum total length per message type (RFC 4271 §4, RFC 2918). */
+export const BGP_MIN_MESSAGE_LENGTH: Readonly<Record<number, number>> = { 1: 29, 2: 23, 3: 21, 4: 19, 5: 23 };
+
+export type BgpOptionalParameter =
+  | { readonly type: 2; readonly capabilities: readonly BgpCapability[] }
+  | { readonly type: number; readonly value: Uint8Array };
+
+export interface BgpOpen {
+  readonly type: 'open';
+  readonly version: number;
+  /** "My Autonomous System" (2 octets; AS_TRANS 23456 when the real ASN needs 4 octets). */
+  readonly myAs: number;
+  readonly holdTime: number;
+  readonly bgpIdentifier: string;
+  readonly optionalParameters: readonly BgpOptionalParameter[];
+  /** Encoded with the RFC 9072 extended optional parameters length (255, 255, 2-octet length). */
+  readonly extendedParameters?: boolean;
+}
+
+export interface BgpKeepalive {
+  readonly type: 'keepalive';
+}
+
+export interface BgpNotification {
+  readonly type: 'notification';
+  readonly code: number;
+  readonly subcode: number;
+  readonly data: Uint8Array;
+  /** Cease/2 and Cease/4 shutdown communication (RFC 9003), decoded from data when well formed. */
+  readonly shutdownCommunication?: string;
+}
+
+export interface BgpRouteRefresh {
+  readonly type: 'route-refresh';
+  readonly afi: number;
+  readonly safi: number;
+  /** RFC 7313 message subtype: 0 normal request, 1 BoRR, 2 EoRR (other values kept). */
+  readonly subtype: number;
+}
+
+export type BgpMessage = BgpOpen | BgpUpdate | BgpKeepalive | BgpNotification | BgpRouteRefresh;
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+// ---------------------------------------------------------------- OPEN
+
+function optionalParameterValue(parameter: BgpOptionalParameter): Uint8Array {
+  if ('capabilities' in parameter) {
+    const parts = parameter.capabilities.map((capability) => {
+      const value = encodeCapabilityValue(capability);
+      if (value.length > 255)
+        throw new BgpEncodeError(`capability ${capabilityCode(capability)} value over 255 octets`);
+      return Uint8Array.of(capabilityCode(capability), value.length, ...value);
+    });
+    return concat(parts);
+  }
+  return parameter.value;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function encodeOpenBody(open: BgpOpen): Uint8Array {
+  const extended = open.extendedParameters === true;
+  const params = open.optionalParameters.map((parameter) => {
+    const value = optionalParameterValue(parameter);
+    if (extended) return Uint8Array.of(parameter.type, value.length >>> 8, value.length & 0xff, ...value);
+    if (value.length > 255) throw new BgpEncodeError(`optional parameter ${parameter.type} over 255 octets`);
+    return Uint8Array.of(parameter.type, value.length, ...value);
+  });
+  const block = concat(params);
+  const head = new Uint8Array(extended ? 13 : 10);
+  const view = new DataView(head.buffer);
+  head[0] = open.version;
+  view.setUint16(1, open.myAs);
+  view.setUint16(3, open.holdTime);
+  view.setUint32(5, parseIpv4(open.bgpIdentifier));
+  if (extended) {
+    head[9] = 255;
+    head[10] = 255;
+    view.setUint16(11, block.length);
+  } else {
+    if (block.length > 255)
+      throw new BgpEncodeError('optional parameters over 255 octets need extendedParameters');
+    head[9] = block.length;
+  }
+  return concat([head, block]);
+}
+
+function openError(subcode: number, message: string, data = new Uint8Array(0)): BgpDecodeError {
+  return sessionReset(2, subcode, data, `OPEN: ${message}`);
+}
+
+function decodeCapabilities(value: Uint8Array): BgpCapability[] {
+  const capabilities: BgpCapability[] = [];
+  let at = 0;
+  while (at < value.length) {
+    if (at + 2 > value.length) throw openError(0, `capability header at offset ${at} truncated`);
+    const code = value[at]!;
+    const length = value[at + 1]!;
+    if (at + 2 + length > value.length)
+      throw openError(0, `capability ${code} length ${length} overruns its optional parameter`);
+    capabilities.push(decodeCapability(code, value.subarray(at + 2, at + 2 + length)));
+    at += 2 + length;
+  }
+  return capabilities;
+}
+
+export function decodeOpenBody(body: Uint8Array): BgpOpen {
+  if (body.length < 10)
+    throw sessionReset(1, 2, twoOctets(body.length + 19), `OPEN: body ${body.length} < 10 octets`);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const version = body[0]!;
+  const myAs = view.getUint16(1);
+  const holdTime = view.getUint16(3);
+  const bgpIdentifier = ipv4ToString(view.getUint32(5));
+  let length = body[9]!;
+  let at = 10;
+  let extended = false;
+  if (length === 255 && body.length >= 13 && body[10] === 255) {
+    extended = true;
+    length = view.getUint16(11);
+    at = 13;
+  }
+  if (at + length !== body.length)
+    throw openError(
+      0,
+      `optional parameters length ${length} disagrees with the ${body.length - at} octets present`,
+    );
+  const optionalParameters: BgpOptionalParameter[] = [];
+  while (at < body.length) {
+    const headerSize = extended ? 3 : 2;
+    if (at + headerSize > body.length)
+      throw openError(0, `optional parameter header at offset ${at} truncated`);
+    const type = body[at]!;
+    const valueLength = extended ? view.getUint16(at + 1) : body[at + 1]!;
+    const start = at + headerSize;
+    if (start + valueLength > body.length)
+      throw openError(0, `optional parameter ${type} length ${valueLength} overruns the parameters`);
+    const value = body.subarray(start, start + valueLength);
+    optionalParameters.push(
+      type === 2 ? { type: 2, capabilities: decodeCapabilities(value) } : { type, value },
+    );
+    at = start + valueLength;
+  }
+  const open: BgpOpen = { type: 'open', version, myAs, holdTime, bgpIdentifier, optionalParameters };
+  return extended ? { ...open, extendedParameters: true } : open;
+}
+
+/** All capabilities of an OPEN, in order, across its capability parameters. */
+export function openCapabilities(open: BgpOpen): BgpCapability[] {
+  const all: BgpCapability[] = [];
+  for (const parameter of open.optionalParameters)
+    if ('capabilities' in parameter) all.push(...parameter.capabilities);
+  return all;
+}
+
+// ---------------------------------------------------------------- NOTIFICATION
+
+export function decodeShutdownCommunication(
+  code: number,
+  subcode: number,
+  data: Uint8Array,
+): string | undefined {
+  if (code !== 6 || (subcode !== 2 && subcode !== 4) || data.length === 0) return undefined;
+  const length = data[0]!;
+  if (length + 1 !== data.length) return undefined;
+  try {
+    return utf8Decoder.decode(data.subarray(1));
+  } catch {
+    return undefined;
+  }
+}
+
+export function decodeNotificationBody(body: Uint8Array): BgpNotification {
+  if (body.length < 2)
+    throw sessionReset(1, 2, twoOctets(body.length + 19), `NOTIFICATION: body ${body.length} < 2 octets`);
+  const code = body[0]!;
+  const subcode = body[1]!;
+  const data = body.subarray(2);
+  const text = decodeShutdownCommunication(code, subcode, data);
+  return text === undefined
+    ? { type: 'notification', code, subcode, data }
+    : { type: 'notification', code, subcode, data, shutdownCommunication: text };
+}
+
+/** A Cease/2 (administrative shutdown) or Cease/4 (administrative reset) with a shutdown communication. */
+export function shutdownNotification(subcode: 2 | 4, text: string): BgpNotification {
+  const encoded = utf8Encoder.encode(text);
+  if (encoded.length > 255)
+    throw new BgpEncodeError(`shutdown communication is ${encoded.length} octets > 255`);
+  const data = Uint8Array.of(encoded.length, ...encoded);
+  return { type: 'notification', code: 6, subcode, data, shutdownCommunication: text };
+}
+
+/** A NOTIFICATION message for a decode error (code, subcode, data). */
+export function notificationFor(error: BgpDecodeError): BgpNotification {
+  return { type: 'notification', code: error.code, subcode: error.subcode, data: error.data };
+}
+
+// ---------------------------------------------------------------- ROUTE-REFRESH
+
+export function decodeRouteRefreshBody(body: Uint8Array): BgpRouteRefresh {
+  if (body.length !== 4)
+    throw sessionReset(
+      1,
+      2,
+      twoOctets(body.length + 19),
+      `ROUTE-REFRESH: body ${body.length} octets, expected 4`,
+    );
+  return { type: 'route-refresh', afi: (body[0]! << 8) | body[1]!, safi: body[3]!, subtype: body[2]! };
+}
+
+// ---------------------------------------------------------------- whole messages
+
+/** Reads and checks the 19-octet header at bytes[0..19); returns type and total length. */
+export function decodeBgpHeader(
+  bytes: Uint8Array,
+  context: BgpCodecContext,
+): { type: number; length: number } {
+  if (bytes.length < BGP_HEADER_LENGTH)
+    throw sessionReset(1, 2, twoOctets(bytes.length), `header: ${bytes.length} octets < 19`);
+  for (let i = 0; i < 16; i++)
+    if (bytes[i] !== 0xff)
+      throw sessionReset(1, 1, new Uint8Array(0), `header: marker octet ${i} is not 0xff`);
+  const length = (bytes[16]! << 8) | bytes[17]!;
+  const type = bytes[18]!;
+  const max =
+    type === 1 || type === 4 ? Math.min(4096, maxMessageLength(context)) : maxMessageLength(context);
+  const min = BGP_MIN_MESSAGE_LENGTH[type];
+  if (min === undefined)
+    throw sessionReset(1, 3, Uint8Array.of(type), `header: unknown message type ${type}`);
+  if (length < min || length > max || (type === 4 && length !== 19) || (type === 5 && length !== 23))
+    throw sessionReset(
+      1,
+      2,
+      bytes.subarray(16, 18),
+      `header: length ${length} invalid for message type ${type}`,
+    );
+  return { type, length };
+}
+
+/** Decodes one complete message (header included); throws only session-reset BgpDecodeErrors. */
+export function decodeBgpMessage(bytes: Uint8Array, context: BgpCodecContext): BgpMessage {
+  const { type, length } = decodeBgpHeader(bytes, context);
+  if (length !== bytes.length)
+    throw sessionReset(
+      1,
+      2,
+      bytes.subarray(16, 18),
+      `header: length ${length} but ${bytes.length} octets given`,
+    );
+  const body = bytes.subarray(BGP_HEADER_LENGTH);
+  switch (type) {
+    case 1:
+      return decodeOpenBody(body);
+    case 2:
+      return decodeUpdateBody(body, context);
+    case 3:
+      return decodeNotificationBody(body);
+    case 4:
+      return { type: 'keepalive' };
+    default:
+      return decodeRouteRefreshBody(body);
+  }
+}
+
+/** Octets the encoded message (header included) takes. */
+export function bgpMessageEncodedLength(message: BgpMessage, context: BgpCodecContext): number {
+  switch (message.type) {
+    case 'update':
+      return BGP_HEADER_LENGTH + updateBodyLength(message, context);
+    case 'keepalive':
+      return BGP_HEADER_LENGTH;
+    case 'notification':
+      return BGP_HEADER_LENGTH + 2 + message.data.length;
+    case 'route-refresh':
+      return BGP_HEADER_LENGTH + 4;
+    case 'open':
+      return BGP_HEADER_LENGTH + encodeOpenBody(message).length;
+  }
+}
+
+function writeHeader(out: Uint8Array, type: number): void {
+  out.fill(0xff, 0, 16);
+  out[16] = out.length >>> 8;
+  out[17] = out.length & 0xff;
+  out[18] = type;
+}
+
+/** Encodes a message (header included); throws BgpEncodeError if it exceeds the context's maximum length. */
+export function encodeBgpMessage(message: BgpMessage, context: BgpCodecContext): Uint8Array {
+  const length = bgpMessageEncodedLength(message, context);
+  const max = maxMessageLength(context);
+  if (length > max)
+    throw new BgpEncodeError(`${message.type} message of ${length} octets exceeds the maximum ${max}`);
+  const out = new Uint8Array(length);
+  writeHeader(out, BgpMessageTypes[message.type]);
+  switch (message.type) {
+    case 'update':
+      encodeUpdateBody(message, context, out, BGP_HEADER_LENGTH);
+      break;
+    case 'keepalive':
+      break;
+    case 'notification':
+      out[19] = message.code;
+      out[20] = message.subcode;
+      out.set(message.data, 21);
+      break;
+    case 'route-refresh':
+      out.set([message.afi >>> 8, message.afi & 0xff, message.subtype, message.safi], 19);
+      break;
+    case 'open':
+      out.set(encodeOpenBody(message), 19);
+      break;
+  }
+  return out;
+}
+
+export const KEEPALIVE_MESSAGE: BgpKeepalive = { type: 'keepalive' };
