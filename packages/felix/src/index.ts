@@ -4,3 +4,5 @@ export * from './calc/inputs.js';
 export * from './dataplane/dataplane.js';
 export * from './dataplane/nft.js';
 export * from './dataplane/nft-ruleset.js';
+export * from './syncer/parse.js';
+export * from './syncer/syncer.js';
