@@ -223,6 +223,28 @@ describe('Peer with fakes', () => {
     expect(ctx.peer.state).toBe('Established');
   });
 
+  it('DelayOpen: waits for the peer OPEN, then answers with OPEN and KEEPALIVE', () => {
+    const ctx = setup({ attributes: { delayOpen: true, delayOpenTime: 5 } });
+    ctx.peer.start();
+    const socket = ctx.sockets[0]!;
+    socket.emit('connect');
+    expect(socket.sentTypes()).toEqual([]);
+    ctx.clock.advance(2);
+    socket.receive(peerOpen());
+    expect(socket.sentTypes()).toEqual([1, 4]);
+    expect(ctx.peer.state).toBe('OpenConfirm');
+  });
+
+  it('DelayOpen: sends OPEN when the DelayOpenTimer expires', () => {
+    const ctx = setup({ attributes: { delayOpen: true, delayOpenTime: 5 } });
+    ctx.peer.start();
+    const socket = ctx.sockets[0]!;
+    socket.emit('connect');
+    ctx.clock.advance(5);
+    expect(socket.sentTypes()).toEqual([1]);
+    expect(ctx.peer.state).toBe('OpenSent');
+  });
+
   it('rejects a bad peer AS with NOTIFICATION 2/2 and records why', () => {
     const ctx = setup();
     ctx.peer.start();
@@ -313,6 +335,18 @@ describe('Peer with fakes', () => {
       outgoing.receive(peerOpen());
       outgoing.receive(encodeKeepalive());
       expect(ctx.peer.state).toBe('Established');
+    });
+
+    it('a second connection while Established is closed with Cease/7 once its OPEN arrives', () => {
+      const ctx = setup();
+      const established = establish(ctx);
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      expect(incoming.sentTypes()).toEqual([]);
+      incoming.receive(peerOpen());
+      expect(decodeNotification(incoming.sent().at(-1)![1])).toMatchObject({ code: 6, subcode: 7 });
+      expect(ctx.peer.state).toBe('Established');
+      expect(established.ended).toBe(false);
     });
 
     it('an incoming connection while Idle is refused with Cease/5', () => {
