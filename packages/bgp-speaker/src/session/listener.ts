@@ -1,8 +1,8 @@
 // The passive side: a TCP listener that hands each incoming connection to the configured peer with
 // that remote address, and turns away unknown addresses with NOTIFICATION Cease/5 (Connection Rejected).
 import { createServer, type Server, type Socket } from 'node:net';
+import { encodeNotification } from './codec-adapter.js';
 import type { SessionSocket } from './peer.js';
-import { encodeNotification } from './wire.js';
 
 /** What the listener needs of a peer. */
 export interface AcceptingPeer {

@@ -3,10 +3,12 @@
 // events, resolving connection collisions, and emitting typed events and statistics.
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
+import { BgpFramer } from '../codec/index.js';
 import { resolveCollision } from '../fsm/collision.js';
 import { createFsmSession, defaultSendHoldTime, transition } from '../fsm/fsm.js';
 import {
   checkOpen,
+  codecContextOf,
   type LocalOpenSettings,
   localCapabilities,
   type NegotiatedSessionOptions,
@@ -23,18 +25,17 @@ import type {
   SessionState,
 } from '../fsm/types.js';
 import {
+  BgpDecodeError,
   decodeNotification,
   decodeOpen,
   encodeKeepalive,
   encodeNotification,
   encodeOpen,
-  MessageFramer,
-  MessageHeaderError,
-  MessageType,
   type MessageTypeName,
   messageTypeName,
-  OpenDecodeError,
-} from './wire.js';
+  notificationOf,
+  OpenRejectedError,
+} from './codec-adapter.js';
 
 /** Clock and timers, injected so unit tests can drive time. */
 export interface Clock {
@@ -129,7 +130,8 @@ export interface PeerEvents {
 type Direction = 'outgoing' | 'incoming';
 
 class Connection {
-  readonly framer = new MessageFramer();
+  /** Header checks with the session's negotiated maximum length (4096 until extended messages). */
+  readonly framer = new BgpFramer({ as4: true });
   connected = false;
   closed = false;
   openSent = false;
@@ -507,18 +509,20 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   private onData(connection: Connection, chunk: Uint8Array): void {
     if (connection.closed) return;
-    let messages: ReturnType<MessageFramer['push']>;
+    let messages: Uint8Array[];
     try {
       messages = connection.framer.push(chunk);
     } catch (error) {
-      if (!(error instanceof MessageHeaderError)) throw error;
+      if (!(error instanceof BgpDecodeError)) throw error;
       this.lastError = error.message;
-      if (connection === this.connection) this.dispatch({ type: 'BGPHeaderErr', error: error.notification });
-      else this.closeConnection(connection, error.notification);
+      if (connection === this.connection)
+        this.dispatch({ type: 'BGPHeaderErr', error: notificationOf(error) });
+      else this.closeConnection(connection, notificationOf(error));
       return;
     }
-    for (const { type, message } of messages) {
+    for (const message of messages) {
       if (connection.closed) return;
+      const type = message[18]!;
       this.messagesIn[messageTypeName(type)] += 1;
       if (connection === this.pending) this.onPendingMessage(connection, type, message);
       else if (connection === this.connection) this.onMessage(connection, type, message);
@@ -532,9 +536,15 @@ export class Peer extends EventEmitter<PeerEvents> {
     try {
       open = decodeOpen(message);
     } catch (error) {
-      if (!(error instanceof OpenDecodeError)) throw error;
-      this.lastError = error.message;
-      return error.notification;
+      if (error instanceof BgpDecodeError) {
+        this.lastError = error.message;
+        return notificationOf(error);
+      }
+      if (error instanceof OpenRejectedError) {
+        this.lastError = error.message;
+        return error.notification;
+      }
+      throw error;
     }
     const result = checkOpen(open, this.options.local, { asNumber: this.options.remote.asNumber });
     if (!result.ok) {
@@ -546,7 +556,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   private onMessage(connection: Connection, type: number, message: Uint8Array): void {
     switch (type) {
-      case MessageType.Open: {
+      case 1: {
         const checked = this.checkOpenMessage(message);
         if (!('open' in checked)) {
           this.dispatch({ type: 'BGPOpenMsgErr', error: checked });
@@ -556,7 +566,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         connection.negotiated = checked.options;
         if (this.fsm.state === 'OpenSent' || this.fsm.runningTimers.has('DelayOpen')) {
           this.negotiated = checked.options;
-          connection.framer.maxMessageLength = checked.options.maxMessageLength;
+          connection.framer.setContext(codecContextOf(checked.options, 'receive'));
         }
         if (this.pending?.receivedOpen && this.resolvePendingCollision(this.pending)) return;
         const delayed = this.fsm.runningTimers.has('DelayOpen');
@@ -567,10 +577,10 @@ export class Peer extends EventEmitter<PeerEvents> {
         }
         return;
       }
-      case MessageType.Keepalive:
+      case 4:
         this.dispatch({ type: 'KeepAliveMsg' });
         return;
-      case MessageType.Notification: {
+      case 3: {
         const notification = decodeNotification(message);
         this.lastError = `received NOTIFICATION ${notification.code}/${notification.subcode}`;
         this.emit('notificationReceived', notification);
@@ -579,7 +589,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         });
         return;
       }
-      case MessageType.Update:
+      case 2:
         this.pendingUpdate = message;
         this.dispatch({ type: 'UpdateMsg' });
         this.pendingUpdate = null;
@@ -591,7 +601,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   private onPendingMessage(connection: Connection, type: number, message: Uint8Array): void {
-    if (type === MessageType.Open) {
+    if (type === 1) {
       const checked = this.checkOpenMessage(message);
       if (!('open' in checked)) {
         this.closeConnection(connection, checked);
@@ -603,7 +613,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       this.resolvePendingCollision(connection);
       return;
     }
-    if (type === MessageType.Notification) {
+    if (type === 3) {
       this.emit('notificationReceived', decodeNotification(message));
       this.abandon(connection);
       this.pending = null;
@@ -650,7 +660,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.connection = pending;
     this.pending = null;
     this.negotiated = pending.negotiated;
-    pending.framer.maxMessageLength = pending.negotiated.maxMessageLength;
+    pending.framer.setContext(codecContextOf(pending.negotiated, 'receive'));
     const quiet = (event: FsmEvent): void => {
       const result = transition(this.fsm, event);
       this.fsm = result.session;

@@ -2,6 +2,7 @@
 // RFC 9687 send hold timer under backpressure, OPEN errors, header errors, collisions, listener routing.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { BgpFramer } from '../../src/codec/index.js';
 import { type LocalOpenSettings, localCapabilities } from '../../src/fsm/index.js';
 import {
   type Clock,
@@ -11,7 +12,6 @@ import {
   encodeNotification,
   encodeOpen,
   Listener,
-  MessageFramer,
   Peer,
   type PeerOptions,
   type SessionSocket,
@@ -70,8 +70,8 @@ class FakeSocket extends EventEmitter implements SessionSocket {
   }
   /** Every message we sent, as [type, message]. */
   sent(): Array<[number, Uint8Array]> {
-    const framer = new MessageFramer(65535);
-    return this.written.flatMap((chunk) => framer.push(chunk)).map((m) => [m.type, m.message]);
+    const framer = new BgpFramer({ as4: true, extendedMessage: true });
+    return this.written.flatMap((chunk) => framer.push(chunk)).map((m) => [m[18]!, m]);
   }
   sentTypes(): number[] {
     return this.sent().map(([type]) => type);
