@@ -47,35 +47,105 @@ interface Flagged {
   readonly flags?: number;
 }
 
-export type BgpPathAttribute = Flagged &
-  (
-    | { readonly kind: 'origin'; readonly value: number }
-    | { readonly kind: 'as-path' | 'as4-path'; readonly segments: readonly AsPathSegment[] }
-    | { readonly kind: 'next-hop'; readonly address: number }
-    | { readonly kind: 'med' | 'local-pref'; readonly value: number }
-    | { readonly kind: 'atomic-aggregate' }
-    | { readonly kind: 'aggregator' | 'as4-aggregator'; readonly asn: number; readonly address: number }
-    | { readonly kind: 'communities'; readonly values: readonly number[] }
-    | { readonly kind: 'originator-id'; readonly id: number }
-    | { readonly kind: 'cluster-list'; readonly ids: readonly number[] }
-    | {
-        readonly kind: 'mp-reach';
-        readonly afi: number;
-        readonly safi: number;
-        /** 4 (IPv4), 16 (IPv6 global) or 32 (global + link-local) octets. */
-        readonly nextHop: Uint8Array;
-        readonly nlri: readonly BgpPrefix[];
-      }
-    | {
-        readonly kind: 'mp-unreach';
-        readonly afi: number;
-        readonly safi: number;
-        readonly withdrawn: readonly BgpPrefix[];
-      }
-    | { readonly kind: 'extended-communities'; readonly values: readonly BgpExtendedCommunity[] }
-    | { readonly kind: 'large-communities'; readonly values: readonly LargeCommunity[] }
-    | { readonly kind: 'unknown'; readonly code: number; readonly value: Uint8Array }
-  );
+export interface OriginAttribute extends Flagged {
+  readonly kind: 'origin';
+  /** 0 IGP, 1 EGP, 2 INCOMPLETE. */
+  readonly value: number;
+}
+export interface AsPathAttribute extends Flagged {
+  readonly kind: 'as-path';
+  readonly segments: readonly AsPathSegment[];
+}
+export interface As4PathAttribute extends Flagged {
+  readonly kind: 'as4-path';
+  readonly segments: readonly AsPathSegment[];
+}
+export interface NextHopAttribute extends Flagged {
+  readonly kind: 'next-hop';
+  /** IPv4 address as uint32. */
+  readonly address: number;
+}
+export interface MedAttribute extends Flagged {
+  readonly kind: 'med';
+  readonly value: number;
+}
+export interface LocalPrefAttribute extends Flagged {
+  readonly kind: 'local-pref';
+  readonly value: number;
+}
+export interface AtomicAggregateAttribute extends Flagged {
+  readonly kind: 'atomic-aggregate';
+}
+export interface AggregatorAttribute extends Flagged {
+  readonly kind: 'aggregator';
+  readonly asn: number;
+  readonly address: number;
+}
+export interface As4AggregatorAttribute extends Flagged {
+  readonly kind: 'as4-aggregator';
+  readonly asn: number;
+  readonly address: number;
+}
+export interface CommunitiesAttribute extends Flagged {
+  readonly kind: 'communities';
+  /** 32-bit values (asn << 16 | value). */
+  readonly values: readonly number[];
+}
+export interface OriginatorIdAttribute extends Flagged {
+  readonly kind: 'originator-id';
+  readonly id: number;
+}
+export interface ClusterListAttribute extends Flagged {
+  readonly kind: 'cluster-list';
+  readonly ids: readonly number[];
+}
+export interface MpReachAttribute extends Flagged {
+  readonly kind: 'mp-reach';
+  readonly afi: number;
+  readonly safi: number;
+  /** 4 (IPv4), 16 (IPv6 global) or 32 (global + link-local) octets. */
+  readonly nextHop: Uint8Array;
+  readonly nlri: readonly BgpPrefix[];
+}
+export interface MpUnreachAttribute extends Flagged {
+  readonly kind: 'mp-unreach';
+  readonly afi: number;
+  readonly safi: number;
+  readonly withdrawn: readonly BgpPrefix[];
+}
+export interface ExtendedCommunitiesAttribute extends Flagged {
+  readonly kind: 'extended-communities';
+  readonly values: readonly BgpExtendedCommunity[];
+}
+export interface LargeCommunitiesAttribute extends Flagged {
+  readonly kind: 'large-communities';
+  readonly values: readonly LargeCommunity[];
+}
+/** Any attribute this codec does not model (or MP attributes of other families): raw value bytes. */
+export interface UnknownAttribute extends Flagged {
+  readonly kind: 'unknown';
+  readonly code: number;
+  readonly value: Uint8Array;
+}
+
+export type BgpPathAttribute =
+  | OriginAttribute
+  | AsPathAttribute
+  | As4PathAttribute
+  | NextHopAttribute
+  | MedAttribute
+  | LocalPrefAttribute
+  | AtomicAggregateAttribute
+  | AggregatorAttribute
+  | As4AggregatorAttribute
+  | CommunitiesAttribute
+  | OriginatorIdAttribute
+  | ClusterListAttribute
+  | MpReachAttribute
+  | MpUnreachAttribute
+  | ExtendedCommunitiesAttribute
+  | LargeCommunitiesAttribute
+  | UnknownAttribute;
 
 export type BgpAttributeKind = BgpPathAttribute['kind'];
 
