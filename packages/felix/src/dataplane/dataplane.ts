@@ -136,6 +136,7 @@ export class ApplyLoop {
   private retryDelay: number;
   private kernelEvents: Subscription | undefined;
   private stopped = false;
+  private currentRefreshIntervalMs: number;
   lastReport: ApplyReport | undefined;
   /** True once an apply completed without errors for the current desired state. */
   inSync = false;
@@ -146,6 +147,7 @@ export class ApplyLoop {
     private readonly options: ApplyLoopOptions,
   ) {
     this.retryDelay = options.retryDelayMs;
+    this.currentRefreshIntervalMs = options.refreshIntervalMs;
   }
 
   start(): void {
@@ -164,7 +166,24 @@ export class ApplyLoop {
     this.stopped = true;
     this.kernelEvents?.unsubscribe();
     clearTimeout(this.timer);
+    this.timer = undefined;
     clearTimeout(this.refreshTimer);
+  }
+
+  /** Changes the periodic refresh period (FelixConfiguration routeRefreshInterval); re-arms the timer. */
+  setRefreshInterval(refreshIntervalMs: number): void {
+    if (refreshIntervalMs === this.refreshIntervalMs) return;
+    this.refreshIntervalMs = refreshIntervalMs;
+    clearTimeout(this.refreshTimer);
+    this.armRefresh();
+  }
+
+  get refreshIntervalMs(): number {
+    return this.currentRefreshIntervalMs;
+  }
+
+  private set refreshIntervalMs(value: number) {
+    this.currentRefreshIntervalMs = value;
   }
 
   update(desired: DesiredDataplane): void {
@@ -239,7 +258,7 @@ export class ApplyLoop {
     this.refreshTimer = setTimeout(() => {
       this.schedule('periodic refresh');
       this.armRefresh();
-    }, this.options.refreshIntervalMs);
+    }, this.currentRefreshIntervalMs);
     this.refreshTimer.unref?.();
   }
 }
