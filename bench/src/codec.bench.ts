@@ -3,89 +3,73 @@
 // (one UPDATE per prefix, each with its own MED and community). Measured, best of N single-core runs:
 //   - floor: Buffer.concat of the same message bytes (a raw byte copy), and `tcpdump -r` reading a pcap
 //     of the same stream (libpcap's own read rate, the kernel-tool side of the comparison);
+//   - codec encode: packUpdates (shared: one attribute block, prefixes packed up to 4096 octets) or
+//     encodeBgpMessage per UPDATE (distinct);
+//   - codec decode: decodeBgpMessage of every UPDATE (full attribute and NLRI decode);
 //   - framing: splitRawMessages (header-level cut of the stream into messages);
 //   - capture: pcap → TCP reassembly → BGP messages with their negotiated context (captureBgpEvents).
 // Rates are prefixes/s and MB/s, reported against the 5 M prefixes/s target.
-// The codec's own decode/encode rows (src/codec) join this table when it exports its packing encoder.
 // Run: bench/run codec   (PREFIXES=… RUNS=… to change the size)
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { captureBgpEvents, parseCaptureBytes, splitRawMessages } from '@caracal/bgp-speaker';
+import {
+  type BgpCodecContext,
+  type BgpPathAttribute,
+  type BgpPrefix,
+  captureBgpEvents,
+  decodeBgpMessage,
+  encodeBgpMessage,
+  makeUpdate,
+  packUpdates,
+  parseCaptureBytes,
+  splitRawMessages,
+} from '@caracal/bgp-speaker';
 
 const PREFIXES = Number(process.env.PREFIXES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 3);
 const TARGET_PREFIXES_PER_SECOND = 5_000_000;
-const MAX_MESSAGE = 4096;
 
 const progress = (text: string) => process.stderr.write(`codec bench: ${text}\n`);
 
-/** Test-data builder (not a codec): the header, attribute block and NLRI of one IPv4 UPDATE. */
-function update(attributes: Uint8Array, nlri: Uint8Array): Uint8Array {
-  const length = 19 + 2 + 2 + attributes.length + nlri.length;
-  const message = new Uint8Array(length).fill(0xff, 0, 16);
-  const view = new DataView(message.buffer);
-  view.setUint16(16, length);
-  message[18] = 2;
-  view.setUint16(19, 0);
-  view.setUint16(21, attributes.length);
-  message.set(attributes, 23);
-  message.set(nlri, 23 + attributes.length);
-  return message;
+const CONTEXT: BgpCodecContext = { as4: true };
+
+function prefixes(): BgpPrefix[] {
+  const list: BgpPrefix[] = [];
+  for (let i = 0; i < PREFIXES; i++) list.push({ afi: 1, address: (0x0a000000 + i) >>> 0, length: 32 });
+  return list;
 }
 
-function attributeBlock(med: number | undefined, community: number | undefined): Uint8Array {
-  const bytes = [
-    0x40,
-    1,
-    1,
-    0, // ORIGIN IGP
-    0x40,
-    2,
-    6,
-    2,
-    1,
-    0,
-    0,
-    0xfd,
-    0xe9, // AS_PATH: AS_SEQUENCE [65001], 4-octet
-    0x40,
-    3,
-    4,
-    10,
-    255,
-    0,
-    2, // NEXT_HOP
+function attributes(med: number, community: number): BgpPathAttribute[] {
+  return [
+    { kind: 'origin', value: 0 },
+    { kind: 'as-path', segments: [{ type: 2, asns: [65001] }] },
+    { kind: 'next-hop', address: 0x0aff0002 },
+    { kind: 'med', value: med },
+    { kind: 'communities', values: [65000 * 65536 + community] },
   ];
-  if (med !== undefined) bytes.push(0x80, 4, 4, med >>> 24, (med >> 16) & 255, (med >> 8) & 255, med & 255);
-  if (community !== undefined) bytes.push(0xc0, 8, 4, 0xfd, 0xe8, (community >> 8) & 255, community & 255);
-  return new Uint8Array(bytes);
 }
 
-function prefix32(i: number): number[] {
-  return [32, 10 + (i >>> 24), (i >> 16) & 255, (i >> 8) & 255, i & 255];
+function encodeShared(all: readonly BgpPrefix[]): Uint8Array[] {
+  return packUpdates({ attributes: attributes(100, 1), announced: all }, CONTEXT);
 }
 
-function sharedAttributeUpdates(): Uint8Array[] {
-  const attributes = attributeBlock(100, 1);
-  const perMessage = Math.floor((MAX_MESSAGE - 23 - attributes.length) / 5);
-  const messages: Uint8Array[] = [];
-  for (let start = 0; start < PREFIXES; start += perMessage) {
-    const count = Math.min(perMessage, PREFIXES - start);
-    const nlri = new Uint8Array(count * 5);
-    for (let i = 0; i < count; i++) nlri.set(prefix32(start + i), i * 5);
-    messages.push(update(attributes, nlri));
+function encodeDistinct(all: readonly BgpPrefix[]): Uint8Array[] {
+  return all.map((prefix, i) =>
+    encodeBgpMessage(makeUpdate({ attributes: attributes(i, i & 0xffff), nlri: [prefix] }), CONTEXT),
+  );
+}
+
+function decodeAll(messages: readonly Uint8Array[]): number {
+  let announced = 0;
+  for (const message of messages) {
+    const decoded = decodeBgpMessage(message, CONTEXT);
+    if (decoded.type !== 'update') throw new Error(`decoded a ${decoded.type}`);
+    announced += decoded.nlri.length;
   }
-  return messages;
-}
-
-function distinctAttributeUpdates(): Uint8Array[] {
-  const messages: Uint8Array[] = [];
-  for (let i = 0; i < PREFIXES; i++)
-    messages.push(update(attributeBlock(i, i & 0xffff), new Uint8Array(prefix32(i))));
-  return messages;
+  return announced;
 }
 
 /** A pcap (Ethernet/IPv4/TCP, 1448-octet segments) carrying `stream` from 10.255.0.1:40000 to :179. */
@@ -173,14 +157,32 @@ function main(): void {
   const scratch = mkdtempSync(join(tmpdir(), 'caracal-codec-bench-'));
   const rows: Row[] = [];
   try {
-    for (const [shape, build] of [
-      ['shared', sharedAttributeUpdates],
-      ['distinct', distinctAttributeUpdates],
+    const all = prefixes();
+    for (const [shape, encode] of [
+      ['shared', encodeShared],
+      ['distinct', encodeDistinct],
     ] as const) {
-      progress(`building ${PREFIXES.toLocaleString('en')} /32 prefixes, ${shape} attributes`);
-      const messages = build();
+      progress(`encoding ${PREFIXES.toLocaleString('en')} /32 prefixes, ${shape} attributes`);
+      let messages = encode(all);
       const stream = Buffer.concat(messages);
       const bytes = stream.length;
+      rows.push({
+        shape,
+        what: 'codec encode',
+        bytes,
+        seconds: bestOf(`${shape} encode`, () => {
+          messages = encode(all);
+        }),
+      });
+      rows.push({
+        shape,
+        what: 'codec decode (decodeBgpMessage)',
+        bytes,
+        seconds: bestOf(`${shape} decode`, () => {
+          const announced = decodeAll(messages);
+          if (announced !== PREFIXES) throw new Error(`decoded ${announced} of ${PREFIXES} prefixes`);
+        }),
+      });
       progress(`${shape}: ${messages.length.toLocaleString('en')} UPDATEs, ${(bytes / 1e6).toFixed(1)} MB`);
       rows.push({
         shape,
