@@ -17,7 +17,7 @@ import {
   SAFI_UNICAST,
   summariseOpen,
 } from '../capture/session-context.js';
-import { describeMessage, type JsonObject, MessageStructureError } from './decode-message.js';
+import { describeMessage, type JsonObject, type JsonValue, prefixFamily } from './decode-message.js';
 
 export interface DecodeOptions {
   readonly hex?: boolean;
@@ -84,16 +84,15 @@ class DecodeSummary {
     const type = String(description.type);
     this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
     if (type !== 'update') return;
-    const add = (map: Map<string, number>, family: string, prefixes: unknown) => {
-      const n = Array.isArray(prefixes) ? prefixes.length : 0;
-      if (n > 0) map.set(family, (map.get(family) ?? 0) + n);
+    const add = (map: Map<string, number>, prefixes: JsonValue | undefined) => {
+      if (!Array.isArray(prefixes)) return;
+      for (const prefix of prefixes) {
+        const family = prefixFamily(String(prefix));
+        map.set(family, (map.get(family) ?? 0) + 1);
+      }
     };
-    add(this.announced, 'ipv4-unicast', description.announced);
-    add(this.withdrawn, 'ipv4-unicast', description.withdrawn);
-    for (const reach of (description.mp_reach as JsonObject[] | undefined) ?? [])
-      add(this.announced, String(reach.family), reach.prefixes);
-    for (const unreach of (description.mp_unreach as JsonObject[] | undefined) ?? [])
-      add(this.withdrawn, String(unreach.family), unreach.prefixes);
+    add(this.announced, description.announced);
+    add(this.withdrawn, description.withdrawn);
   }
 
   table(): string[] {
@@ -132,21 +131,7 @@ export async function runDecode(path: string, options: DecodeOptions, output: De
   };
   const describe = (bytes: Uint8Array, context: DirectionDecodeContext, prefix: JsonObject): JsonObject => {
     const hex = options.hex ? { hex: Buffer.from(bytes).toString('hex') } : {};
-    try {
-      return { ...prefix, ...describeMessage(bytes, context), ...hex };
-    } catch (error) {
-      if (!(error instanceof MessageStructureError)) throw error;
-      return {
-        ...prefix,
-        type: 'error',
-        message_type: bytes[18] ?? 0,
-        error: error.message,
-        code: error.code,
-        subcode: error.subcode,
-        action: error.action,
-        ...hex,
-      };
-    }
+    return { ...prefix, ...describeMessage(bytes, context), ...hex };
   };
   try {
     if (kind.kind === 'bgp-messages' && !kind.gzipped) {
