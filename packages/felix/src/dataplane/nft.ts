@@ -41,18 +41,25 @@ export class NftCli implements Nft {
 
   private exec(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      // stdin is only a pipe when there is input: nft may exit without reading it, and writing to a closed
+      // pipe raises EPIPE (an unhandled 'error' event would end the whole process).
+      const child = spawn(this.binary, args, { stdio: [input === '' ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
+      child.stdout?.on('data', (d: Buffer) => {
         stdout += d.toString();
       });
-      child.stderr.on('data', (d: Buffer) => {
+      child.stderr?.on('data', (d: Buffer) => {
         stderr += d.toString();
       });
       child.on('error', (error) => reject(new Error(`cannot run ${this.binary}: ${error.message}`)));
       child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      child.stdin.end(input);
+      if (child.stdin) {
+        child.stdin.on('error', () => {
+          // nft exited before reading its input: its exit code and stderr say why.
+        });
+        child.stdin.end(input);
+      }
     });
   }
 }

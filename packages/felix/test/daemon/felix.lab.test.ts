@@ -17,7 +17,7 @@ import {
   keys,
   TestEtcd,
 } from '@caracal/datastore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
 const namespacesWork = isRoot && spawnSync('ip', ['netns', 'list']).status === 0;
@@ -187,8 +187,21 @@ describe.skipIf(!runnable)('caracal-felix on a real kernel and a real etcd', () 
     metricsPort = await findFreePort();
   }, 60_000);
 
+  let failed = false;
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') failed = true;
+  });
+
   afterAll(async () => {
     await stopFelix('SIGKILL');
+    if (failed) {
+      for (let run = 1; run <= felixRuns; run++) {
+        const log = readFileSync(join(scratch, `felix-${run}.log`), 'utf8');
+        console.log(
+          `--- caracal-felix run ${run} log (last 40 lines) ---\n${log.split('\n').slice(-40).join('\n')}`,
+        );
+      }
+    }
     for (const socket of forwardedSockets) socket.destroy();
     await new Promise<void>((r) => (forwarder ? forwarder.close(() => r()) : r()));
     await etcd?.stop();
