@@ -105,6 +105,8 @@ export interface MpReachAttribute extends Flagged {
   readonly safi: number;
   /** 4 (IPv4), 16 (IPv6 global) or 32 (global + link-local) octets. */
   readonly nextHop: Uint8Array;
+  /** The reserved octet after the next hop (RFC 4760), present only when not zero. */
+  readonly reserved?: number;
   readonly nlri: readonly BgpPrefix[];
 }
 export interface MpUnreachAttribute extends Flagged {
@@ -323,7 +325,11 @@ function decodeAttributeValue(
         hasAddPath(context, afi, safi),
         'MP_REACH_NLRI NLRI',
       );
-      return { kind, flags, afi, safi, nextHop: v.subarray(4, 4 + nextHopLength), nlri };
+      const nextHop = v.subarray(4, 4 + nextHopLength);
+      const reserved = v[4 + nextHopLength]!;
+      return reserved === 0
+        ? { kind, flags, afi, safi, nextHop, nlri }
+        : { kind, flags, afi, safi, nextHop, reserved, nlri };
     }
     case 'mp-unreach': {
       const afi = u16(v, 0);
@@ -340,6 +346,18 @@ function decodeAttributeValue(
       return { kind, flags, afi, safi, withdrawn };
     }
   }
+}
+
+/**
+ * RFC 7606 §7.15 and §7.16 length rules for attributes kept raw: IPv6 Address Specific Extended Community
+ * (25, a positive multiple of 20 octets) and ATTR_SET (128, at least the 4-octet origin AS); both
+ * treat-as-withdraw.
+ */
+function opaqueAttributeProblem(code: number, length: number): string | undefined {
+  if (code === 25 && (length === 0 || length % 20 !== 0))
+    return `IPv6 Address Specific Extended Community length ${length} is not a positive multiple of 20`;
+  if (code === 128 && length < 4) return `ATTR_SET length ${length} < 4 (origin AS)`;
+  return undefined;
 }
 
 function isSupportedFamily(afi: number, safi: number): boolean {
@@ -366,6 +384,15 @@ export function decodePathAttribute(
         whole,
         'session-reset',
         `UPDATE: unrecognized well-known attribute type ${code}`,
+      );
+    const problem = opaqueAttributeProblem(code, value.length);
+    if (problem !== undefined)
+      return new BgpDecodeError(
+        3,
+        5,
+        whole,
+        'treat-as-withdraw',
+        `UPDATE: malformed attribute ${code}: ${problem}`,
       );
     return { kind: 'unknown', flags, code, value };
   }
@@ -515,7 +542,7 @@ function writeAttributeValue(
       out[at++] = attribute.nextHop.length;
       out.set(attribute.nextHop, at);
       at += attribute.nextHop.length;
-      out[at++] = 0;
+      out[at++] = attribute.reserved ?? 0;
       return writeNlri(out, at, attribute.nlri);
     case 'mp-unreach':
       at = put16(out, at, attribute.afi);

@@ -195,6 +195,12 @@ describe('UPDATE vectors', () => {
     });
   });
 
+  it('keeps a non-zero MP_REACH_NLRI reserved octet', () => {
+    const mpReach = [0x80, 14, 5 + 4 + 4, 0, 1, 2, 4, 10, 0, 0, 1, 9, 24, 10, 3, 0];
+    const decoded = roundTrip(update([], [...ORIGIN_IGP, ...AS_PATH_65001, ...mpReach], []));
+    expect(decoded.attributes.at(-1)).toMatchObject({ kind: 'mp-reach', afi: 1, safi: 2, reserved: 9 });
+  });
+
   it('decodes IPv4 NLRI over an IPv6 next hop (RFC 8950)', () => {
     const mpReach = [
       0x80,
@@ -428,6 +434,17 @@ describe('RFC 7606 error handling', () => {
   });
   it('unrecognized well-known attribute: session reset 3/2', () => {
     expect(thrown(update([], [...MANDATORY, 0x40, 99, 0], nlri))).toMatchObject({ code: 3, subcode: 2 });
+  });
+  it('IPv6 Address Specific Extended Community not a multiple of 20, ATTR_SET under 4 octets: treat-as-withdraw (§7.15, §7.16)', () => {
+    expectAction(
+      update([], [...MANDATORY, 0xc0, 25, 8, 0, 2, 0, 0, 0, 0, 0, 0], nlri),
+      'treat-as-withdraw',
+      3,
+      5,
+    );
+    expectAction(update([], [...MANDATORY, 0xc0, 128, 2, 0, 1], nlri), 'treat-as-withdraw', 3, 5);
+    const valid = roundTrip(update([], [...MANDATORY, 0xc0, 128, 4, 0, 0, 0xfd, 0xe8], nlri));
+    expect(valid.attributes.at(-1)).toMatchObject({ kind: 'unknown', code: 128 });
   });
   it('an UPDATE with no NLRI and only bad attributes keeps the session', () => {
     const decoded = decodeUpdate(update([], [0x40, 1, 5, 0, 0, 0, 0, 0, 0x40, 6, 3, 0, 0, 0], []));
