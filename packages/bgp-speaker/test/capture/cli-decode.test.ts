@@ -86,6 +86,11 @@ describe('caracal-bgp decode', () => {
       records.some((record) => record.type === 'route-refresh' && record.afi === 1 && record.safi === 1),
     ).toBe(true);
     expect(records.at(-1)).toMatchObject({ type: 'notification', code: 6, subcode: 2 });
+    // Both OPENs carry the capabilities configured for the capture: 4-octet AS, graceful restart, route refresh.
+    for (const open of records.filter((record) => record.type === 'open')) {
+      const kinds = (open.capabilities as Array<{ kind: string }>).map((capability) => capability.kind);
+      expect(kinds).toEqual(expect.arrayContaining(['four-octet-as', 'graceful-restart', 'route-refresh']));
+    }
   });
 
   it('every message of every fixture capture and raw file decodes without an error', () => {
