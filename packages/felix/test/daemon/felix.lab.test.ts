@@ -305,4 +305,27 @@ describe.skipIf(!runnable)('caracal-felix on a real kernel and a real etcd', () 
       expect(body).toMatch(new RegExp(`^${name}(\\{[^}]*\\})? \\d`, 'm'));
     }
   }, 60_000);
+
+  it('a datastore gap (connection cut, endpoint deleted, history compacted) heals by re-snapshot', async () => {
+    expect(await metric(/^felix_resync_total /)).toBe(0);
+    const closed = new Promise<void>((r) => forwarder?.close(() => r()));
+    for (const socket of forwardedSockets) socket.destroy();
+    await closed;
+    await store.delete(wepKey);
+    await etcd?.compact(await store.currentRevision());
+    await sleep(1500);
+    // Cut off from etcd, Felix keeps what it programmed: nothing is flushed.
+    expect(
+      felixRoutes()
+        .map((r) => r.dst)
+        .sort(),
+    ).toEqual(['10.65.0.0/26', '10.65.0.7']);
+    await startForwarder();
+    await waitFor('the vanished endpoint route to go', () =>
+      felixRoutes().some((r) => r.dst === '10.65.0.7') ? undefined : true,
+    );
+    expect(felixRoutes().map((r) => r.dst)).toEqual(['10.65.0.0/26']);
+    expect(await metric(/^felix_resync_total /)).toBeGreaterThan(0);
+    await waitFor('readiness after the resync', async () => ((await readiness()).healthy ? true : undefined));
+  }, 60_000);
 });
