@@ -135,6 +135,7 @@ export const NOTIFICATION_NAMES: Readonly<
     },
   },
   7: { name: 'ROUTE-REFRESH Message Error', subcodes: { 1: 'Invalid Message Length' } },
+  8: { name: 'Send Hold Timer Expired', subcodes: {} },
 };
 
 export function notificationName(code: number, subcode: number): string {
@@ -211,6 +212,7 @@ function attributeToJson(attribute: BgpPathAttribute, out: { [key: string]: Json
       return;
     case 'mp-reach':
       out.mpReach = { afi: attribute.afi, safi: attribute.safi, nextHop: nextHopText(attribute.nextHop) };
+      if (out.nextHop === undefined) out.nextHop = nextHopText(attribute.nextHop);
       (out.announced as JsonValue[]).push(...attribute.nlri.map(formatPrefix));
       return;
     case 'mp-unreach':

@@ -239,14 +239,13 @@ export function notificationFor(error: BgpDecodeError): BgpNotification {
 
 // ---------------------------------------------------------------- ROUTE-REFRESH
 
-export function decodeRouteRefreshBody(body: Uint8Array): BgpRouteRefresh {
+/**
+ * A ROUTE-REFRESH body must be 4 octets; otherwise RFC 7313 §5 error 7/1 (Invalid Message Length) whose data
+ * is the complete message (`whole`, header included, when given).
+ */
+export function decodeRouteRefreshBody(body: Uint8Array, whole: Uint8Array = body): BgpRouteRefresh {
   if (body.length !== 4)
-    throw sessionReset(
-      1,
-      2,
-      twoOctets(body.length + 19),
-      `ROUTE-REFRESH: body ${body.length} octets, expected 4`,
-    );
+    throw sessionReset(7, 1, whole, `ROUTE-REFRESH: body ${body.length} octets, expected 4`);
   return { type: 'route-refresh', afi: (body[0]! << 8) | body[1]!, safi: body[3]!, subtype: body[2]! };
 }
 
@@ -269,7 +268,7 @@ export function decodeBgpHeader(
   const min = BGP_MIN_MESSAGE_LENGTH[type];
   if (min === undefined)
     throw sessionReset(1, 3, Uint8Array.of(type), `header: unknown message type ${type}`);
-  if (length < min || length > max || (type === 4 && length !== 19) || (type === 5 && length !== 23))
+  if (length < min || length > max || (type === 4 && length !== 19))
     throw sessionReset(
       1,
       2,
@@ -300,7 +299,7 @@ export function decodeBgpMessage(bytes: Uint8Array, context: BgpCodecContext): B
     case 4:
       return { type: 'keepalive' };
     default:
-      return decodeRouteRefreshBody(body);
+      return decodeRouteRefreshBody(body, bytes);
   }
 }
 

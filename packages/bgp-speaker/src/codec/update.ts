@@ -174,3 +174,18 @@ export function encodeUpdateBody(
   out.set(twoOctets(attributesLength), attributesStart - 2);
   return writeNlri(out, at, update.nlri);
 }
+
+/** Every prefix an UPDATE announces: classic NLRI then MP_REACH_NLRI NLRI (decoded families). */
+export function updateAnnounced(update: BgpUpdate): BgpPrefix[] {
+  const out = [...update.nlri];
+  for (const attribute of update.attributes) if (attribute.kind === 'mp-reach') out.push(...attribute.nlri);
+  return out;
+}
+
+/** Every prefix an UPDATE withdraws: classic withdrawn routes then MP_UNREACH_NLRI withdrawn routes. */
+export function updateWithdrawn(update: BgpUpdate): BgpPrefix[] {
+  const out = [...update.withdrawn];
+  for (const attribute of update.attributes)
+    if (attribute.kind === 'mp-unreach') out.push(...attribute.withdrawn);
+  return out;
+}

@@ -92,7 +92,8 @@ const extendedCommunity: fc.Arbitrary<BgpExtendedCommunity> = fc.oneof(
     .map(([type, rest]) => ({ kind: 'opaque' as const, bytes: Uint8Array.of(type, ...rest) })),
 );
 
-const KNOWN_CODES = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 32]);
+// Modelled codes, plus 25 and 128 whose raw values have RFC 7606 length rules.
+const KNOWN_CODES = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 25, 32, 128]);
 
 function attributes(context: BgpCodecContext): fc.Arbitrary<BgpPathAttribute[]> {
   const ext = fc.constantFrom(0, 0x10);

@@ -214,6 +214,14 @@ describe('ROUTE-REFRESH', () => {
   });
 });
 
+describe('ROUTE-REFRESH length error', () => {
+  it('a body other than 4 octets is 7/1 (RFC 7313 §5) with the complete message as data', () => {
+    const bytes = message(5, [0, 1, 0, 1, 0]);
+    expect(decodeError(bytes)).toMatchObject({ code: 7, subcode: 1, data: bytes, action: 'session-reset' });
+    expect(decodeError(message(5, [0, 1, 0]))).toMatchObject({ code: 1, subcode: 2 });
+  });
+});
+
 describe('header errors', () => {
   it('bad marker is 1/1', () => {
     const bytes = message(4, []);

@@ -21,6 +21,8 @@ import {
   parseCommunity,
   parsePrefix,
   reconcileAs4,
+  updateAnnounced,
+  updateWithdrawn,
 } from '../../src/codec/index.js';
 
 const ctx: BgpCodecContext = { as4: true };
@@ -192,7 +194,13 @@ describe('UPDATE vectors', () => {
       announced: ['2001:db8::/32 path-id 7', '2001:db8:1::/64 path-id 8'],
       withdrawn: ['::/0 path-id 9'],
       mpReach: { afi: 2, safi: 1, nextHop: '2001:db8::1 fe80::2' },
+      nextHop: '2001:db8::1 fe80::2',
     });
+    expect(updateAnnounced(decoded).map((p) => formatPrefix(p))).toEqual([
+      '2001:db8::/32 path-id 7',
+      '2001:db8:1::/64 path-id 8',
+    ]);
+    expect(updateWithdrawn(decoded).map((p) => formatPrefix(p))).toEqual(['::/0 path-id 9']);
   });
 
   it('keeps a non-zero MP_REACH_NLRI reserved octet', () => {
