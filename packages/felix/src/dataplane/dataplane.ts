@@ -237,14 +237,16 @@ export class ApplyLoop {
         };
       }
       this.lastReport = report;
-      this.options.onReport?.(report, reason);
+      // inSync is settled before onReport so that the report's consumer sees the loop's new state.
       if (report.errors.length > 0) {
+        this.inSync = false;
         this.schedule(`retry after: ${report.errors[0]}`, this.retryDelay);
         this.retryDelay = Math.min(this.retryDelay * 2, this.options.maxRetryDelayMs);
       } else {
         this.retryDelay = this.options.retryDelayMs;
         if (desired === this.desired) this.inSync = true;
       }
+      this.options.onReport?.(report, reason);
     })();
     try {
       await this.running;
