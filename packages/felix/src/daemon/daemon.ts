@@ -40,6 +40,10 @@ export interface HealthStatus {
   readonly reasons: string[];
 }
 
+const refreshIntervalMs = (desired: DesiredDataplane): number =>
+  Math.min(desired.settings.routeRefreshIntervalSeconds, desired.settings.nftablesRefreshIntervalSeconds) *
+  1000;
+
 /** How long the event loop may stall before /liveness fails. */
 const LIVENESS_STALL_MS = 10_000;
 
@@ -57,6 +61,8 @@ export class FelixDaemon {
   private lastApply: { report: ApplyReport; reason: string; at: string } | undefined;
   private applies = 0;
   private stopped = false;
+  /** Resyncs already counted in the felix_resync_total metric. */
+  private metricsResyncs = 0;
   /** Listening ports (after start), 0 when disabled. */
   healthPort = 0;
   metricsPort = 0;
@@ -160,17 +166,16 @@ export class FelixDaemon {
     const desired = batch.inSync ? this.graph.desired() : undefined;
     endTimer();
     this.metrics.datastoreInSync.set(batch.inSync ? 1 : 0);
-    this.metrics.resyncs.inc(this.syncer.resyncCount - (this.metricsResyncs ?? 0));
+    this.metrics.resyncs.inc(this.syncer.resyncCount - this.metricsResyncs);
     this.metricsResyncs = this.syncer.resyncCount;
     if (desired) this.dataplane().update(desired);
     if (desired) this.refreshSettings(desired);
     if (batch.updates.length === 0) this.writeStatus();
   }
 
-  private metricsResyncs: number | undefined;
-
   private refreshSettings(desired: DesiredDataplane): void {
-    this.loop?.setRefreshInterval(desired.settings.routeRefreshIntervalSeconds * 1000);
+    // One periodic refresh repairs routes, sysctls and the nft table: it runs at the shorter interval.
+    this.loop?.setRefreshInterval(refreshIntervalMs(desired));
   }
 
   /** Created at the first in-sync: before it, Felix has not opened netlink nor touched anything. */
@@ -196,7 +201,7 @@ export class FelixDaemon {
     const desiredNow = this.graph.desired();
     this.loop = new ApplyLoop(new TimedApplier(kernel), kernel.routes, {
       minIntervalMs: 100,
-      refreshIntervalMs: desiredNow.settings.routeRefreshIntervalSeconds * 1000,
+      refreshIntervalMs: refreshIntervalMs(desiredNow),
       retryDelayMs: 500,
       maxRetryDelayMs: 30_000,
       onReport: (report, reason) => this.onReport(report, reason),

@@ -168,6 +168,8 @@ const wepValue = JSON.stringify({
 
 describe.skipIf(!runnable)('caracal-felix on a real kernel and a real etcd', () => {
   beforeAll(async () => {
+    // The test runs the built executable: build it (and its dependencies) first.
+    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '../..')], { stdio: 'inherit' });
     scratch = mkdtempSync(join(tmpdir(), `${prefix}-`));
     execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['link', 'add', rootVeth, 'type', 'veth', 'peer', 'name', nsVeth]);
@@ -209,6 +211,25 @@ describe.skipIf(!runnable)('caracal-felix on a real kernel and a real etcd', () 
     spawnSync('ip', ['link', 'del', rootVeth]);
     rmSync(scratch, { recursive: true, force: true });
   }, 30_000);
+
+  it('exits 2 naming an unknown flag or a bad value', () => {
+    const unknown = spawnSync(process.execPath, [mainJs, '--node-name', NODE, '--no-such-flag'], {
+      encoding: 'utf8',
+    });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--no-such-flag'");
+    const badPort = spawnSync(process.execPath, [mainJs, '--node-name', NODE, '--health-port', '70000'], {
+      encoding: 'utf8',
+    });
+    expect(badPort.status).toBe(2);
+    expect(badPort.stderr).toContain('--health-port must be a port 0-65535, got "70000"');
+    const noNode = spawnSync(process.execPath, [mainJs], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    expect(noNode.status).toBe(2);
+    expect(noNode.stderr).toContain('--node-name (or NODENAME) is required');
+  });
 
   it('programs nothing before the first in-sync, then the workload route and the blackhole', async () => {
     await store.put(wepKey, wepValue);
