@@ -1,9 +1,13 @@
 // Integration tests of the IPAM client against a real etcd started per file (the datastore's TestEtcd):
 // concurrency without duplicates, affinity, borrowing, strictAffinity, empty-block release, reservations,
 // node block release, stale pending claims, CAS conflict retries and show.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { etcdUnavailableReason, type KeyValueStore, keys, TestEtcd } from '@caracal/datastore';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { nodeOfAffinity, parseBlockDocument } from '../src/block.js';
+import { ipamCheck, ipamReleaseFromReport } from '../src/check.js';
 import { IpamClient, IpamExhaustedError, type IpamPool } from '../src/client.js';
 import { cidrContainsIp, parseCidr, parseIp } from '../src/ip.js';
 
@@ -178,5 +182,61 @@ describe.skipIf(unavailable !== undefined)('IPAM on a real etcd', () => {
     ).toBe(true);
     // More transactions than allocators were sent: conflicts happened and were retried.
     expect((store.requestCounts().byOperation.commitAll ?? 0) - before).toBeGreaterThan(20);
+  });
+
+  it('check finds an injected leak and other inconsistencies; release from the saved report fixes only real leaks', async () => {
+    const pool = { name: 'chk', cidr: '10.93.0.0/26', blockSize: 28 };
+    const ipam = client([pool]);
+    const live = new Set(['live']);
+    const workloadExists = (handleId: string) => live.has(handleId);
+    await ipam.autoAssign({ node: 'n1', handleId: 'live', num4: 2 });
+    const leaked = await ipam.autoAssign({ node: 'n1', handleId: 'dead', num4: 2, attrs: { pod: 'gone' } });
+    const raced = await ipam.autoAssign({ node: 'n1', handleId: 'dead2', num4: 1 });
+    // Injected inconsistencies: a handle with no allocations, an affinity without block, a node that is gone.
+    await store.put(
+      keys.handle('phantom'),
+      JSON.stringify({ handleId: 'phantom', blocks: { '10.93.0.0/28': 3 } }),
+    );
+    await store.put(
+      keys.affinity('n2', '10.93.0.48/28'),
+      JSON.stringify({
+        node: 'n2',
+        cidr: '10.93.0.48/28',
+        state: 'confirmed',
+        updatedAt: new Date().toISOString(),
+      }),
+    );
+    const report = await ipamCheck(ipam, { workloadExists, nodeExists: (node) => node === 'n1' });
+    expect(report.leakedIps.map((leak) => leak.ip).sort()).toEqual([...leaked.ipv4, ...raced.ipv4].sort());
+    expect(report.leakedIps.find((leak) => leak.ip === leaked.ipv4[0])).toMatchObject({
+      handleId: 'dead',
+      attrs: { pod: 'gone', node: 'n1' },
+    });
+    expect(report.handleProblems).toEqual([
+      { handleId: 'phantom', recorded: { '10.93.0.0/28': 3 }, actual: {} },
+    ]);
+    expect(report.orphanedAffinities).toEqual([
+      expect.objectContaining({ node: 'n2', cidr: '10.93.0.48/28', reason: 'node does not exist' }),
+    ]);
+    expect(report.summary).toMatchObject({ allocatedIps: 5, leakedIps: 3 });
+    // Saved to a file and read back, as `caracalctl ipam check -o report.json` would.
+    const dir = mkdtempSync(join(tmpdir(), 'caracal-ipam-report-'));
+    try {
+      writeFileSync(join(dir, 'report.json'), JSON.stringify(report));
+      const saved = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+      // Between check and release: dead2's address is freed and handed to a new live workload.
+      await ipam.releaseByHandle('dead2');
+      live.add('new');
+      const reused = await ipam.autoAssign({ node: 'n1', handleId: 'new', num4: 13 });
+      expect(reused.ipv4).toContain(raced.ipv4[0]);
+      const result = await ipamReleaseFromReport(ipam, saved, { workloadExists });
+      expect(result.released.sort()).toEqual([...leaked.ipv4].sort());
+      expect(result.skipped.map((skip) => skip.ip)).toEqual(raced.ipv4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const after = await ipamCheck(ipam, { workloadExists });
+    expect(after.leakedIps).toEqual([]);
+    expect(await store.get(keys.handle('dead'))).toBeUndefined();
   });
 });
