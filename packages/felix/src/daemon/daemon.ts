@@ -63,6 +63,8 @@ export class FelixDaemon {
   private stopped = false;
   /** Resyncs already counted in the felix_resync_total metric. */
   private metricsResyncs = 0;
+  /** The calc graph's warnings as last logged (logged again only when they change). */
+  private lastWarnings = '';
   /** Listening ports (after start), 0 when disabled. */
   healthPort = 0;
   metricsPort = 0;
@@ -168,6 +170,11 @@ export class FelixDaemon {
     this.metrics.datastoreInSync.set(batch.inSync ? 1 : 0);
     this.metrics.resyncs.inc(this.syncer.resyncCount - this.metricsResyncs);
     this.metricsResyncs = this.syncer.resyncCount;
+    if (desired && desired.warnings.join('\n') !== this.lastWarnings) {
+      this.lastWarnings = desired.warnings.join('\n');
+      for (const warning of desired.warnings)
+        this.deps.logger.warn({ warning }, 'datastore conflict worked around');
+    }
     if (desired) this.dataplane().update(desired);
     if (desired) this.refreshSettings(desired);
     if (batch.updates.length === 0) this.writeStatus();

@@ -23,7 +23,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function setup(healthPort = 0, metricsPort = 0) {
+function setup(healthPort = 0, metricsPort = 0, logLines?: string[]) {
   const subjects = new Map<string, Subject<WatchEvent>>();
   const datastore = {
     watchPrefix(prefix: string) {
@@ -55,7 +55,9 @@ function setup(healthPort = 0, metricsPort = 0) {
         kernelOpened++;
         return { routes, sysctls, nft: new FakeNft() };
       },
-      logger: pino({ level: 'silent' }),
+      logger: logLines
+        ? pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) })
+        : pino({ level: 'silent' }),
     },
   );
   let revision = 1;
@@ -165,5 +167,46 @@ describe('FelixDaemon', () => {
     expect(t.routes.log.length).toBe(logBefore);
     expect(() => readFileSync(join(t.runDir, 'felix.pid'))).toThrow();
     expect(JSON.parse(readFileSync(join(t.runDir, 'status.json'), 'utf8')).stopped).toBe(true);
+  });
+
+  it('logs malformed values and graph conflicts (once) as structured warnings', async () => {
+    const lines: string[] = [];
+    const t = setup(0, 0, lines);
+    cleanups.push(async () => {
+      await t.daemon.stop();
+      rmSync(t.runDir, { recursive: true, force: true });
+    });
+    await t.daemon.start();
+    t.syncAll();
+    const endpoint = (name: string, ip: string) =>
+      JSON.stringify({
+        kind: 'WorkloadEndpoint',
+        metadata: { name, namespace: 'ns' },
+        spec: { node: NODE, interfaceName: `cara${name}`, ipNetworks: [ip] },
+      });
+    const prefix = keys.resourceKindPrefix('WorkloadEndpoint');
+    t.snapshot(prefix, {
+      [keys.resource('WorkloadEndpoint', 'a', 'ns')]: endpoint('a', '10.65.0.1/32'),
+      [keys.resource('WorkloadEndpoint', 'b', 'ns')]: endpoint('b', '10.65.0.1/32'),
+      [keys.resource('WorkloadEndpoint', 'c', 'ns')]: endpoint('c', 'nonsense'),
+    });
+    t.snapshot(prefix, {
+      [keys.resource('WorkloadEndpoint', 'a', 'ns')]: endpoint('a', '10.65.0.1/32'),
+      [keys.resource('WorkloadEndpoint', 'b', 'ns')]: endpoint('b', '10.65.0.1/32'),
+    });
+    const records = lines.map(
+      (line) => JSON.parse(line) as { level: number; msg: string; reason?: string; warning?: string },
+    );
+    expect(
+      records.filter((r) => r.msg === 'skipping malformed datastore value').map((r) => r.reason),
+    ).toEqual([
+      `${keys.resource('WorkloadEndpoint', 'c', 'ns')}: spec.ipNetworks[0] "nonsense" is not an IPv4 or IPv6 CIDR (address/prefix-length)`,
+    ]);
+    expect(records.filter((r) => r.msg === 'datastore conflict worked around').map((r) => r.warning)).toEqual(
+      [
+        `address 10.65.0.1/32 of endpoint ${keys.resource('WorkloadEndpoint', 'b', 'ns')} is already routed to ${keys.resource('WorkloadEndpoint', 'a', 'ns')}`,
+      ],
+    );
+    expect(records.filter((r) => r.msg === 'datastore resync snapshot')).toHaveLength(2);
   });
 });
