@@ -239,4 +239,35 @@ describe.skipIf(unavailable !== undefined)('IPAM on a real etcd', () => {
     expect(after.leakedIps).toEqual([]);
     expect(await store.get(keys.handle('dead'))).toBeUndefined();
   });
+
+  it('dual stack: IPv4 and IPv6 from their own pools; maxBlocksPerHost and autoAllocateBlocks are honoured', async () => {
+    const pools = [
+      { name: 'v4', cidr: '10.94.0.0/24', blockSize: 30 },
+      { name: 'v6', cidr: 'fd00:94::/120', blockSize: 126 },
+      { name: 'off', cidr: '10.95.0.0/24', disabled: true },
+    ];
+    const ipam = client(pools);
+    const got = await ipam.autoAssign({ node: 'd', handleId: 'dual', num4: 1, num6: 2 });
+    expect(got.ipv4).toHaveLength(1);
+    expect(got.ipv6).toEqual(expect.arrayContaining([expect.stringMatching(/^fd00:94::/)]));
+    expect(got.ipv6).toHaveLength(2);
+    expect(got.assignments.map((a) => a.pool).sort()).toEqual(['v4', 'v6', 'v6']);
+    await ipam.setConfig({ maxBlocksPerHost: 1, strictAffinity: true });
+    await ipam.autoAssign({ node: 'd', handleId: 'fill', num4: 3 });
+    await expect(ipam.autoAssign({ node: 'd', handleId: 'more', num4: 1 })).rejects.toThrow(
+      /found 0 in pool\(s\) \[v4\]/,
+    );
+    await ipam.setConfig({ maxBlocksPerHost: 0, autoAllocateBlocks: false });
+    await expect(ipam.autoAssign({ node: 'e', handleId: 'none', num4: 1 })).rejects.toBeInstanceOf(
+      IpamExhaustedError,
+    );
+    await ipam.setConfig({ autoAllocateBlocks: true });
+    expect((await ipam.autoAssign({ node: 'd', handleId: 'more', num4: 1 })).assignments[0]?.borrowed).toBe(
+      false,
+    );
+    expect(await ipam.releaseByHandle('dual')).toHaveLength(3);
+    await expect(ipam.autoAssign({ node: 'd', handleId: 'x', num4: 1, pools: ['off'] })).rejects.toThrow(
+      /no enabled IPv4 pool/,
+    );
+  });
 });
