@@ -198,7 +198,7 @@ const u32 = (b: Uint8Array, at: number) =>
   ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
 /** Either the decoded attribute or a reason (with RFC 4271 subcode) it is malformed. */
-type AttributeDecodeResult = BgpPathAttribute | { readonly malformed: string; readonly subcode: number };
+type AttributeDecodeResult = BgpPathAttribute | Malformed;
 
 function malformed(reason: string, subcode = 5): { malformed: string; subcode: number } {
   return { malformed: reason, subcode };
@@ -238,116 +238,6 @@ function decodeExtendedCommunity(v: Uint8Array, at: number): BgpExtendedCommunit
   }
 }
 
-function decodeAttributeValue(
-  kind: KnownKind,
-  flags: number,
-  v: Uint8Array,
-  context: BgpCodecContext,
-): AttributeDecodeResult {
-  const n = v.length;
-  switch (kind) {
-    case 'origin':
-      if (n !== 1) return malformed(`ORIGIN length ${n}, expected 1`);
-      if (v[0]! > 2) return malformed(`ORIGIN value ${v[0]} is not 0 (IGP), 1 (EGP) or 2 (INCOMPLETE)`, 6);
-      return { kind, flags, value: v[0]! };
-    case 'as-path':
-    case 'as4-path': {
-      const segments = decodeSegments(v, kind === 'as4-path' || context.as4 ? 4 : 2);
-      if (typeof segments === 'string')
-        return malformed(`${kind === 'as-path' ? 'AS_PATH' : 'AS4_PATH'} ${segments}`, 11);
-      return { kind, flags, segments };
-    }
-    case 'next-hop':
-      if (n !== 4) return malformed(`NEXT_HOP length ${n}, expected 4`);
-      return { kind, flags, address: u32(v, 0) };
-    case 'med':
-    case 'local-pref':
-      if (n !== 4)
-        return malformed(`${kind === 'med' ? 'MULTI_EXIT_DISC' : 'LOCAL_PREF'} length ${n}, expected 4`);
-      return { kind, flags, value: u32(v, 0) };
-    case 'atomic-aggregate':
-      if (n !== 0) return malformed(`ATOMIC_AGGREGATE length ${n}, expected 0`);
-      return { kind, flags };
-    case 'aggregator':
-    case 'as4-aggregator': {
-      const wide = kind === 'as4-aggregator' || context.as4;
-      const expected = wide ? 8 : 6;
-      if (n !== expected)
-        return malformed(
-          `${kind === 'aggregator' ? 'AGGREGATOR' : 'AS4_AGGREGATOR'} length ${n}, expected ${expected}`,
-        );
-      return wide
-        ? { kind, flags, asn: u32(v, 0), address: u32(v, 4) }
-        : { kind, flags, asn: u16(v, 0), address: u32(v, 2) };
-    }
-    case 'communities':
-    case 'cluster-list': {
-      if (n === 0 || n % 4 !== 0)
-        return malformed(
-          `${kind === 'communities' ? 'COMMUNITIES' : 'CLUSTER_LIST'} length ${n} is not a positive multiple of 4`,
-        );
-      const values: number[] = new Array(n >>> 2);
-      for (let i = 0; i < values.length; i++) values[i] = u32(v, i * 4);
-      return kind === 'communities' ? { kind, flags, values } : { kind, flags, ids: values };
-    }
-    case 'originator-id':
-      if (n !== 4) return malformed(`ORIGINATOR_ID length ${n}, expected 4`);
-      return { kind, flags, id: u32(v, 0) };
-    case 'extended-communities': {
-      if (n === 0 || n % 8 !== 0)
-        return malformed(`EXTENDED_COMMUNITIES length ${n} is not a positive multiple of 8`);
-      const values: BgpExtendedCommunity[] = [];
-      for (let at = 0; at < n; at += 8) values.push(decodeExtendedCommunity(v, at));
-      return { kind, flags, values };
-    }
-    case 'large-communities': {
-      if (n === 0 || n % 12 !== 0)
-        return malformed(`LARGE_COMMUNITY length ${n} is not a positive multiple of 12`);
-      const values: LargeCommunity[] = [];
-      for (let at = 0; at < n; at += 12)
-        values.push({ global: u32(v, at), local1: u32(v, at + 4), local2: u32(v, at + 8) });
-      return { kind, flags, values };
-    }
-    case 'mp-reach': {
-      const afi = u16(v, 0);
-      const safi = v[2]!;
-      if (!isSupportedFamily(afi, safi)) return { kind: 'unknown', flags, code: 14, value: v };
-      const nextHopLength = v[3]!;
-      if (nextHopLength !== 4 && nextHopLength !== 16 && nextHopLength !== 32)
-        return malformed(`MP_REACH_NLRI next hop length ${nextHopLength} is not 4, 16 or 32`, 9);
-      if (4 + nextHopLength + 1 > n)
-        return malformed(`MP_REACH_NLRI next hop length ${nextHopLength} overruns the attribute`, 9);
-      const nlri = readNlri(
-        v,
-        5 + nextHopLength,
-        n,
-        afi as 1 | 2,
-        hasAddPath(context, afi, safi),
-        'MP_REACH_NLRI NLRI',
-      );
-      const nextHop = v.subarray(4, 4 + nextHopLength);
-      const reserved = v[4 + nextHopLength]!;
-      return reserved === 0
-        ? { kind, flags, afi, safi, nextHop, nlri }
-        : { kind, flags, afi, safi, nextHop, reserved, nlri };
-    }
-    case 'mp-unreach': {
-      const afi = u16(v, 0);
-      const safi = v[2]!;
-      if (!isSupportedFamily(afi, safi)) return { kind: 'unknown', flags, code: 15, value: v };
-      const withdrawn = readNlri(
-        v,
-        3,
-        n,
-        afi as 1 | 2,
-        hasAddPath(context, afi, safi),
-        'MP_UNREACH_NLRI withdrawn',
-      );
-      return { kind, flags, afi, safi, withdrawn };
-    }
-  }
-}
-
 /**
  * RFC 7606 §7.15 and §7.16 length rules for attributes kept raw: IPv6 Address Specific Extended Community
  * (25, a positive multiple of 20 octets) and ATTR_SET (128, at least the 4-octet origin AS); both
@@ -365,14 +255,25 @@ function isSupportedFamily(afi: number, safi: number): boolean {
 }
 
 /**
- * Decodes one attribute value. Never throws except for session-reset conditions (MP attribute whose
- * AFI/SAFI cannot be read); malformed values come back as a BgpDecodeError carrying the RFC 7606 action.
+ * The whole attribute (flags, type, length, value) around a value view taken from the message; built only
+ * for error data, so the decode path makes no extra view per attribute.
+ */
+function wholeAttribute(flags: number, value: Uint8Array): Uint8Array {
+  const headerLength = flags & AttributeFlag.extendedLength ? 4 : 3;
+  if (value.byteOffset < headerLength) return value;
+  return new Uint8Array(value.buffer, value.byteOffset - headerLength, value.length + headerLength);
+}
+
+/**
+ * Decodes one attribute value (a view into the UPDATE, preceded by its attribute header). Never throws
+ * except for session-reset conditions (unrecognized well-known attribute, MP attribute whose AFI/SAFI cannot
+ * be read); malformed values come back as a BgpDecodeError carrying the RFC 7606 action, with the whole
+ * attribute as data.
  */
 export function decodePathAttribute(
   flags: number,
   code: number,
   value: Uint8Array,
-  whole: Uint8Array,
   context: BgpCodecContext,
 ): BgpPathAttribute | BgpDecodeError {
   const kind = KIND_BY_CODE.get(code);
@@ -381,7 +282,7 @@ export function decodePathAttribute(
       throw new BgpDecodeError(
         3,
         2,
-        whole,
+        wholeAttribute(flags, value),
         'session-reset',
         `UPDATE: unrecognized well-known attribute type ${code}`,
       );
@@ -390,7 +291,7 @@ export function decodePathAttribute(
       return new BgpDecodeError(
         3,
         5,
-        whole,
+        wholeAttribute(flags, value),
         'treat-as-withdraw',
         `UPDATE: malformed attribute ${code}: ${problem}`,
       );
@@ -401,7 +302,7 @@ export function decodePathAttribute(
     throw new BgpDecodeError(
       3,
       9,
-      whole,
+      wholeAttribute(flags, value),
       'session-reset',
       `UPDATE: ${kind === 'mp-reach' ? 'MP_REACH_NLRI' : 'MP_UNREACH_NLRI'} length ${value.length} too short to hold AFI/SAFI`,
     );
@@ -409,23 +310,29 @@ export function decodePathAttribute(
     return new BgpDecodeError(
       3,
       4,
-      whole,
+      wholeAttribute(flags, value),
       spec.action === 'afi-safi-disable' ? 'afi-safi-disable' : spec.action,
       `UPDATE: attribute ${code} (${kind}) flags 0x${flags.toString(16)} conflict with optional/transitive 0x${spec.flags.toString(16)}`,
     );
   let result: AttributeDecodeResult;
   try {
-    result = decodeAttributeValue(kind, flags, value, context);
+    result = (ATTRIBUTE_CODECS[kind] as AttributeCodec<BgpPathAttribute>).decode(value, flags, context);
   } catch (error) {
     if (error instanceof BgpDecodeError)
-      return new BgpDecodeError(3, 9, whole, 'afi-safi-disable', `UPDATE: ${error.message}`);
+      return new BgpDecodeError(
+        3,
+        9,
+        wholeAttribute(flags, value),
+        'afi-safi-disable',
+        `UPDATE: ${error.message}`,
+      );
     throw error;
   }
   if ('malformed' in result)
     return new BgpDecodeError(
       3,
       result.subcode,
-      whole,
+      wholeAttribute(flags, value),
       spec.action,
       `UPDATE: malformed attribute ${code}: ${result.malformed}`,
     );
@@ -433,46 +340,6 @@ export function decodePathAttribute(
 }
 
 // ---------------------------------------------------------------- encoding
-
-/** Octets of the attribute's value (without flags/type/length). */
-export function attributeValueLength(attribute: BgpPathAttribute, context: BgpCodecContext): number {
-  switch (attribute.kind) {
-    case 'origin':
-      return 1;
-    case 'as-path':
-    case 'as4-path': {
-      const size = attribute.kind === 'as4-path' || context.as4 ? 4 : 2;
-      let total = 0;
-      for (const segment of attribute.segments) total += 2 + segment.asns.length * size;
-      return total;
-    }
-    case 'next-hop':
-    case 'med':
-    case 'local-pref':
-    case 'originator-id':
-      return 4;
-    case 'atomic-aggregate':
-      return 0;
-    case 'aggregator':
-      return context.as4 ? 8 : 6;
-    case 'as4-aggregator':
-      return 8;
-    case 'communities':
-      return attribute.values.length * 4;
-    case 'cluster-list':
-      return attribute.ids.length * 4;
-    case 'mp-reach':
-      return 5 + attribute.nextHop.length + nlriEncodedLength(attribute.nlri);
-    case 'mp-unreach':
-      return 3 + nlriEncodedLength(attribute.withdrawn);
-    case 'extended-communities':
-      return attribute.values.length * 8;
-    case 'large-communities':
-      return attribute.values.length * 12;
-    case 'unknown':
-      return attribute.value.length;
-  }
-}
 
 function put16(out: Uint8Array, at: number, value: number): number {
   out[at] = value >>> 8;
@@ -487,56 +354,234 @@ function put32(out: Uint8Array, at: number, value: number): number {
   return at + 4;
 }
 
-function writeAttributeValue(
-  attribute: BgpPathAttribute,
-  context: BgpCodecContext,
-  out: Uint8Array,
-  at: number,
-): number {
-  switch (attribute.kind) {
-    case 'origin':
-      out[at] = attribute.value;
-      return at + 1;
-    case 'as-path':
-    case 'as4-path': {
-      const wide = attribute.kind === 'as4-path' || context.as4;
+// ---------------------------------------------------------------- one contract per attribute
+
+/** Decode, encode and encodedLength of one attribute type (value only: flags/type/length are generic). */
+export interface AttributeCodec<A extends BgpPathAttribute> {
+  decode(value: Uint8Array, flags: number, context: BgpCodecContext): A | UnknownAttribute | Malformed;
+  valueLength(attribute: A, context: BgpCodecContext): number;
+  /** Writes the value at `at`; returns the offset after it. */
+  write(attribute: A, context: BgpCodecContext, out: Uint8Array, at: number): number;
+}
+
+interface Malformed {
+  readonly malformed: string;
+  readonly subcode: number;
+}
+
+type AttributeCodecTable = {
+  readonly [K in KnownKind]: AttributeCodec<Extract<BgpPathAttribute, { kind: K }>>;
+};
+
+const fixed4 = <A extends BgpPathAttribute>(
+  name: string,
+  make: (value: number, flags: number) => A,
+  read: (attribute: A) => number,
+): AttributeCodec<A> => ({
+  decode: (v, flags) =>
+    v.length === 4 ? make(u32(v, 0), flags) : malformed(`${name} length ${v.length}, expected 4`),
+  valueLength: () => 4,
+  write: (attribute, _context, out, at) => put32(out, at, read(attribute)),
+});
+
+type AnyAsPath = AsPathAttribute | As4PathAttribute;
+function asPathCodec(kind: AnyAsPath['kind'], name: string): AttributeCodec<AnyAsPath> {
+  const size = (context: BgpCodecContext) => (kind === 'as4-path' || context.as4 ? 4 : 2);
+  return {
+    decode: (v, flags, context) => {
+      const segments = decodeSegments(v, size(context));
+      if (typeof segments === 'string') return malformed(`${name} ${segments}`, 11);
+      return { kind, flags, segments };
+    },
+    valueLength: (attribute, context) => {
+      let total = 0;
+      for (const segment of attribute.segments) total += 2 + segment.asns.length * size(context);
+      return total;
+    },
+    write: (attribute, context, out, at) => {
+      const wide = size(context) === 4;
       for (const segment of attribute.segments) {
         if (segment.asns.length > 255)
-          throw new BgpEncodeError(`AS_PATH segment of ${segment.asns.length} ASNs > 255`);
+          throw new BgpEncodeError(`${name} segment of ${segment.asns.length} ASNs > 255`);
         out[at++] = segment.type;
         out[at++] = segment.asns.length;
         for (const asn of segment.asns) {
-          if (!wide && asn > 0xffff) throw new BgpEncodeError(`ASN ${asn} does not fit a 2-octet AS_PATH`);
+          if (!wide && asn > 0xffff) throw new BgpEncodeError(`ASN ${asn} does not fit a 2-octet ${name}`);
           at = wide ? put32(out, at, asn) : put16(out, at, asn);
         }
       }
       return at;
-    }
-    case 'next-hop':
-      return put32(out, at, attribute.address);
-    case 'med':
-    case 'local-pref':
-      return put32(out, at, attribute.value);
-    case 'originator-id':
-      return put32(out, at, attribute.id);
-    case 'atomic-aggregate':
-      return at;
-    case 'aggregator':
-    case 'as4-aggregator':
-      if (attribute.kind === 'as4-aggregator' || context.as4) at = put32(out, at, attribute.asn);
+    },
+  };
+}
+
+type AnyAggregator = AggregatorAttribute | As4AggregatorAttribute;
+function aggregatorCodec(kind: AnyAggregator['kind'], name: string): AttributeCodec<AnyAggregator> {
+  const wide = (context: BgpCodecContext) => kind === 'as4-aggregator' || context.as4;
+  return {
+    decode: (v, flags, context) => {
+      const expected = wide(context) ? 8 : 6;
+      if (v.length !== expected) return malformed(`${name} length ${v.length}, expected ${expected}`);
+      const asn = expected === 8 ? u32(v, 0) : u16(v, 0);
+      return { kind, flags, asn, address: u32(v, expected - 4) };
+    },
+    valueLength: (_attribute, context) => (wide(context) ? 8 : 6),
+    write: (attribute, context, out, at) => {
+      if (wide(context)) at = put32(out, at, attribute.asn);
       else {
         if (attribute.asn > 0xffff)
-          throw new BgpEncodeError(`AGGREGATOR ASN ${attribute.asn} does not fit 2 octets`);
+          throw new BgpEncodeError(`${name} ASN ${attribute.asn} does not fit 2 octets`);
         at = put16(out, at, attribute.asn);
       }
       return put32(out, at, attribute.address);
-    case 'communities':
-      for (const value of attribute.values) at = put32(out, at, value);
+    },
+  };
+}
+
+type AnyU32List = CommunitiesAttribute | ClusterListAttribute;
+function u32ListCodec(kind: AnyU32List['kind'], name: string): AttributeCodec<AnyU32List> {
+  const list = (attribute: AnyU32List) =>
+    attribute.kind === 'communities' ? attribute.values : attribute.ids;
+  return {
+    decode: (v, flags) => {
+      if (v.length === 0 || v.length % 4 !== 0)
+        return malformed(`${name} length ${v.length} is not a positive multiple of 4`);
+      const values: number[] = new Array(v.length >>> 2);
+      for (let i = 0; i < values.length; i++) values[i] = u32(v, i * 4);
+      return kind === 'communities' ? { kind, flags, values } : { kind, flags, ids: values };
+    },
+    valueLength: (attribute) => list(attribute).length * 4,
+    write: (attribute, _context, out, at) => {
+      for (const value of list(attribute)) at = put32(out, at, value);
       return at;
-    case 'cluster-list':
-      for (const id of attribute.ids) at = put32(out, at, id);
+    },
+  };
+}
+
+/** The code → decoder table: every modelled attribute's decode / valueLength / write. */
+export const ATTRIBUTE_CODECS: AttributeCodecTable = {
+  origin: {
+    decode: (v, flags) => {
+      if (v.length !== 1) return malformed(`ORIGIN length ${v.length}, expected 1`);
+      if (v[0]! > 2) return malformed(`ORIGIN value ${v[0]} is not 0 (IGP), 1 (EGP) or 2 (INCOMPLETE)`, 6);
+      return { kind: 'origin', flags, value: v[0]! };
+    },
+    valueLength: () => 1,
+    write: (attribute, _context, out, at) => {
+      out[at] = attribute.value;
+      return at + 1;
+    },
+  },
+  'as-path': asPathCodec('as-path', 'AS_PATH') as AttributeCodec<AsPathAttribute>,
+  'as4-path': asPathCodec('as4-path', 'AS4_PATH') as AttributeCodec<As4PathAttribute>,
+  'next-hop': fixed4(
+    'NEXT_HOP',
+    (address, flags) => ({ kind: 'next-hop', flags, address }),
+    (a) => a.address,
+  ),
+  med: fixed4(
+    'MULTI_EXIT_DISC',
+    (value, flags) => ({ kind: 'med', flags, value }),
+    (a) => a.value,
+  ),
+  'local-pref': fixed4(
+    'LOCAL_PREF',
+    (value, flags) => ({ kind: 'local-pref', flags, value }),
+    (a) => a.value,
+  ),
+  'originator-id': fixed4(
+    'ORIGINATOR_ID',
+    (id, flags) => ({ kind: 'originator-id', flags, id }),
+    (a) => a.id,
+  ),
+  'atomic-aggregate': {
+    decode: (v, flags) =>
+      v.length === 0
+        ? { kind: 'atomic-aggregate', flags }
+        : malformed(`ATOMIC_AGGREGATE length ${v.length}, expected 0`),
+    valueLength: () => 0,
+    write: (_attribute, _context, _out, at) => at,
+  },
+  aggregator: aggregatorCodec('aggregator', 'AGGREGATOR') as AttributeCodec<AggregatorAttribute>,
+  'as4-aggregator': aggregatorCodec(
+    'as4-aggregator',
+    'AS4_AGGREGATOR',
+  ) as AttributeCodec<As4AggregatorAttribute>,
+  communities: u32ListCodec('communities', 'COMMUNITIES') as AttributeCodec<CommunitiesAttribute>,
+  'cluster-list': u32ListCodec('cluster-list', 'CLUSTER_LIST') as AttributeCodec<ClusterListAttribute>,
+  'extended-communities': {
+    decode: (v, flags) => {
+      if (v.length === 0 || v.length % 8 !== 0)
+        return malformed(`EXTENDED_COMMUNITIES length ${v.length} is not a positive multiple of 8`);
+      const values: BgpExtendedCommunity[] = [];
+      for (let at = 0; at < v.length; at += 8) values.push(decodeExtendedCommunity(v, at));
+      return { kind: 'extended-communities', flags, values };
+    },
+    valueLength: (attribute) => attribute.values.length * 8,
+    write: (attribute, _context, out, at) => {
+      for (const community of attribute.values) {
+        if (community.kind === 'opaque') out.set(community.bytes.subarray(0, 8), at);
+        else {
+          out[at] = community.type;
+          out[at + 1] = community.subtype;
+          if (community.kind === 'two-octet-as') {
+            put16(out, at + 2, community.global);
+            put32(out, at + 4, community.local);
+          } else {
+            put32(out, at + 2, community.global);
+            put16(out, at + 6, community.local);
+          }
+        }
+        at += 8;
+      }
       return at;
-    case 'mp-reach':
+    },
+  },
+  'large-communities': {
+    decode: (v, flags) => {
+      if (v.length === 0 || v.length % 12 !== 0)
+        return malformed(`LARGE_COMMUNITY length ${v.length} is not a positive multiple of 12`);
+      const values: LargeCommunity[] = [];
+      for (let at = 0; at < v.length; at += 12)
+        values.push({ global: u32(v, at), local1: u32(v, at + 4), local2: u32(v, at + 8) });
+      return { kind: 'large-communities', flags, values };
+    },
+    valueLength: (attribute) => attribute.values.length * 12,
+    write: (attribute, _context, out, at) => {
+      for (const value of attribute.values) {
+        at = put32(out, at, value.global);
+        at = put32(out, at, value.local1);
+        at = put32(out, at, value.local2);
+      }
+      return at;
+    },
+  },
+  'mp-reach': {
+    decode: (v, flags, context) => {
+      const afi = u16(v, 0);
+      const safi = v[2]!;
+      if (!isSupportedFamily(afi, safi)) return { kind: 'unknown', flags, code: 14, value: v };
+      const nextHopLength = v[3]!;
+      if (nextHopLength !== 4 && nextHopLength !== 16 && nextHopLength !== 32)
+        return malformed(`MP_REACH_NLRI next hop length ${nextHopLength} is not 4, 16 or 32`, 9);
+      if (4 + nextHopLength + 1 > v.length)
+        return malformed(`MP_REACH_NLRI next hop length ${nextHopLength} overruns the attribute`, 9);
+      const nlri = readNlri(
+        v,
+        5 + nextHopLength,
+        v.length,
+        afi as 1 | 2,
+        hasAddPath(context, afi, safi),
+        'MP_REACH_NLRI NLRI',
+      );
+      const nextHop = v.subarray(4, 4 + nextHopLength);
+      const reserved = v[4 + nextHopLength]!;
+      return reserved === 0
+        ? { kind: 'mp-reach', flags, afi, safi, nextHop, nlri }
+        : { kind: 'mp-reach', flags, afi, safi, nextHop, reserved, nlri };
+    },
+    valueLength: (attribute) => 5 + attribute.nextHop.length + nlriEncodedLength(attribute.nlri),
+    write: (attribute, _context, out, at) => {
       at = put16(out, at, attribute.afi);
       out[at++] = attribute.safi;
       out[at++] = attribute.nextHop.length;
@@ -544,40 +589,57 @@ function writeAttributeValue(
       at += attribute.nextHop.length;
       out[at++] = attribute.reserved ?? 0;
       return writeNlri(out, at, attribute.nlri);
-    case 'mp-unreach':
+    },
+  },
+  'mp-unreach': {
+    decode: (v, flags, context) => {
+      const afi = u16(v, 0);
+      const safi = v[2]!;
+      if (!isSupportedFamily(afi, safi)) return { kind: 'unknown', flags, code: 15, value: v };
+      const withdrawn = readNlri(
+        v,
+        3,
+        v.length,
+        afi as 1 | 2,
+        hasAddPath(context, afi, safi),
+        'MP_UNREACH_NLRI withdrawn',
+      );
+      return { kind: 'mp-unreach', flags, afi, safi, withdrawn };
+    },
+    valueLength: (attribute) => 3 + nlriEncodedLength(attribute.withdrawn),
+    write: (attribute, _context, out, at) => {
       at = put16(out, at, attribute.afi);
       out[at++] = attribute.safi;
       return writeNlri(out, at, attribute.withdrawn);
-    case 'extended-communities':
-      for (const community of attribute.values) {
-        if (community.kind === 'opaque') {
-          out.set(community.bytes.subarray(0, 8), at);
-          at += 8;
-          continue;
-        }
-        out[at] = community.type;
-        out[at + 1] = community.subtype;
-        if (community.kind === 'two-octet-as') {
-          put16(out, at + 2, community.global);
-          put32(out, at + 4, community.local);
-        } else {
-          put32(out, at + 2, community.global);
-          put16(out, at + 6, community.local);
-        }
-        at += 8;
-      }
-      return at;
-    case 'large-communities':
-      for (const value of attribute.values) {
-        at = put32(out, at, value.global);
-        at = put32(out, at, value.local1);
-        at = put32(out, at, value.local2);
-      }
-      return at;
-    case 'unknown':
-      out.set(attribute.value, at);
-      return at + attribute.value.length;
+    },
+  },
+};
+
+/** Octets of the attribute's value (without flags/type/length). */
+export function attributeValueLength(attribute: BgpPathAttribute, context: BgpCodecContext): number {
+  if (attribute.kind === 'unknown') return attribute.value.length;
+  return (ATTRIBUTE_CODECS[attribute.kind] as AttributeCodec<BgpPathAttribute>).valueLength(
+    attribute,
+    context,
+  );
+}
+
+function writeAttributeValue(
+  attribute: BgpPathAttribute,
+  context: BgpCodecContext,
+  out: Uint8Array,
+  at: number,
+): number {
+  if (attribute.kind === 'unknown') {
+    out.set(attribute.value, at);
+    return at + attribute.value.length;
   }
+  return (ATTRIBUTE_CODECS[attribute.kind] as AttributeCodec<BgpPathAttribute>).write(
+    attribute,
+    context,
+    out,
+    at,
+  );
 }
 
 /** Octets of the whole attribute (flags, type, length octet(s), value). */

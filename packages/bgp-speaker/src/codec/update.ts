@@ -40,6 +40,9 @@ export function makeUpdate(parts: {
   };
 }
 
+/** Attribute codes seen in the UPDATE being decoded (reused: decoding is synchronous and not re-entrant). */
+const seenCodes = new Uint8Array(256);
+
 export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): BgpUpdate {
   const total = body.length;
   if (total < 4) throw sessionReset(3, 1, new Uint8Array(0), `UPDATE: body ${total} octets < 4`);
@@ -66,7 +69,8 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
 
   const attributes: BgpPathAttribute[] = [];
   const errors: BgpDecodeError[] = [];
-  const seen = new Uint8Array(256);
+  const seen = seenCodes;
+  seen.fill(0);
   let at = attributesStart;
   while (at < attributesEnd) {
     const left = attributesEnd - at;
@@ -100,7 +104,7 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
       );
       break;
     }
-    const whole = body.subarray(at, end);
+    const attributeStart = at;
     at = end;
     if (seen[code]) {
       if (code === 14 || code === 15)
@@ -114,7 +118,7 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
         new BgpDecodeError(
           3,
           1,
-          whole,
+          body.subarray(attributeStart, end),
           'attribute-discard',
           `UPDATE: attribute ${code} repeated; the first is kept`,
         ),
@@ -122,7 +126,7 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
       continue;
     }
     seen[code] = 1;
-    const decoded = decodePathAttribute(flags, code, body.subarray(valueStart, end), whole, context);
+    const decoded = decodePathAttribute(flags, code, body.subarray(valueStart, end), context);
     if (decoded instanceof BgpDecodeError) errors.push(decoded);
     else attributes.push(decoded);
   }
