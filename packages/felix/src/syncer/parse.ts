@@ -2,10 +2,11 @@
 // malformed value (key, field path, value, reason). Resources are `{apiVersion, kind, metadata, spec}` in
 // Calico's field names; block affinities are IPAM's values under /caracal/v1/ipam/affinities/<node>/<cidr->.
 //
-// Affinity value assumption (the IPAM package had not published its affinity format when this was
-// written): a JSON object whose optional `state` is `pending` | `confirmed` | `pendingDeletion` (default
-// `confirmed`) and whose optional `deleted: true` marks it as gone (as Calico's AllocationAffinity). The
-// node and the CIDR come from the key, never from the value.
+// Affinity values: @caracal/ipam writes `{node, cidr, state, updatedAt}` (packages/ipam/src/documents.ts,
+// `AffinityDocument`). Felix reads them defensively without depending on IPAM: `state` is
+// `pending` | `confirmed` | `pendingDeletion` (default `confirmed` when absent), an optional `deleted: true`
+// marks it as gone (as Calico's AllocationAffinity), and the node and CIDR come from the key; when the value
+// also names them they must agree with the key.
 
 import { keySegmentToCidr, keys } from '@caracal/datastore';
 import type {
@@ -228,6 +229,18 @@ export function parseBlockAffinity(key: string, text: string): BlockAffinityInpu
     throw new MalformedValueError(key, 'key CIDR segment', (error as Error).message);
   }
   const value = parseObject(key, text);
+  if (value.node !== undefined && value.node !== node)
+    throw new MalformedValueError(
+      key,
+      'node',
+      `is ${describe(value.node)}, but the key names node "${node}"`,
+    );
+  if (value.cidr !== undefined && value.cidr !== blockCidr)
+    throw new MalformedValueError(
+      key,
+      'cidr',
+      `is ${describe(value.cidr)}, but the key names block "${blockCidr}"`,
+    );
   if (optionalBoolean(key, value, 'deleted', 'deleted')) return undefined;
   const state = value.state ?? 'confirmed';
   if (typeof state !== 'string' || !(AFFINITY_STATES as readonly string[]).includes(state)) {

@@ -158,6 +158,9 @@ async function startForwarder(): Promise<void> {
   await new Promise<void>((r) => forwarder?.listen(forwarderPort, rootAddress, r));
 }
 
+/** @caracal/ipam's affinity document (AffinityDocument). */
+const affinity = (node: string, cidr: string) =>
+  JSON.stringify({ node, cidr, state: 'confirmed', updatedAt: new Date().toISOString() });
 const wepKey = keys.resource('WorkloadEndpoint', 'web', 'default');
 const wepValue = JSON.stringify({
   apiVersion: 'projectcalico.org/v3',
@@ -242,8 +245,8 @@ describe.skipIf(!runnable)('caracal-felix on a real kernel and a real etcd', () 
         spec: { cidr: '10.65.0.0/16', natOutgoing: true },
       }),
     );
-    await store.put(keys.affinity(NODE, '10.65.0.0/26'), JSON.stringify({ state: 'confirmed' }));
-    await store.put(keys.affinity('node2', '10.65.0.64/26'), JSON.stringify({ state: 'confirmed' }));
+    await store.put(keys.affinity(NODE, '10.65.0.0/26'), affinity(NODE, '10.65.0.0/26'));
+    await store.put(keys.affinity('node2', '10.65.0.64/26'), affinity('node2', '10.65.0.64/26'));
 
     startFelix(); // etcd not reachable yet: the forwarder is not listening
     const notReady = await waitFor('the health server', () => readiness());

@@ -318,6 +318,24 @@ describe('value parsers', () => {
     expect(parseBlockAffinity(key, '{"state":"confirmed","deleted":true}')).toBeUndefined();
     expect(() => parseBlockAffinity(key, '{"state":"maybe"}')).toThrow(`${key}: state is "maybe" (string)`);
     expect(() => parseBlockAffinity(`${keys.affinitiesPrefix}n1/garbage`, '{}')).toThrow('key CIDR segment');
+    // @caracal/ipam's AffinityDocument shape.
+    const ipamDocument = {
+      node: 'n1',
+      cidr: '10.1.2.0/26',
+      state: 'pendingDeletion',
+      updatedAt: '2026-11-21T19:00:00Z',
+    };
+    expect(parseBlockAffinity(key, JSON.stringify(ipamDocument))).toEqual({
+      node: 'n1',
+      cidr: '10.1.2.0/26',
+      state: 'pendingDeletion',
+    });
+    expect(() => parseBlockAffinity(key, JSON.stringify({ ...ipamDocument, node: 'n2' }))).toThrow(
+      `${key}: node is "n2" (string), but the key names node "n1"`,
+    );
+    expect(() => parseBlockAffinity(key, JSON.stringify({ ...ipamDocument, cidr: '10.1.2.64/26' }))).toThrow(
+      `${key}: cidr is "10.1.2.64/26" (string), but the key names block "10.1.2.0/26"`,
+    );
   });
 
   it('Go durations', () => {
