@@ -211,3 +211,11 @@ function releaseGuarded(block: BlockDocument, leaks: LeakedIp[]) {
     leaks.map((leak) => ({ ip: leak.ip, handleId: leak.handleId, sequenceNumber: leak.sequenceNumber })),
   );
 }
+
+/** `ipam release --ip …`: releases the given addresses whoever holds them (no leak re-check). */
+export async function ipamRelease(
+  client: IpamClient,
+  request: { ips: readonly string[] },
+): Promise<{ released: string[]; notAllocated: string[] }> {
+  return client.releaseIps(request.ips);
+}

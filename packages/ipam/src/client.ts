@@ -633,7 +633,7 @@ export class IpamClient {
         continue;
       const stored = await this.store.get(keys.block(other.cidr));
       if (stored !== undefined && freeCount(parseBlockDocument(JSON.parse(stored.value)), reservations) > 0) {
-        await this.releaseBlockAffinity(node, cidr);
+        await this.releaseBlockAffinity(node, cidr, { onlyIfEmpty: true });
         return;
       }
     }
@@ -642,10 +642,15 @@ export class IpamClient {
   /**
    * Gives up the node's affinity to a block: (1) affinity → pendingDeletion (no new allocations use it);
    * (2) one transaction: delete the block if empty, else clear its affinity; delete the affinity.
-   * A crash after (1) leaves a pendingDeletion affinity that a re-run of this completes.
+   * A crash after (1) leaves a pendingDeletion affinity that a re-run of this completes. With onlyIfEmpty
+   * (the empty-block policy), a block that got an allocation meanwhile is kept and re-confirmed.
    * Returns true when the block was deleted.
    */
-  async releaseBlockAffinity(node: string, cidr: string): Promise<boolean> {
+  async releaseBlockAffinity(
+    node: string,
+    cidr: string,
+    options: { onlyIfEmpty?: boolean } = {},
+  ): Promise<boolean> {
     const affinityKey = keys.affinity(node, cidr);
     const blockKey = keys.block(cidr);
     await this.setAffinityState(node, cidr, 'pendingDeletion');
@@ -658,6 +663,11 @@ export class IpamClient {
       if (stored !== undefined) {
         const block = parseBlockDocument(JSON.parse(stored.value));
         conditions.push({ key: blockKey, revision: stored.revision });
+        if (options.onlyIfEmpty && !isEmpty(block) && block.affinity === affinityForNode(node)) {
+          // An allocation landed since the block emptied: the node keeps it.
+          await this.setAffinityState(node, cidr, 'confirmed');
+          return false;
+        }
         if (block.affinity === affinityForNode(node)) {
           if (isEmpty(block)) {
             writes.push({ type: 'delete', key: blockKey });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { etcdUnavailableReason, type KeyValueStore, keys, TestEtcd } from '@caracal/datastore';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { nodeOfAffinity, parseBlockDocument } from '../src/block.js';
-import { ipamCheck, ipamReleaseFromReport } from '../src/check.js';
+import { ipamCheck, ipamRelease, ipamReleaseFromReport } from '../src/check.js';
 import { IpamClient, IpamExhaustedError, type IpamPool } from '../src/client.js';
 import { cidrContainsIp, parseCidr, parseIp } from '../src/ip.js';
 
@@ -269,5 +269,27 @@ describe.skipIf(unavailable !== undefined)('IPAM on a real etcd', () => {
     await expect(ipam.autoAssign({ node: 'd', handleId: 'x', num4: 1, pools: ['off'] })).rejects.toThrow(
       /no enabled IPv4 pool/,
     );
+  });
+
+  it('a block that is not empty is kept: re-confirmed by the empty-block policy, left unowned on node deletion', async () => {
+    const pool = { name: 'k', cidr: '10.96.0.0/28', blockSize: 28 };
+    const ipam = client([pool]);
+    const got = await ipam.autoAssign({ node: 'k1', handleId: 'hk', num4: 2 });
+    expect(await ipam.releaseBlockAffinity('k1', '10.96.0.0/28', { onlyIfEmpty: true })).toBe(false);
+    expect(await ipam.blocksAffineTo('k1')).toEqual([{ cidr: '10.96.0.0/28', state: 'confirmed' }]);
+    expect(await ipam.releaseNodeBlocks('k1')).toEqual({ deleted: [], kept: ['10.96.0.0/28'] });
+    expect(await ipam.blocksAffineTo('k1')).toEqual([]);
+    expect((await blockOfIp(got.ipv4[0]!))?.affinity).toBeNull();
+    // The unowned block is still used by borrowers, and its allocations survive.
+    expect(
+      (await ipam.autoAssign({ node: 'k2', handleId: 'hk2', num4: 1, strictAffinity: false })).assignments[0],
+    ).toMatchObject({
+      block: '10.96.0.0/28',
+      borrowed: true,
+    });
+    expect(await ipamRelease(ipam, { ips: [got.ipv4[0]!, '10.99.0.1'] })).toEqual({
+      released: [got.ipv4[0]],
+      notAllocated: ['10.99.0.1'],
+    });
   });
 });
