@@ -142,6 +142,7 @@ function attributes(context: BgpCodecContext): fc.Arbitrary<BgpPathAttribute[]> 
             afi,
             safi: 1,
             nextHop: hop.slice(0, nextHopLength),
+            ...(hop[0]! > 200 ? { reserved: hop[0]! } : {}),
             nlri,
           })),
       ),

@@ -314,6 +314,17 @@ describe('RFC 7606 error handling', () => {
   it('truncated attribute header: treat-as-withdraw', () => {
     expectAction(update([], [...MANDATORY, 0xc0], nlri), 'treat-as-withdraw', 3, 1);
   });
+  it('attribute errors carry the whole attribute (flags, type, length, value) as NOTIFICATION data', () => {
+    const decoded = decodeUpdate(
+      update([], [0x40, 1, 2, 0, 0, ...AS_PATH_65001, ...NEXT_HOP_10_0_0_1], nlri),
+    );
+    expect(decoded.errors[0]?.data).toEqual(Uint8Array.of(0x40, 1, 2, 0, 0));
+    const extended = decodeUpdate(update([], [...MANDATORY, 0x50, 6, 0, 1, 7], nlri));
+    expect(extended.errors[0]).toMatchObject({
+      action: 'attribute-discard',
+      data: Uint8Array.of(0x50, 6, 0, 1, 7),
+    });
+  });
   it('ORIGIN wrong length or undefined value: treat-as-withdraw (§7.1)', () => {
     expectAction(
       update([], [0x40, 1, 2, 0, 0, ...AS_PATH_65001, ...NEXT_HOP_10_0_0_1], nlri),
