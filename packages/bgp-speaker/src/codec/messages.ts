@@ -279,6 +279,70 @@ export function decodeBgpHeader(
 }
 
 /** Decodes one complete message (header included); throws only session-reset BgpDecodeErrors. */
+/** Decode, encode and encodedLength of one message type's body (the header is generic). */
+export interface BgpMessageCodec<M extends BgpMessage> {
+  readonly typeCode: number;
+  /** `whole` is the complete message, header included (some errors carry it as data). */
+  decode(body: Uint8Array, context: BgpCodecContext, whole: Uint8Array): M;
+  bodyLength(message: M, context: BgpCodecContext): number;
+  /** Writes the body at `at` (the buffer is exactly header + bodyLength long). */
+  writeBody(message: M, context: BgpCodecContext, out: Uint8Array, at: number): void;
+}
+
+type MessageCodecTable = {
+  readonly [T in BgpMessage['type']]: BgpMessageCodec<Extract<BgpMessage, { type: T }>>;
+};
+
+/** One contract per message type. */
+export const BGP_MESSAGE_CODECS: MessageCodecTable = {
+  open: {
+    typeCode: 1,
+    decode: (body) => decodeOpenBody(body),
+    bodyLength: (message) => encodeOpenBody(message).length,
+    writeBody: (message, _context, out, at) => out.set(encodeOpenBody(message), at),
+  },
+  update: {
+    typeCode: 2,
+    decode: (body, context) => decodeUpdateBody(body, context),
+    bodyLength: (message, context) => updateBodyLength(message, context),
+    writeBody: (message, context, out, at) => {
+      encodeUpdateBody(message, context, out, at);
+    },
+  },
+  notification: {
+    typeCode: 3,
+    decode: (body) => decodeNotificationBody(body),
+    bodyLength: (message) => 2 + message.data.length,
+    writeBody: (message, _context, out, at) => {
+      out[at] = message.code;
+      out[at + 1] = message.subcode;
+      out.set(message.data, at + 2);
+    },
+  },
+  keepalive: {
+    typeCode: 4,
+    decode: () => ({ type: 'keepalive' }),
+    bodyLength: () => 0,
+    writeBody: () => {},
+  },
+  'route-refresh': {
+    typeCode: 5,
+    decode: (body, _context, whole) => decodeRouteRefreshBody(body, whole),
+    bodyLength: () => 4,
+    writeBody: (message, _context, out, at) =>
+      out.set([message.afi >>> 8, message.afi & 0xff, message.subtype, message.safi], at),
+  },
+};
+
+/** The code → decoder table (header type octet → message codec). */
+const MESSAGE_CODEC_BY_CODE: readonly (BgpMessageCodec<BgpMessage> | undefined)[] = (() => {
+  const table: (BgpMessageCodec<BgpMessage> | undefined)[] = new Array(256).fill(undefined);
+  for (const codec of Object.values(BGP_MESSAGE_CODECS))
+    table[codec.typeCode] = codec as BgpMessageCodec<BgpMessage>;
+  return table;
+})();
+
+/** Decodes one complete message (header included); throws only session-reset BgpDecodeErrors. */
 export function decodeBgpMessage(bytes: Uint8Array, context: BgpCodecContext): BgpMessage {
   const { type, length } = decodeBgpHeader(bytes, context);
   if (length !== bytes.length)
@@ -288,70 +352,34 @@ export function decodeBgpMessage(bytes: Uint8Array, context: BgpCodecContext): B
       bytes.subarray(16, 18),
       `header: length ${length} but ${bytes.length} octets given`,
     );
-  const body = bytes.subarray(BGP_HEADER_LENGTH);
-  switch (type) {
-    case 1:
-      return decodeOpenBody(body);
-    case 2:
-      return decodeUpdateBody(body, context);
-    case 3:
-      return decodeNotificationBody(body);
-    case 4:
-      return { type: 'keepalive' };
-    default:
-      return decodeRouteRefreshBody(body, bytes);
-  }
+  const codec = MESSAGE_CODEC_BY_CODE[type];
+  if (codec === undefined)
+    throw sessionReset(1, 3, Uint8Array.of(type), `header: unknown message type ${type}`);
+  return codec.decode(bytes.subarray(BGP_HEADER_LENGTH), context, bytes);
+}
+
+function codecOf(message: BgpMessage): BgpMessageCodec<BgpMessage> {
+  return BGP_MESSAGE_CODECS[message.type] as BgpMessageCodec<BgpMessage>;
 }
 
 /** Octets the encoded message (header included) takes. */
 export function bgpMessageEncodedLength(message: BgpMessage, context: BgpCodecContext): number {
-  switch (message.type) {
-    case 'update':
-      return BGP_HEADER_LENGTH + updateBodyLength(message, context);
-    case 'keepalive':
-      return BGP_HEADER_LENGTH;
-    case 'notification':
-      return BGP_HEADER_LENGTH + 2 + message.data.length;
-    case 'route-refresh':
-      return BGP_HEADER_LENGTH + 4;
-    case 'open':
-      return BGP_HEADER_LENGTH + encodeOpenBody(message).length;
-  }
-}
-
-function writeHeader(out: Uint8Array, type: number): void {
-  out.fill(0xff, 0, 16);
-  out[16] = out.length >>> 8;
-  out[17] = out.length & 0xff;
-  out[18] = type;
+  return BGP_HEADER_LENGTH + codecOf(message).bodyLength(message, context);
 }
 
 /** Encodes a message (header included); throws BgpEncodeError if it exceeds the context's maximum length. */
 export function encodeBgpMessage(message: BgpMessage, context: BgpCodecContext): Uint8Array {
-  const length = bgpMessageEncodedLength(message, context);
+  const codec = codecOf(message);
+  const length = BGP_HEADER_LENGTH + codec.bodyLength(message, context);
   const max = maxMessageLength(context);
   if (length > max)
     throw new BgpEncodeError(`${message.type} message of ${length} octets exceeds the maximum ${max}`);
   const out = new Uint8Array(length);
-  writeHeader(out, BgpMessageTypes[message.type]);
-  switch (message.type) {
-    case 'update':
-      encodeUpdateBody(message, context, out, BGP_HEADER_LENGTH);
-      break;
-    case 'keepalive':
-      break;
-    case 'notification':
-      out[19] = message.code;
-      out[20] = message.subcode;
-      out.set(message.data, 21);
-      break;
-    case 'route-refresh':
-      out.set([message.afi >>> 8, message.afi & 0xff, message.subtype, message.safi], 19);
-      break;
-    case 'open':
-      out.set(encodeOpenBody(message), 19);
-      break;
-  }
+  out.fill(0xff, 0, 16);
+  out[16] = length >>> 8;
+  out[17] = length & 0xff;
+  out[18] = codec.typeCode;
+  codec.writeBody(message, context, out, BGP_HEADER_LENGTH);
   return out;
 }
 
