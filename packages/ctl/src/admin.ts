@@ -7,16 +7,19 @@ import type { ConnectionSettings } from './connection.js';
 export interface PoolUsage {
   readonly cidr: string;
   readonly name?: string;
-  readonly capacity: number;
+  /** Addresses in the pool (decimal text: IPv6 pools exceed JS numbers). */
+  readonly total: string;
   readonly inUse: number;
+  /** Free addresses (decimal text). */
+  readonly free: string;
 }
 
 export interface BlockUsage {
   readonly cidr: string;
   /** The node the block is affine to; undefined for a block without affinity. */
   readonly node?: string;
-  readonly capacity: number;
   readonly inUse: number;
+  readonly free: number;
 }
 
 export interface IpamUsage {

@@ -23,10 +23,10 @@ describe('ipam show', () => {
   it('pools, and blocks with --show-blocks, with percentages', async () => {
     const ipam = ipamWith({
       usage: async () => ({
-        pools: [{ cidr: '10.65.0.0/16', capacity: 65536, inUse: 3 }],
+        pools: [{ cidr: '10.65.0.0/16', total: '65536', inUse: 3, free: '65533' }],
         blocks: [
-          { cidr: '10.65.0.0/26', node: 'node-1', capacity: 64, inUse: 2 },
-          { cidr: '10.65.0.64/26', capacity: 64, inUse: 1 },
+          { cidr: '10.65.0.0/26', node: 'node-1', inUse: 2, free: 62 },
+          { cidr: '10.65.0.64/26', inUse: 1, free: 63 },
         ],
       }),
     });

@@ -7,9 +7,12 @@ import type { ConnectionSettings } from '../connection.js';
 import { CommandFailure, errorMessage, UsageError } from '../errors.js';
 import { renderTable } from '../format/table.js';
 
-function percent(inUse: number, capacity: number): string {
-  if (capacity === 0) return '0%';
-  return `${((inUse / capacity) * 100).toFixed(inUse === 0 || inUse === capacity ? 0 : 1)}%`;
+/** Share of a total as a percentage with one decimal; totals are decimal text (IPv6 pools are huge). */
+function percent(part: string | number, total: string | number): string {
+  const whole = Number(total);
+  if (whole === 0) return '0%';
+  const share = (Number(part) / whole) * 100;
+  return `${share === 0 || share === 100 ? share.toFixed(0) : share.toFixed(1)}%`;
 }
 
 export async function runIpamShow(
@@ -21,18 +24,19 @@ export async function runIpamShow(
   const rows: string[][] = usage.pools.map((pool) => [
     'IP Pool',
     pool.cidr,
-    String(pool.capacity),
-    `${pool.inUse} (${percent(pool.inUse, pool.capacity)})`,
-    `${pool.capacity - pool.inUse} (${percent(pool.capacity - pool.inUse, pool.capacity)})`,
+    pool.total,
+    `${pool.inUse} (${percent(pool.inUse, pool.total)})`,
+    `${pool.free} (${percent(pool.free, pool.total)})`,
   ]);
   if (showBlocks) {
     for (const block of usage.blocks) {
+      const total = block.inUse + block.free;
       rows.push([
         'Block',
         block.node === undefined ? block.cidr : `${block.cidr} (${block.node})`,
-        String(block.capacity),
-        `${block.inUse} (${percent(block.inUse, block.capacity)})`,
-        `${block.capacity - block.inUse} (${percent(block.capacity - block.inUse, block.capacity)})`,
+        String(total),
+        `${block.inUse} (${percent(block.inUse, total)})`,
+        `${block.free} (${percent(block.free, total)})`,
       ]);
     }
   }
