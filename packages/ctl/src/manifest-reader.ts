@@ -10,6 +10,9 @@ import type { PlainResource } from './format/resource-table.js';
 import { findKind, knownKinds, suggestKind } from './kinds.js';
 
 export const calicoApiVersion = 'projectcalico.org/v3';
+/** Caracal's own apiVersion (the model's stored form); Calico's is accepted unchanged beside it. */
+export const caracalApiVersion = 'caracal.io/v1';
+const acceptedApiVersions: readonly unknown[] = [calicoApiVersion, caracalApiVersion];
 
 /** Kind-specific validation: the defaulted resource, or the problems (paths relative to the resource). */
 export type KindValidator = (resource: PlainResource) => {
@@ -32,11 +35,11 @@ export function checkEnvelope(value: unknown): { resource?: PlainResource; probl
       problems: [{ path: '', value, reason: 'a resource must be a mapping with apiVersion, kind, metadata' }],
     };
   }
-  if (value.apiVersion !== calicoApiVersion) {
+  if (!acceptedApiVersions.includes(value.apiVersion)) {
     problems.push({
       path: 'apiVersion',
       value: value.apiVersion,
-      reason: `must be "${calicoApiVersion}"`,
+      reason: `must be "${calicoApiVersion}" or "${caracalApiVersion}"`,
     });
   }
   const typedKind = value.kind;

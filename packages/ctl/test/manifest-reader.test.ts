@@ -110,3 +110,18 @@ describe('readManifests', () => {
     );
   });
 });
+
+describe('apiVersion', () => {
+  it("accepts Calico's projectcalico.org/v3 and Caracal's caracal.io/v1, nothing else", () => {
+    const doc = (apiVersion: string) => `apiVersion: ${apiVersion}\nkind: Profile\nmetadata: {name: p}\n`;
+    expect(readManifests(doc('projectcalico.org/v3'), 'a.yaml', accept)[0]?.problems).toEqual([]);
+    expect(readManifests(doc('caracal.io/v1'), 'a.yaml', accept)[0]?.problems).toEqual([]);
+    expect(readManifests(doc('crd.projectcalico.org/v1'), 'a.yaml', accept)[0]?.problems).toEqual([
+      {
+        path: 'apiVersion',
+        value: 'crd.projectcalico.org/v1',
+        reason: 'must be "projectcalico.org/v3" or "caracal.io/v1"',
+      },
+    ]);
+  });
+});
