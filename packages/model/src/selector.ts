@@ -91,7 +91,15 @@ function tokenize(source: string): Token[] {
       at = end;
       continue;
     }
-    throw new SelectorSyntaxError(source, column, `unexpected character "${ch}"`);
+    const hint =
+      ch === '='
+        ? '; did you mean "=="?'
+        : ch === '&'
+          ? '; did you mean "&&"?'
+          : ch === '|'
+            ? '; did you mean "||"?'
+            : '';
+    throw new SelectorSyntaxError(source, column, `unexpected character "${ch}"${hint}`);
   }
   tokens.push({ kind: 'end', text: '', column: source.length + 1 });
   return tokens;

@@ -571,7 +571,11 @@ function portValue(c: Checker, raw: unknown, path: string): number | string | un
       c.add(path, raw, 'port range must be "first:last" with 0 <= first <= last <= 65535');
     return raw;
   }
-  if (/^[0-9]+$/.test(raw)) return c.integer(Number(raw), path, 0, 65535);
+  if (/^[0-9]+$/.test(raw)) {
+    if (Number(raw) <= 65535) return Number(raw);
+    c.add(path, raw, 'must be an integer 0-65535');
+    return undefined;
+  }
   if (!/^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/.test(raw) || !/[a-z]/.test(raw)) {
     c.add(
       path,
