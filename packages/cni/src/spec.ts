@@ -17,8 +17,8 @@ export const CniErrorCode = {
   PluginLimitedConnectivity: 51,
   /** Plugin-specific (>= 100): the IP pools have no free address. */
   PoolExhausted: 100,
-  /** Plugin-specific: the datastore did not answer. */
-  DatastoreUnavailable: 101,
+  /** Plugin-specific: any other failure (its message names it). */
+  Internal: 999,
 } as const;
 
 export class CniError extends Error {
