@@ -13,7 +13,7 @@ function lineOf(node: Node | null | undefined, lines: LineCounter): number | und
 /** Parses and validates every document of `text`; `sourceName` (file name or `<stdin>`) is copied into each result. */
 export function parseManifests(text: string, sourceName: string): ManifestDocument[] {
   const lines = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const results: ManifestDocument[] = [];
   const list = Array.isArray(documents) ? documents : [];
   if (!Array.isArray(documents)) {
@@ -28,7 +28,7 @@ export function parseManifests(text: string, sourceName: string): ManifestDocume
         return {
           path: '',
           value: undefined,
-          reason: `YAML syntax error${where}: ${error.message.split('\n')[0]}`,
+          reason: `YAML syntax error${where}: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
         };
       });
       const line = document.errors[0]?.linePos?.[0]?.line ?? lineOf(document.contents, lines);

@@ -34,3 +34,47 @@ spec:
     expect(toYaml(docs[0]?.resource as never)).toContain('blockSize: 26');
   });
 });
+
+describe('parseManifests input forms', () => {
+  const pool = (name: string) => ({
+    apiVersion: 'caracal.io/v1',
+    kind: 'IPPool',
+    metadata: { name },
+    spec: { cidr: '10.0.0.0/16' },
+  });
+
+  it('reads a single JSON object, a JSON array and a List', () => {
+    expect(parseManifests(JSON.stringify(pool('a')), 'a.json').map((d) => d.name)).toEqual(['a']);
+    const array = parseManifests(JSON.stringify([pool('a'), pool('b')], null, 2), 'b.json');
+    expect(array.map((d) => [d.index, d.name, d.line])).toEqual([
+      [1, 'a', 2],
+      [2, 'b', 12],
+    ]);
+    const list = parseManifests(
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [pool('c'), { ...pool('d'), spec: {} }] }),
+      'c.json',
+    );
+    expect(list.map((d) => [d.name, d.problems.map((p) => p.path)])).toEqual([
+      ['c', []],
+      ['d', ['spec.cidr']],
+    ]);
+  });
+
+  it('names the line and column of YAML syntax errors and keeps the other documents', () => {
+    const text = 'apiVersion: caracal.io/v1\nkind: Profile\nmetadata:\n  name: p\n---\nkind: [unclosed\n';
+    const documents = parseManifests(text, 'bad.yaml');
+    expect(documents[0]?.problems).toEqual([]);
+    expect(documents[1]?.index).toBe(2);
+    expect(documents[1]?.line).toBeGreaterThanOrEqual(6);
+    expect(documents[1]?.problems[0]?.reason).toMatch(
+      /^YAML syntax error at line \d+, column \d+: Flow sequence[^:]*$/,
+    );
+  });
+
+  it('skips empty documents and reports non-objects', () => {
+    expect(parseManifests('', 'empty.yaml')).toEqual([]);
+    const documents = parseManifests('---\n---\n42\n', 'n.yaml');
+    expect(documents).toHaveLength(1);
+    expect(documents[0]?.problems[0]).toMatchObject({ path: '', reason: 'must be a mapping' });
+  });
+});
