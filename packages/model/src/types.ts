@@ -20,6 +20,16 @@ export const KINDS = [
 export type Kind = (typeof KINDS)[number];
 export const NAMESPACED_KINDS: readonly Kind[] = ['WorkloadEndpoint', 'NetworkPolicy'];
 
+/** Whether `kind` is one of the model's kinds. */
+export function isKind(kind: unknown): kind is Kind {
+  return typeof kind === 'string' && (KINDS as readonly string[]).includes(kind);
+}
+
+/** Whether resources of `kind` live in a namespace (metadata.namespace, default "default"). */
+export function isNamespaced(kind: Kind): boolean {
+  return NAMESPACED_KINDS.includes(kind);
+}
+
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -30,12 +40,13 @@ export interface ObjectMeta {
   creationTimestamp?: string;
 }
 
-interface ResourceOf<K extends Kind, S> {
+// A type alias (not an interface) so resources are assignable to Record<string, unknown>.
+type ResourceOf<K extends Kind, S> = {
   apiVersion: typeof API_VERSION;
   kind: K;
   metadata: ObjectMeta;
   spec: S;
-}
+};
 
 export type EncapsulationMode = 'Always' | 'CrossSubnet' | 'Never';
 export type LogSeverity = 'Debug' | 'Info' | 'Warning' | 'Error' | 'Fatal';

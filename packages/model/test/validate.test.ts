@@ -1,6 +1,6 @@
 // Validation and defaulting per kind: good documents with visible defaults, bad ones with precise problems.
 import { describe, expect, it } from 'vitest';
-import { validateResource, workloadEndpointName } from '../src/index.js';
+import { isKind, isNamespaced, validateResource, workloadEndpointName } from '../src/index.js';
 
 const envelope = (kind: string, spec: unknown, metadata: Record<string, unknown> = { name: 'x' }) => ({
   apiVersion: 'caracal.io/v1',
@@ -41,6 +41,14 @@ describe('envelope', () => {
     expect(
       paths(envelope('IPPool', { cidr: '10.0.0.0/16' }, { name: 'a', labels: { 'bad key!': 'v' } })),
     ).toEqual(['metadata.labels["bad key!"]']);
+  });
+  it('gives resources assignable to a plain record (what caracalctl and the datastore hold)', () => {
+    const resource = validateResource(envelope('IPPool', { cidr: '10.0.0.0/16' })).resource;
+    const plain: Record<string, unknown> | undefined = resource;
+    expect(plain?.kind).toBe('IPPool');
+    expect(
+      isKind('IPPool') && !isKind('Pod') && isNamespaced('NetworkPolicy') && !isNamespaced('IPPool'),
+    ).toBe(true);
   });
   it('keeps server metadata', () => {
     const meta = {
