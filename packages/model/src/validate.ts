@@ -914,30 +914,21 @@ const KIND_RULES: Record<Kind, KindRule> = {
 export function nameProblem(kind: Kind, name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
   if (name.length > 253) return 'must be at most 253 characters';
-  if (kind === 'NetworkPolicy' || kind === 'GlobalNetworkPolicy') {
-    // Calico policy names may carry a tier prefix "tier.name"; each part a DNS label.
-    if (!DNS_SUBDOMAIN.test(name))
-      return 'must be a DNS-1123 subdomain (lowercase alphanumerics, "-" and ".")';
-    return undefined;
+  // Calico's Profile names (e.g. "kns.default", "ksa.ns.my_sa") also allow upper case and "_".
+  if (kind === 'Profile') {
+    return /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(name)
+      ? undefined
+      : 'must be alphanumerics, "-", "_" and ".", starting and ending with an alphanumeric';
   }
+  if (!DNS_SUBDOMAIN.test(name)) {
+    return 'must be a DNS-1123 subdomain (lowercase alphanumerics, "-" and ".", starting and ending with an alphanumeric)';
+  }
+  // Policy names: a "tier." prefix is Calico's tier syntax; this model has no tiers besides "default".
   if (
-    kind === 'IPPool' ||
-    kind === 'IPReservation' ||
-    kind === 'Node' ||
-    kind === 'Profile' ||
-    kind === 'HostEndpoint' ||
-    kind === 'WorkloadEndpoint' ||
-    kind === 'BGPPeer' ||
-    kind === 'BGPConfiguration' ||
-    kind === 'FelixConfiguration'
+    (kind === 'NetworkPolicy' || kind === 'GlobalNetworkPolicy') &&
+    name.split('.').some((part) => part.length > 63)
   ) {
-    if (kind === 'Profile' && /^[A-Za-z0-9_.-]+$/.test(name)) return undefined; // Calico profile names allow "_" and upper case
-    if (!DNS_SUBDOMAIN.test(name))
-      return 'must be a DNS-1123 subdomain (lowercase alphanumerics, "-" and ".", starting and ending with an alphanumeric)';
-  }
-  if (kind === 'BGPConfiguration' || kind === 'FelixConfiguration') {
-    if (name !== 'default' && !name.startsWith('node.') && !DNS_SUBDOMAIN.test(name))
-      return 'must be "default" or "node.<node name>"';
+    return 'each "."-separated part must be at most 63 characters';
   }
   return undefined;
 }

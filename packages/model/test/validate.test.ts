@@ -33,6 +33,12 @@ describe('envelope', () => {
       'metadata.name',
     ]);
     expect(paths(envelope('IPPool', { cidr: '10.0.0.0/16' }, {}))).toEqual(['metadata.name']);
+    expect(paths(envelope('IPPool', { cidr: '10.0.0.0/16' }, { name: '-a' }))).toEqual(['metadata.name']);
+    expect(paths(envelope('Profile', {}, { name: 'ksa.default.My_SA' }))).toEqual([]);
+    expect(paths(envelope('Profile', {}, { name: 'bad name' }))).toEqual(['metadata.name']);
+    expect(paths(envelope('GlobalNetworkPolicy', {}, { name: `x.${'a'.repeat(64)}` }))).toEqual([
+      'metadata.name',
+    ]);
     expect(paths(envelope('IPPool', { cidr: '10.0.0.0/16' }, { name: 'a', namespace: 'ns' }))).toEqual([
       'metadata.namespace',
     ]);
