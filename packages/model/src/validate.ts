@@ -56,6 +56,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const PROTOCOL_NAMES = ['TCP', 'UDP', 'ICMP', 'ICMPv6', 'SCTP', 'UDPLite'];
 const PORT_PROTOCOLS = ['TCP', 'UDP', 'SCTP', 6, 17, 132];
 const ICMP_PROTOCOLS = ['ICMP', 'ICMPv6', 1, 58];
+const PROTOCOL_ALREADY_REPORTED = Symbol('protocol already reported');
 
 /** Collects problems while walking one document. */
 class Checker {
@@ -606,7 +607,7 @@ function entityRule(c: Checker, raw: unknown, path: string, protocol: unknown): 
     copy(out, entity, field, path, (v, p) => c.list(v, p)?.map((item, i) => c.cidr(item, `${p}[${i}]`)));
   for (const field of ['ports', 'notPorts']) {
     copy(out, entity, field, path, (v, p) => {
-      if (!PORT_PROTOCOLS.includes(protocol as string | number)) {
+      if (protocol !== PROTOCOL_ALREADY_REPORTED && !PORT_PROTOCOLS.includes(protocol as string | number)) {
         c.add(
           p,
           v,
@@ -632,7 +633,6 @@ function rule(c: Checker, raw: unknown, path: string): Rule | undefined {
     'source',
     'destination',
     'metadata',
-    'http',
   ]);
   if (input === undefined) return undefined;
   const out: Json = {};
@@ -646,9 +646,12 @@ function rule(c: Checker, raw: unknown, path: string): Rule | undefined {
   });
   copy(out, input, 'protocol', path, (v, p) => protocolValue(c, v, p));
   copy(out, input, 'notProtocol', path, (v, p) => protocolValue(c, v, p));
+  // A bad protocol is reported once; the checks that depend on it are skipped rather than repeated.
+  const protocol =
+    input.protocol !== undefined && out.protocol === undefined ? PROTOCOL_ALREADY_REPORTED : out.protocol;
   for (const field of ['icmp', 'notICMP']) {
     copy(out, input, field, path, (v, p) => {
-      if (!ICMP_PROTOCOLS.includes(input.protocol as string | number)) {
+      if (protocol !== PROTOCOL_ALREADY_REPORTED && !ICMP_PROTOCOLS.includes(protocol as string | number)) {
         c.add(p, v, `${field} is only allowed with protocol ICMP or ICMPv6`);
       }
       if (input.ipVersion === 6 && input.protocol === 'ICMP')
@@ -658,8 +661,8 @@ function rule(c: Checker, raw: unknown, path: string): Rule | undefined {
       return icmpFields(c, v, p);
     });
   }
-  copy(out, input, 'source', path, (v, p) => entityRule(c, v, p, input.protocol));
-  copy(out, input, 'destination', path, (v, p) => entityRule(c, v, p, input.protocol));
+  copy(out, input, 'source', path, (v, p) => entityRule(c, v, p, protocol));
+  copy(out, input, 'destination', path, (v, p) => entityRule(c, v, p, protocol));
   if (input.metadata !== undefined) out.metadata = input.metadata;
   return out as unknown as Rule;
 }

@@ -306,7 +306,6 @@ describe('policies', () => {
       'spec.ingress[0].destination.ports[1]',
       'spec.ingress[0].destination.ports[4]',
       'spec.ingress[1].protocol',
-      'spec.ingress[1].destination.ports',
       'spec.ingress[2].icmp.code',
       'spec.ingress[3].icmp',
       'spec.ingress[4].action',
@@ -319,6 +318,28 @@ describe('policies', () => {
       value: '70000',
       reason: 'must be an integer 0-65535',
     });
+  });
+  it('treats protocol numbers like their names for ports and ICMP', () => {
+    expect(
+      paths(
+        envelope('GlobalNetworkPolicy', {
+          ingress: [
+            { action: 'Allow', protocol: '6', destination: { ports: [22] } },
+            { action: 'Allow', protocol: 58, icmp: { type: 128 } },
+          ],
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      paths(
+        envelope('GlobalNetworkPolicy', {
+          ingress: [
+            { action: 'Allow', destination: { notPorts: [22] } },
+            { action: 'Allow', http: {} },
+          ],
+        }),
+      ),
+    ).toEqual(['spec.ingress[0].destination.notPorts', 'spec.ingress[1].http']);
   });
   it('accepts protocol numbers and ICMP type ranges', () => {
     expect(
