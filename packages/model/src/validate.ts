@@ -587,7 +587,13 @@ function portValue(c: Checker, raw: unknown, path: string): number | string | un
   return raw;
 }
 
-function entityRule(c: Checker, raw: unknown, path: string, protocol: unknown): EntityRule | undefined {
+function entityRule(
+  c: Checker,
+  raw: unknown,
+  path: string,
+  protocol: unknown,
+  ipVersion: unknown,
+): EntityRule | undefined {
   const entity = c.object(raw, path, [
     'selector',
     'namespaceSelector',
@@ -604,7 +610,13 @@ function entityRule(c: Checker, raw: unknown, path: string, protocol: unknown): 
   for (const field of ['selector', 'namespaceSelector', 'notSelector'])
     copy(out, entity, field, path, (v, p) => c.selector(v, p));
   for (const field of ['nets', 'notNets'])
-    copy(out, entity, field, path, (v, p) => c.list(v, p)?.map((item, i) => c.cidr(item, `${p}[${i}]`)));
+    copy(out, entity, field, path, (v, p) =>
+      c
+        .list(v, p)
+        ?.map((item, i) =>
+          c.cidr(item, `${p}[${i}]`, ipVersion === 4 || ipVersion === 6 ? ipVersion : undefined),
+        ),
+    );
   for (const field of ['ports', 'notPorts']) {
     copy(out, entity, field, path, (v, p) => {
       if (protocol !== PROTOCOL_ALREADY_REPORTED && !PORT_PROTOCOLS.includes(protocol as string | number)) {
@@ -661,8 +673,8 @@ function rule(c: Checker, raw: unknown, path: string): Rule | undefined {
       return icmpFields(c, v, p);
     });
   }
-  copy(out, input, 'source', path, (v, p) => entityRule(c, v, p, protocol));
-  copy(out, input, 'destination', path, (v, p) => entityRule(c, v, p, protocol));
+  copy(out, input, 'source', path, (v, p) => entityRule(c, v, p, protocol, input.ipVersion));
+  copy(out, input, 'destination', path, (v, p) => entityRule(c, v, p, protocol, input.ipVersion));
   if (input.metadata !== undefined) out.metadata = input.metadata;
   return out as unknown as Rule;
 }

@@ -341,6 +341,18 @@ describe('policies', () => {
       ),
     ).toEqual(['spec.ingress[0].destination.notPorts', 'spec.ingress[1].http']);
   });
+  it('nets must match the rule ipVersion', () => {
+    const [problem] = problems(
+      envelope('GlobalNetworkPolicy', {
+        ingress: [{ action: 'Allow', ipVersion: 4, source: { nets: ['10.0.0.0/8', 'fd00::/8'] } }],
+      }),
+    );
+    expect(problem).toEqual({
+      path: 'spec.ingress[0].source.nets[1]',
+      value: 'fd00::/8',
+      reason: 'must be an IPv4 CIDR',
+    });
+  });
   it('accepts protocol numbers and ICMP type ranges', () => {
     expect(
       spec(
