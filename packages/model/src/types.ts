@@ -58,7 +58,14 @@ export interface NodeSpec {
     ipv6Address?: string;
     asNumber?: number;
     routeReflectorClusterID?: string;
+    ipv4IPIPTunnelAddr?: string;
   };
+  ipv4VXLANTunnelAddr?: string;
+  vxlanTunnelMACAddr?: string;
+  /** Carried through as written (Calico's node status-like fields). */
+  addresses?: unknown;
+  orchRefs?: unknown;
+  wireguard?: unknown;
 }
 
 export interface IPPoolSpec {
@@ -82,15 +89,21 @@ export interface Community {
   value: string;
 }
 
+/** Defaults (asNumber 64512, mesh on, port 179, Info) are filled only for the resource named "default". */
 export interface BGPConfigurationSpec {
-  asNumber: number;
-  nodeToNodeMeshEnabled: boolean;
-  listenPort: number;
-  logSeverityScreen: LogSeverity;
+  asNumber?: number;
+  nodeToNodeMeshEnabled?: boolean;
+  listenPort?: number;
+  logSeverityScreen?: LogSeverity;
   communities?: Community[];
   serviceClusterIPs?: { cidr: string }[];
   serviceExternalIPs?: { cidr: string }[];
   serviceLoadBalancerIPs?: { cidr: string }[];
+  nodeMeshPassword?: unknown;
+  nodeMeshMaxRestartTime?: unknown;
+  prefixAdvertisements?: unknown;
+  bindMode?: unknown;
+  ignoredInterfaces?: unknown;
 }
 
 export interface SecretKeyRef {
@@ -109,6 +122,11 @@ export interface BGPPeerSpec {
   maxRestartTime?: string;
   sourceAddress?: 'UseNodeIP' | 'None';
   nextHopMode?: 'Auto' | 'Self' | 'Keep';
+  keepOriginalNextHop?: boolean;
+  numAllowedLocalASNumbers?: number;
+  ttlSecurity?: number;
+  filters?: string[];
+  reachableBy?: string;
 }
 
 export interface WorkloadEndpointSpec {
@@ -122,6 +140,9 @@ export interface WorkloadEndpointSpec {
   ipNetworks?: string[];
   mac?: string;
   profiles?: string[];
+  ports?: EndpointPort[];
+  serviceAccountName?: string;
+  ipNATs?: unknown;
 }
 
 export interface EndpointPort {
@@ -151,6 +172,9 @@ export interface EntityRule {
   notNets?: string[];
   ports?: Port[];
   notPorts?: Port[];
+  notSelector?: string;
+  serviceAccounts?: unknown;
+  services?: unknown;
 }
 
 export interface IcmpFields {
@@ -167,13 +191,21 @@ export interface Rule {
   ipVersion?: 4 | 6;
   source?: EntityRule;
   destination?: EntityRule;
+  metadata?: unknown;
 }
 
 export type PolicyType = 'Ingress' | 'Egress';
 
 export interface PolicySpec {
   order?: number;
+  tier?: string;
+  /** Defaults to all(). */
   selector: string;
+  namespaceSelector?: string;
+  serviceAccountSelector?: string;
+  doNotTrack?: boolean;
+  preDNAT?: boolean;
+  applyOnForward?: boolean;
   types: PolicyType[];
   ingress?: Rule[];
   egress?: Rule[];
@@ -185,21 +217,24 @@ export interface ProfileSpec {
   egress?: Rule[];
 }
 
+/** Defaults are filled only for the resource named "default"; "node.<name>" ones keep what they set. */
 export interface FelixConfigurationSpec {
-  routeRefreshInterval: string;
-  iptablesRefreshInterval: string;
-  nftablesRefreshInterval: string;
-  healthPort: number;
-  prometheusMetricsEnabled: boolean;
-  prometheusMetricsPort: number;
-  logSeverityScreen: LogSeverity;
+  routeRefreshInterval?: string;
+  iptablesRefreshInterval?: string;
+  nftablesRefreshInterval?: string;
+  reportingInterval?: string;
+  healthPort?: number;
+  prometheusMetricsEnabled?: boolean;
+  prometheusMetricsPort?: number;
+  logSeverityScreen?: LogSeverity;
   ipipEnabled?: boolean;
   ipipMTU?: number;
   vxlanEnabled?: boolean;
   vxlanMTU?: number;
-  defaultEndpointToHostAction: 'Drop' | 'Accept' | 'Return';
-  failsafeInboundHostPorts?: { protocol: string; port: number }[];
-  failsafeOutboundHostPorts?: { protocol: string; port: number }[];
+  bpfEnabled?: boolean;
+  defaultEndpointToHostAction?: 'Drop' | 'Accept' | 'Return';
+  failsafeInboundHostPorts?: { protocol: string; port: number; net?: string }[];
+  failsafeOutboundHostPorts?: { protocol: string; port: number; net?: string }[];
 }
 
 export type NodeResource = ResourceOf<'Node', NodeSpec>;

@@ -265,8 +265,19 @@ function nodeSpec(c: Checker, spec: Json, path: string): Json {
     });
     return result;
   });
-  if (spec.addresses !== undefined) copy(out, spec, 'addresses', path, (v) => v);
+  copy(out, spec, 'ipv4VXLANTunnelAddr', path, (v, p) => ipAddress(c, v, p, 4));
+  copy(out, spec, 'vxlanTunnelMACAddr', path, (v, p) => macAddress(c, v, p));
+  for (const field of ['addresses', 'orchRefs', 'wireguard']) copy(out, spec, field, path, (v) => v);
   return out;
+}
+
+function macAddress(c: Checker, raw: unknown, path: string): string | undefined {
+  const text = c.string(raw, path);
+  if (text !== undefined && !/^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/.test(text)) {
+    c.add(path, raw, 'must be a MAC address such as ee:ee:ee:ee:ee:ee');
+    return undefined;
+  }
+  return text;
 }
 
 function ipAddress(c: Checker, raw: unknown, path: string, version?: 4 | 6): string | undefined {
@@ -487,12 +498,7 @@ function workloadEndpointSpec(c: Checker, spec: Json, path: string): Json {
     if (spec[required] === undefined) c.add(join(path, required), undefined, 'is required');
   }
   copy(out, spec, 'ipNetworks', path, (v, p) => c.list(v, p)?.map((item, i) => c.cidr(item, `${p}[${i}]`)));
-  copy(out, spec, 'mac', path, (v, p) => {
-    const text = c.string(v, p);
-    if (text !== undefined && !/^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/.test(text))
-      c.add(p, v, 'must be a MAC address such as ee:ee:ee:ee:ee:ee');
-    return text;
-  });
+  copy(out, spec, 'mac', path, (v, p) => macAddress(c, v, p));
   copy(out, spec, 'interfaceName', path, (v, p) => {
     const text = c.string(v, p);
     if (text !== undefined && !/^[^\s/]{1,15}$/.test(text))
@@ -871,16 +877,7 @@ const KIND_RULES: Record<Kind, KindRule> = {
     spec: hostEndpointSpec,
   },
   NetworkPolicy: {
-    fields: [
-      'order',
-      'tier',
-      'selector',
-      'types',
-      'ingress',
-      'egress',
-      'serviceAccountSelector',
-      'performanceHints',
-    ],
+    fields: ['order', 'tier', 'selector', 'types', 'ingress', 'egress', 'serviceAccountSelector'],
     spec: policySpec,
   },
   GlobalNetworkPolicy: {
@@ -896,7 +893,6 @@ const KIND_RULES: Record<Kind, KindRule> = {
       'doNotTrack',
       'preDNAT',
       'applyOnForward',
-      'performanceHints',
     ],
     spec: policySpec,
   },
