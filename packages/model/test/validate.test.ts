@@ -95,6 +95,20 @@ describe('Node', () => {
       bgp: { ipv4Address: '10.0.0.5/24', ipv6Address: 'fd00::5/64', asNumber: 64513 },
     });
     expect(
+      spec(
+        envelope('Node', {
+          ipv4VXLANTunnelAddr: '10.244.0.1',
+          vxlanTunnelMACAddr: '66:a0:0b:00:00:01',
+          bgp: { ipv4IPIPTunnelAddr: '10.244.0.2' },
+        }),
+      ),
+    ).toEqual({
+      ipv4VXLANTunnelAddr: '10.244.0.1',
+      vxlanTunnelMACAddr: '66:a0:0b:00:00:01',
+      bgp: { ipv4IPIPTunnelAddr: '10.244.0.2' },
+    });
+    expect(paths(envelope('Node', { vxlanTunnelMACAddr: 'nope' }))).toEqual(['spec.vxlanTunnelMACAddr']);
+    expect(
       paths(envelope('Node', { bgp: { ipv4Address: 'fd00::5/64', routeReflectorClusterID: 'x' } })),
     ).toEqual(['spec.bgp.ipv4Address', 'spec.bgp.routeReflectorClusterID']);
   });
