@@ -325,11 +325,22 @@ describe.skipIf(!namespacesWork || etcdMissing !== undefined)('caracal + caracal
     expect(
       execFileSync('ip', ['-n', netns.split('/').pop() ?? '', 'link'], { encoding: 'utf8' }),
     ).not.toContain('eth0');
+    // STATUS with the datastore down: not ready (50), naming the endpoint.
+    const status = await runPlugin('caracal', { command: 'STATUS', stdin: networkConfig({}, deadEndpoint) });
+    expect(status.status).not.toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ code: 50 });
+    expect(JSON.parse(status.stdout).msg).toContain(deadEndpoint);
   });
 
   it('an exhausted pool is error 100 naming the pool; the others keep their addresses', async () => {
     // Only a /30 pool with /30 blocks: four addresses for five pods.
     await putPool('default-ipv4-ippool', { cidr: poolCidr, blockSize: 26, disabled: true });
+    // STATUS with every pool disabled: not ready (50).
+    const status = await runPlugin('caracal', { command: 'STATUS', stdin: networkConfig() });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      code: 50,
+      msg: 'every IPPool is disabled (default-ipv4-ippool)',
+    });
     const tinyCidr = `172.${randomInt(16, 32)}.${randomInt(0, 256)}.${randomInt(0, 64) * 4}/30`;
     await putPool('tiny', { cidr: tinyCidr, blockSize: 30, nodeSelector: 'all()' });
     const calls = [1, 2, 3, 4, 5].map((n) => ({
