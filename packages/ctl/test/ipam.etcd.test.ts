@@ -48,7 +48,7 @@ metadata: {name: node-a}
 apiVersion: projectcalico.org/v3
 kind: WorkloadEndpoint
 metadata: {name: node--a-k8s-live-eth0, namespace: default}
-spec: {node: node-a, pod: live, workload: live, containerID: c0ffee01, endpoint: eth0, interfaceName: cara00000000001}
+spec: {orchestrator: k8s, node: node-a, pod: live, workload: live, containerID: c0ffee01, endpoint: eth0, interfaceName: cara00000000001}
 `,
     );
     expect((await ctl('apply', '-f', manifest)).code).toBe(0);

@@ -134,6 +134,28 @@ metadata: {}
     expect(after).toEqual(before);
   });
 
+  it("the model's kind-specific problems are reported with path, value and reason; nothing written", async () => {
+    const file = manifest(
+      'model-invalid.yaml',
+      `apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pool-ok}
+spec: {cidr: 10.82.0.0/16}
+---
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pool-bad}
+spec: {cidr: 10.83.0.0/33, ipipMode: Sometimes}
+`,
+    );
+    const result = await ctl('apply', '-f', file);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file} document 2 (line 6) IPPool pool-bad:`);
+    expect(result.stderr).toMatch(/spec\.cidr: "10\.83\.0\.0\/33": /);
+    expect(result.stderr).toMatch(/spec\.ipipMode: "Sometimes": /);
+    expect(await kv.get(keys.resource('IPPool', 'pool-ok'))).toBeUndefined();
+  });
+
   it('a YAML syntax error names the file, document and line', async () => {
     const file = manifest(
       'broken.yaml',
@@ -259,11 +281,18 @@ describe('get', () => {
     const yaml = await ctl('get', 'ipp', 'pool-a', '-o', 'yaml');
     expect(yaml.code).toBe(0);
     const pool = parseYaml(yaml.stdout);
+    // Stored in the model's form, with its defaults applied (blockSize, vxlanMode were not in the file).
     expect(pool).toMatchObject({
-      apiVersion: 'projectcalico.org/v3',
+      apiVersion: 'caracal.io/v1',
       kind: 'IPPool',
       metadata: { name: 'pool-a' },
-      spec: { cidr: '10.70.0.0/16', ipipMode: 'Never', natOutgoing: false },
+      spec: {
+        cidr: '10.70.0.0/16',
+        ipipMode: 'Never',
+        natOutgoing: false,
+        blockSize: 26,
+        vxlanMode: 'Never',
+      },
     });
     expect(pool.metadata.resourceVersion).toMatch(/^\d+$/);
     expect(pool.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
@@ -428,7 +457,9 @@ describe('Calico v3 manifests', () => {
     for (const document of documents) {
       const shown = await ctl('get', document.kind, document.metadata.name, '-o', 'json');
       expect(shown.code).toBe(0);
-      expect(JSON.parse(shown.stdout)).toMatchObject(document);
+      const stored = JSON.parse(shown.stdout);
+      expect(stored.apiVersion).toBe('caracal.io/v1');
+      expect(stored).toMatchObject({ kind: document.kind, metadata: document.metadata, spec: document.spec });
     }
     const peers = await ctl('get', 'bgppeers');
     expect(peers.stdout).toMatch(/^NAME\s+PEERIP\s+NODE\s+ASN\n/);
