@@ -162,12 +162,14 @@ describe.skipIf(!namespacesWork || etcdMissing !== undefined)('caracal + caracal
   });
 
   it('VERSION lists the supported versions', async () => {
-    const run = await runPlugin('caracal', { command: 'VERSION', stdin: '{"cniVersion":"1.0.0"}' });
-    expect(run.status).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({
-      cniVersion: '1.0.0',
-      supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
-    });
+    for (const binary of ['caracal', 'caracal-ipam']) {
+      const run = await runPlugin(binary, { command: 'VERSION', stdin: '{"cniVersion":"1.0.0"}' });
+      expect(run.status).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({
+        cniVersion: '1.0.0',
+        supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
+      });
+    }
   });
 
   it('STATUS is ready with an enabled pool', async () => {
