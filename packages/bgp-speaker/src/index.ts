@@ -5,5 +5,6 @@ export * from './capture/index.js';
 export * from './codec/index.js';
 export * from './config/index.js';
 export * from './fsm/index.js';
+export * from './policy/index.js';
 export * from './rib/index.js';
 export * from './session/index.js';

@@ -1,0 +1,93 @@
+// The route model shared by the RIBs and the policy engine: a prefix's path attributes with the next hop
+// pulled out of NEXT_HOP / MP_REACH_NLRI (so IPv4 and IPv6 routes look alike), helpers to read and
+// replace single attributes without mutating, and RIB keys for prefixes.
+
+import type { AsPathSegment, BgpPathAttribute } from '../codec/attributes.js';
+import { type BgpPrefix, formatPrefix, ipv4ToString, ipv6ToString, maskPrefix } from '../codec/prefix.js';
+
+/** Path attributes of a route. Shared (never mutated): every prefix of one UPDATE points at one object. */
+export interface RouteAttributes {
+  /** Attributes in wire order, without NEXT_HOP, MP_REACH_NLRI and MP_UNREACH_NLRI. */
+  readonly list: readonly BgpPathAttribute[];
+  /** The next hop as text ("192.0.2.1", "2001:db8::1"); for IPv6 the global address. */
+  readonly nextHop: string;
+}
+
+/** Where a path came from, as the RIBs and policies see it. */
+export interface PeerInfo {
+  /** The peer's address as text; also its identity in the RIBs. */
+  readonly address: string;
+  readonly asNumber: number;
+  /** The peer's BGP identifier as an unsigned 32-bit number. */
+  readonly routerId: number;
+  /** Internal BGP (same AS as ours). */
+  readonly ibgp: boolean;
+  /** We are this peer's route reflector. */
+  readonly routeReflectorClient: boolean;
+}
+
+type KindOf<K extends BgpPathAttribute['kind']> = Extract<BgpPathAttribute, { kind: K }>;
+
+/** The attribute of that kind, or undefined. */
+export function findAttribute<K extends BgpPathAttribute['kind']>(
+  attributes: RouteAttributes,
+  kind: K,
+): KindOf<K> | undefined {
+  for (const attribute of attributes.list) if (attribute.kind === kind) return attribute as KindOf<K>;
+  return undefined;
+}
+
+/** A copy with the attribute of that kind replaced (appended when absent, removed when `value` is undefined). */
+export function withAttribute(
+  attributes: RouteAttributes,
+  kind: BgpPathAttribute['kind'],
+  value: BgpPathAttribute | undefined,
+): RouteAttributes {
+  const list: BgpPathAttribute[] = [];
+  let replaced = false;
+  for (const attribute of attributes.list) {
+    if (attribute.kind !== kind) list.push(attribute);
+    else if (value !== undefined && !replaced) {
+      list.push(value);
+      replaced = true;
+    }
+  }
+  if (value !== undefined && !replaced) list.push(value);
+  return { list, nextHop: attributes.nextHop };
+}
+
+export function asPathSegments(attributes: RouteAttributes): readonly AsPathSegment[] {
+  return findAttribute(attributes, 'as-path')?.segments ?? [];
+}
+
+/** The AS path as space-separated ASNs (an AS_SET's members in braces), as AS-path regexes see it. */
+export function renderAsPath(segments: readonly AsPathSegment[]): string {
+  return segments
+    .map((segment) =>
+      segment.type === 2 || segment.type === 3 ? segment.asns.join(' ') : `{${segment.asns.join(' ')}}`,
+    )
+    .filter((text) => text !== '')
+    .join(' ');
+}
+
+export function communities(attributes: RouteAttributes): readonly number[] {
+  return findAttribute(attributes, 'communities')?.values ?? [];
+}
+
+/** The next hop bytes of an MP_REACH_NLRI as text. */
+export function nextHopText(bytes: Uint8Array): string {
+  if (bytes.length === 4)
+    return ipv4ToString(((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0);
+  return ipv6ToString(bytes.subarray(0, 16));
+}
+
+/** RIB key of a prefix: its canonical text without path id ("10.0.0.0/24"). */
+export function prefixKey(prefix: BgpPrefix): string {
+  const { pathId: _pathId, ...bare } = maskPrefix(prefix);
+  return formatPrefix(bare as BgpPrefix);
+}
+
+/** The family name of a prefix ("ipv4-unicast" / "ipv6-unicast"). */
+export function prefixFamily(prefix: BgpPrefix): 'ipv4-unicast' | 'ipv6-unicast' {
+  return prefix.afi === 1 ? 'ipv4-unicast' : 'ipv6-unicast';
+}
