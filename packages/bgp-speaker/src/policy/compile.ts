@@ -30,6 +30,8 @@ export interface PolicyInput {
   readonly attributes: RouteAttributes;
   /** The peer the route was learned from (import) or is sent to (export); undefined for local routes. */
   readonly peer?: PeerInfo;
+  /** The ASN a `prepend` action without `asNumber` prepends (export: ours); else the peer's ASN. */
+  readonly prependAs?: number;
 }
 
 export interface PolicyResult {
@@ -249,7 +251,7 @@ function compileActions(then: TermActions): Action[] {
   if (then.prepend !== undefined) {
     const { asNumber, count } = then.prepend;
     actions.push((attributes, input) => {
-      const asn = asNumber ?? input.peer?.asNumber;
+      const asn = asNumber ?? input.prependAs ?? input.peer?.asNumber;
       if (asn === undefined || count <= 0) return attributes;
       const segments = asPathSegments(attributes);
       const added = new Array<number>(count).fill(asn);

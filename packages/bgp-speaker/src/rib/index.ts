@@ -1,2 +1,6 @@
 // Public surface of the RIB module (re-exported by the package index).
+export * from './adj-rib-in.js';
+export * from './adj-rib-out.js';
 export * from './decision.js';
+export * from './loc-rib.js';
+export * from './route.js';

@@ -1,0 +1,222 @@
+// Adj-RIB-In of one peer: the paths it announced, keyed by (prefix, ADD-PATH path id), each with the
+// attributes after import policy (shared: every prefix of one UPDATE points at one attributes object),
+// the pre-policy copy when soft reconfiguration is on, and a graceful-restart stale mark. Applying an
+// UPDATE returns the per-prefix changes the Loc-RIB consumes and the max-prefix verdict. Pure data.
+
+import type { BgpPathAttribute } from '../codec/attributes.js';
+import type { BgpPrefix } from '../codec/prefix.js';
+import { ipv4ToString, maskPrefix } from '../codec/prefix.js';
+import type { BgpUpdate } from '../codec/update.js';
+import type { MaxPrefixConfig } from '../config/types.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { nextHopText, type PeerInfo, prefixKey, type RouteAttributes } from './route.js';
+
+/** One path received from the peer. */
+export interface AdjRibInPath {
+  /** The canonical prefix (host bits cleared), with the path id when ADD-PATH is used. */
+  readonly prefix: BgpPrefix;
+  readonly pathId: number;
+  /** Post-policy attributes; meaningful when `accepted`. */
+  readonly attributes: RouteAttributes;
+  /** The received attributes; kept only with soft reconfiguration. */
+  readonly received?: RouteAttributes;
+  readonly accepted: boolean;
+  readonly stale: boolean;
+}
+
+/** A change of one (prefix, path id) of this peer: the new accepted path, or undefined when it is gone. */
+export interface AdjRibInChange {
+  readonly prefixKey: string;
+  readonly prefix: BgpPrefix;
+  readonly pathId: number;
+  readonly path: AdjRibInPath | undefined;
+}
+
+export type LoopReason = 'as-path-loop' | 'originator-is-us' | 'cluster-list-has-us';
+
+export interface AdjRibInResult {
+  readonly changes: AdjRibInChange[];
+  /** Why announced prefixes were dropped as withdrawals (RFC 7606 treat-as-withdraw or a loop). */
+  readonly dropped?: 'treat-as-withdraw' | LoopReason;
+  /** Set when the number of received paths exceeds the configured limit; the caller acts on it. */
+  readonly maxPrefix?: {
+    readonly action: 'warn' | 'teardown';
+    readonly count: number;
+    readonly limit: number;
+  };
+}
+
+export interface AdjRibInOptions {
+  readonly localAs: number;
+  /** Our BGP identifier as an unsigned 32-bit number. */
+  readonly localRouterId: number;
+  /** Our cluster id (route reflector); defaults to the router id as RFC 4456 says. */
+  readonly clusterId?: number;
+  readonly importPolicy: CompiledPolicy;
+  readonly softReconfiguration: boolean;
+  readonly maxPrefix?: MaxPrefixConfig;
+}
+
+/** Why a path with these attributes must be ignored on import, or undefined (RFC 4271 §9.1.2, RFC 4456 §8). */
+export function importLoop(
+  list: readonly BgpPathAttribute[],
+  peer: PeerInfo,
+  self: { readonly localAs: number; readonly localRouterId: number; readonly clusterId?: number },
+): LoopReason | undefined {
+  for (const attribute of list) {
+    if (attribute.kind === 'as-path' && !peer.ibgp) {
+      for (const segment of attribute.segments)
+        if (segment.asns.includes(self.localAs)) return 'as-path-loop';
+    } else if (attribute.kind === 'originator-id' && attribute.id === self.localRouterId) {
+      return 'originator-is-us';
+    } else if (attribute.kind === 'cluster-list') {
+      if (attribute.ids.includes(self.clusterId ?? self.localRouterId)) return 'cluster-list-has-us';
+    }
+  }
+  return undefined;
+}
+
+function ribKey(prefixKeyText: string, pathId: number): string {
+  return pathId === 0 ? prefixKeyText : `${prefixKeyText}#${pathId}`;
+}
+
+export class AdjRibIn {
+  readonly #paths = new Map<string, AdjRibInPath>();
+
+  constructor(
+    readonly peer: PeerInfo,
+    private options: AdjRibInOptions,
+  ) {}
+
+  get size(): number {
+    return this.#paths.size;
+  }
+
+  paths(): IterableIterator<AdjRibInPath> {
+    return this.#paths.values();
+  }
+
+  get(prefix: BgpPrefix): AdjRibInPath | undefined {
+    return this.#paths.get(ribKey(prefixKey(prefix), prefix.pathId ?? 0));
+  }
+
+  /** Applies one decoded UPDATE (classic and MP NLRI, withdrawals, treat-as-withdraw, loop checks). */
+  applyUpdate(update: BgpUpdate): AdjRibInResult {
+    const changes: AdjRibInChange[] = [];
+    const withdrawn: BgpPrefix[] = [...update.withdrawn];
+    const announced: BgpPrefix[] = [...update.nlri];
+    const list: BgpPathAttribute[] = [];
+    let ipv4NextHop: string | undefined;
+    let mpNextHop: string | undefined;
+    for (const attribute of update.attributes) {
+      if (attribute.kind === 'mp-unreach') withdrawn.push(...attribute.withdrawn);
+      else if (attribute.kind === 'mp-reach') {
+        announced.push(...attribute.nlri);
+        mpNextHop = nextHopText(attribute.nextHop);
+      } else if (attribute.kind === 'next-hop') ipv4NextHop = ipv4ToString(attribute.address);
+      else list.push(attribute);
+    }
+    for (const prefix of withdrawn) this.#remove(prefix, changes);
+
+    let dropped: AdjRibInResult['dropped'];
+    if (update.treatAsWithdraw) dropped = 'treat-as-withdraw';
+    else if (announced.length > 0) dropped = importLoop(list, this.peer, this.options);
+    if (dropped !== undefined) {
+      for (const prefix of announced) this.#remove(prefix, changes);
+      return this.#result(changes, dropped);
+    }
+    // One attributes object per family for the whole UPDATE: identical sets are stored once.
+    const v4: RouteAttributes = { list, nextHop: ipv4NextHop ?? '0.0.0.0' };
+    const mp: RouteAttributes = { list, nextHop: mpNextHop ?? '::' };
+    for (const prefix of announced) {
+      const received = prefix.afi === 1 && ipv4NextHop !== undefined ? v4 : mpNextHop !== undefined ? mp : v4;
+      this.#store(prefix, received, false, changes);
+    }
+    return this.#result(changes, undefined);
+  }
+
+  /** Graceful restart (RFC 4724): the peer restarted; keep its paths but mark them stale. */
+  markStale(): AdjRibInChange[] {
+    const changes: AdjRibInChange[] = [];
+    for (const [key, path] of this.#paths) {
+      const stale = { ...path, stale: true };
+      this.#paths.set(key, stale);
+      if (path.accepted) changes.push(this.#change(stale));
+    }
+    return changes;
+  }
+
+  /** End-of-RIB or restart timer expiry: removes paths still stale. */
+  sweepStale(): AdjRibInChange[] {
+    const changes: AdjRibInChange[] = [];
+    for (const [key, path] of this.#paths) {
+      if (!path.stale) continue;
+      this.#paths.delete(key);
+      if (path.accepted) changes.push({ ...this.#change(path), path: undefined });
+    }
+    return changes;
+  }
+
+  /** The session went down without graceful restart: every path is withdrawn. */
+  clear(): AdjRibInChange[] {
+    const changes: AdjRibInChange[] = [];
+    for (const path of this.#paths.values())
+      if (path.accepted) changes.push({ ...this.#change(path), path: undefined });
+    this.#paths.clear();
+    return changes;
+  }
+
+  /**
+   * Soft reconfiguration inbound: re-runs a new import policy over the stored pre-policy copies. Throws
+   * when soft reconfiguration is off (then a ROUTE-REFRESH is the way to get the routes again).
+   */
+  reapplyImportPolicy(importPolicy: CompiledPolicy): AdjRibInChange[] {
+    if (!this.options.softReconfiguration)
+      throw new Error(`peer ${this.peer.address}: soft reconfiguration is off, no pre-policy routes kept`);
+    this.options = { ...this.options, importPolicy };
+    const changes: AdjRibInChange[] = [];
+    for (const path of [...this.#paths.values()])
+      this.#store(path.prefix, path.received as RouteAttributes, path.stale, changes);
+    return changes;
+  }
+
+  #change(path: AdjRibInPath): AdjRibInChange {
+    return { prefixKey: prefixKey(path.prefix), prefix: path.prefix, pathId: path.pathId, path };
+  }
+
+  #store(prefix: BgpPrefix, received: RouteAttributes, stale: boolean, changes: AdjRibInChange[]): void {
+    const canonical = maskPrefix(prefix);
+    const key = prefixKey(canonical);
+    const pathId = canonical.pathId ?? 0;
+    const verdict = this.options.importPolicy({ prefix: canonical, attributes: received, peer: this.peer });
+    const path: AdjRibInPath = {
+      prefix: canonical,
+      pathId,
+      attributes: verdict.attributes,
+      accepted: verdict.accepted,
+      stale,
+      ...(this.options.softReconfiguration ? { received } : {}),
+    };
+    const previous = this.#paths.get(ribKey(key, pathId));
+    this.#paths.set(ribKey(key, pathId), path);
+    if (path.accepted || previous?.accepted)
+      changes.push({ prefixKey: key, prefix: canonical, pathId, path: path.accepted ? path : undefined });
+  }
+
+  #remove(prefix: BgpPrefix, changes: AdjRibInChange[]): void {
+    const canonical = maskPrefix(prefix);
+    const key = prefixKey(canonical);
+    const pathId = canonical.pathId ?? 0;
+    const previous = this.#paths.get(ribKey(key, pathId));
+    if (previous === undefined) return;
+    this.#paths.delete(ribKey(key, pathId));
+    if (previous.accepted) changes.push({ prefixKey: key, prefix: canonical, pathId, path: undefined });
+  }
+
+  #result(changes: AdjRibInChange[], dropped: AdjRibInResult['dropped']): AdjRibInResult {
+    const limit = this.options.maxPrefix;
+    const base = dropped === undefined ? { changes } : { changes, dropped };
+    if (limit === undefined || this.#paths.size <= limit.limit) return base;
+    return { ...base, maxPrefix: { action: limit.action, count: this.#paths.size, limit: limit.limit } };
+  }
+}

@@ -1,0 +1,380 @@
+// Adj-RIB-Out with update groups: peers whose outbound UPDATEs are byte-identical (same export policy,
+// same encoding options, same eBGP/iBGP and reflector-client role, same next-hop rule) share one group.
+// A group turns Loc-RIB best-path changes into outbound attributes once (RFC 4271 §5 / RFC 4456 export
+// rules, then the export policy), buckets prefixes by attribute set, encodes each bucket once with the
+// packing encoder and hands the same buffers to every member. Split horizon: a path is not sent back to
+// the member it came from (its bucket simply leaves that member out). Changes accumulate until flush().
+
+import { type BgpPathAttribute, forForwarding } from '../codec/attributes.js';
+import type { BgpCodecContext } from '../codec/errors.js';
+import { encodeBgpMessage } from '../codec/messages.js';
+import { packUpdates, type UpdatePackingInput } from '../codec/pack.js';
+import { type BgpPrefix, parseIpv4, parseIpv6 } from '../codec/prefix.js';
+import { makeUpdate } from '../codec/update.js';
+import type { NextHopMode } from '../config/types.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { BestPathChange, LocRibPath } from './loc-rib.js';
+import {
+  communities,
+  findAttribute,
+  type PeerInfo,
+  prefixFamily,
+  prefixKey,
+  type RouteAttributes,
+  withAttribute,
+} from './route.js';
+
+export type Family = 'ipv4-unicast' | 'ipv6-unicast';
+
+/** An established peer as the Adj-RIB-Out needs it (from the config and NegotiatedSessionOptions). */
+export interface ExportPeer {
+  readonly info: PeerInfo;
+  readonly families: readonly Family[];
+  readonly fourOctetAs: boolean;
+  readonly maxMessageLength: number;
+  /** ADD-PATH send negotiated: part of the group key (only the best path is sent so far). */
+  readonly addPathSend: boolean;
+  readonly nextHopMode: NextHopMode;
+  /** Our address on this session: the next hop when we set next-hop self. */
+  readonly localAddress: string;
+  /** Our IPv6 address for IPv6 next-hop self (when IPv6 is negotiated). */
+  readonly localAddressV6?: string;
+  /** Identity of the export policy (policyKey(ref)): equal keys must mean equal policies. */
+  readonly exportPolicyKey: string;
+  readonly exportPolicy: CompiledPolicy;
+}
+
+export type UpdateEncoder = (input: UpdatePackingInput, context: BgpCodecContext) => Uint8Array[];
+
+export interface AdjRibOutOptions {
+  readonly localAs: number;
+  readonly localRouterId: number;
+  /** Route reflector cluster id; defaults to the router id (RFC 4456 §7). */
+  readonly clusterId?: number;
+  readonly defaultLocalPref?: number;
+  /** The packing encoder (injectable so tests can count calls); defaults to packUpdates. */
+  readonly encoder?: UpdateEncoder;
+}
+
+/** RFC 4456 roles. */
+export type PeerRole = 'local' | 'ebgp' | 'ibgp-client' | 'ibgp-nonclient';
+
+export function peerRole(peer: PeerInfo | undefined): PeerRole {
+  if (peer === undefined) return 'local';
+  if (!peer.ibgp) return 'ebgp';
+  return peer.routeReflectorClient ? 'ibgp-client' : 'ibgp-nonclient';
+}
+
+/** RFC 4271 §9.2 + RFC 4456 §6: may a path learned from `from` be advertised to a peer of role `to`? */
+export function mayExport(from: PeerRole, to: PeerRole): boolean {
+  if (to === 'local') return false;
+  if (from === 'local' || from === 'ebgp' || to === 'ebgp') return true;
+  if (from === 'ibgp-client') return true;
+  return to === 'ibgp-client';
+}
+
+const NO_EXPORT = 0xffffff01;
+const NO_ADVERTISE = 0xffffff02;
+
+/** The update-group key of a peer: everything that changes the bytes sent to it. */
+export function updateGroupKey(peer: ExportPeer): string {
+  const selfNextHop = peer.nextHopMode === 'self' || (!peer.info.ibgp && peer.nextHopMode !== 'keep');
+  return JSON.stringify([
+    peer.exportPolicyKey,
+    [...peer.families].sort(),
+    peer.fourOctetAs,
+    peer.maxMessageLength,
+    peer.addPathSend,
+    peerRole(peer.info),
+    peer.nextHopMode,
+    selfNextHop ? [peer.localAddress, peer.localAddressV6 ?? ''] : null,
+  ]);
+}
+
+interface SentState {
+  readonly attributesKey: string;
+  readonly attributes: RouteAttributes;
+  readonly prefix: BgpPrefix;
+  /** Address of the peer the path was learned from (split horizon), undefined for others' or local paths. */
+  readonly source: string | undefined;
+}
+
+interface Member {
+  readonly peer: ExportPeer;
+  /** Joined and not yet sent the initial dump + End-of-RIB. */
+  initial: boolean;
+}
+
+interface Bucket {
+  readonly attributes: RouteAttributes | undefined;
+  readonly announced: BgpPrefix[];
+  readonly withdrawn: BgpPrefix[];
+  readonly recipients: readonly string[];
+}
+
+export interface UpdateGroupView {
+  readonly key: string;
+  readonly members: readonly string[];
+  readonly advertised: number;
+}
+
+class UpdateGroup {
+  readonly members = new Map<string, Member>();
+  readonly sent = new Map<string, SentState>();
+  readonly pending = new Map<string, { prefix: BgpPrefix; best: LocRibPath | undefined }>();
+  constructor(
+    readonly key: string,
+    readonly template: ExportPeer,
+  ) {}
+}
+
+function attributesKey(attributes: RouteAttributes): string {
+  return JSON.stringify([attributes.nextHop, attributes.list], (_key, value) =>
+    value instanceof Uint8Array ? Array.from(value) : value,
+  );
+}
+
+const KIND_ORDER: Readonly<Record<string, number>> = {
+  origin: 1,
+  'as-path': 2,
+  'next-hop': 3,
+  med: 4,
+  'local-pref': 5,
+  'atomic-aggregate': 6,
+  aggregator: 7,
+  communities: 8,
+  'originator-id': 9,
+  'cluster-list': 10,
+  'extended-communities': 16,
+  'as4-path': 17,
+  'as4-aggregator': 18,
+  'large-communities': 32,
+};
+
+function wireOrder(list: readonly BgpPathAttribute[]): BgpPathAttribute[] {
+  const code = (a: BgpPathAttribute) => (a.kind === 'unknown' ? a.code : (KIND_ORDER[a.kind] ?? 255));
+  return [...list].sort((a, b) => code(a) - code(b));
+}
+
+export class AdjRibOut {
+  readonly #groups = new Map<string, UpdateGroup>();
+  readonly #groupOf = new Map<string, UpdateGroup>();
+  readonly #encoder: UpdateEncoder;
+
+  constructor(private readonly options: AdjRibOutOptions) {
+    this.#encoder = options.encoder ?? packUpdates;
+  }
+
+  /**
+   * An established peer joins (or creates) its update group. The next flush() sends it the group's
+   * current routes (for a new group: `bestPaths`, the Loc-RIB's best paths) followed by End-of-RIB.
+   */
+  addPeer(peer: ExportPeer, bestPaths: Iterable<LocRibPath>): void {
+    const address = peer.info.address;
+    if (this.#groupOf.has(address)) throw new Error(`peer ${address} is already in an update group`);
+    const key = updateGroupKey(peer);
+    let group = this.#groups.get(key);
+    if (group === undefined) {
+      group = new UpdateGroup(key, peer);
+      this.#groups.set(key, group);
+      for (const best of bestPaths) group.pending.set(prefixKey(best.prefix), { prefix: best.prefix, best });
+    }
+    group.members.set(address, { peer, initial: true });
+    this.#groupOf.set(address, group);
+  }
+
+  /** The peer's session went down: it leaves its group (an empty group is dropped). */
+  removePeer(address: string): void {
+    const group = this.#groupOf.get(address);
+    if (group === undefined) return;
+    group.members.delete(address);
+    this.#groupOf.delete(address);
+    if (group.members.size === 0) this.#groups.delete(group.key);
+  }
+
+  /** Queues Loc-RIB best-path changes for every group; nothing is encoded until flush(). */
+  enqueue(changes: readonly BestPathChange[]): void {
+    for (const group of this.#groups.values())
+      for (const change of changes)
+        group.pending.set(change.prefixKey, { prefix: change.prefix, best: change.best });
+  }
+
+  groups(): UpdateGroupView[] {
+    return [...this.#groups.values()].map((group) => ({
+      key: group.key,
+      members: [...group.members.keys()],
+      advertised: group.sent.size,
+    }));
+  }
+
+  /** Encodes everything queued; returns the messages per peer address (the same buffers across a group). */
+  flush(): Map<string, Uint8Array[]> {
+    const out = new Map<string, Uint8Array[]>();
+    for (const group of this.#groups.values()) this.#flushGroup(group, out);
+    return out;
+  }
+
+  /** Outbound attributes of a best path for a group, or undefined when it is not advertised there. */
+  exportAttributes(best: LocRibPath, template: ExportPeer): RouteAttributes | undefined {
+    const from = peerRole(best.peer);
+    const to = peerRole(template.info);
+    const family = prefixFamily(best.prefix);
+    if (!template.families.includes(family) || !mayExport(from, to)) return undefined;
+    const values = communities(best.attributes);
+    if (values.includes(NO_ADVERTISE) || (to === 'ebgp' && values.includes(NO_EXPORT))) return undefined;
+    const { localAs, localRouterId } = this.options;
+    let attributes: RouteAttributes = {
+      list: forForwarding(best.attributes.list),
+      nextHop: best.attributes.nextHop,
+    };
+    const selfAddress = family === 'ipv4-unicast' ? template.localAddress : (template.localAddressV6 ?? '::');
+    if (to === 'ebgp') {
+      for (const kind of ['local-pref', 'originator-id', 'cluster-list'] as const)
+        attributes = withAttribute(attributes, kind, undefined);
+      if (from !== 'local') attributes = withAttribute(attributes, 'med', undefined);
+      const segments = findAttribute(attributes, 'as-path')?.segments ?? [];
+      const first = segments[0];
+      const prepended =
+        first !== undefined && first.type === 2 && first.asns.length < 255
+          ? [{ type: 2 as const, asns: [localAs, ...first.asns] }, ...segments.slice(1)]
+          : [{ type: 2 as const, asns: [localAs] }, ...segments];
+      attributes = withAttribute(attributes, 'as-path', { kind: 'as-path', segments: prepended });
+      if (template.nextHopMode !== 'keep' || from === 'local')
+        attributes = { ...attributes, nextHop: selfAddress };
+    } else {
+      if (findAttribute(attributes, 'local-pref') === undefined)
+        attributes = withAttribute(attributes, 'local-pref', {
+          kind: 'local-pref',
+          value: this.options.defaultLocalPref ?? 100,
+        });
+      if (findAttribute(attributes, 'as-path') === undefined)
+        attributes = withAttribute(attributes, 'as-path', { kind: 'as-path', segments: [] });
+      const unsetNextHop = attributes.nextHop === '0.0.0.0' || attributes.nextHop === '::';
+      if (template.nextHopMode === 'self' || from === 'local' || unsetNextHop)
+        attributes = { ...attributes, nextHop: selfAddress };
+      if (from === 'ibgp-client' || from === 'ibgp-nonclient') {
+        const clusterId = this.options.clusterId ?? localRouterId;
+        const originatorId = findAttribute(attributes, 'originator-id')?.id ?? best.peer!.routerId;
+        const clusterList = findAttribute(attributes, 'cluster-list')?.ids ?? [];
+        attributes = withAttribute(attributes, 'originator-id', { kind: 'originator-id', id: originatorId });
+        attributes = withAttribute(attributes, 'cluster-list', {
+          kind: 'cluster-list',
+          ids: [clusterId, ...clusterList],
+        });
+      }
+    }
+    if (findAttribute(attributes, 'origin') === undefined)
+      attributes = withAttribute(attributes, 'origin', { kind: 'origin', value: 0 });
+    const verdict = template.exportPolicy({ prefix: best.prefix, attributes, prependAs: localAs });
+    if (!verdict.accepted) return undefined;
+    return { list: wireOrder(verdict.attributes.list), nextHop: verdict.attributes.nextHop };
+  }
+
+  #flushGroup(group: UpdateGroup, out: Map<string, Uint8Array[]>): void {
+    const established = [...group.members.values()].filter((m) => !m.initial).map((m) => m.peer.info.address);
+    const joining = [...group.members.values()].filter((m) => m.initial).map((m) => m.peer.info.address);
+    const withdrawAll: BgpPrefix[] = [];
+    const buckets = new Map<string, Bucket>();
+    const bucket = (key: string, attributes: RouteAttributes | undefined, recipients: readonly string[]) => {
+      let found = buckets.get(key);
+      if (found === undefined) {
+        found = { attributes, announced: [], withdrawn: [], recipients };
+        buckets.set(key, found);
+      }
+      return found;
+    };
+    for (const [key, { best }] of group.pending) {
+      const attributes = best === undefined ? undefined : this.exportAttributes(best, group.template);
+      const previous = group.sent.get(key);
+      if (attributes === undefined) {
+        if (previous !== undefined) {
+          withdrawAll.push(previous.prefix);
+          group.sent.delete(key);
+        }
+        continue;
+      }
+      const source = best!.peer?.address;
+      const aKey = attributesKey(attributes);
+      group.sent.set(key, { attributesKey: aKey, attributes, prefix: best!.prefix, source });
+      if (
+        source !== undefined &&
+        group.members.has(source) &&
+        previous !== undefined &&
+        previous.source !== source
+      )
+        bucket(`w|${source}`, undefined, [source]).withdrawn.push(best!.prefix);
+      if (previous !== undefined && previous.attributesKey === aKey && previous.source === source) continue;
+      bucket(
+        `a|${source ?? ''}|${aKey}`,
+        attributes,
+        established.filter((p) => p !== source),
+      ).announced.push(best!.prefix);
+    }
+    group.pending.clear();
+
+    const context: BgpCodecContext = {
+      as4: group.template.fourOctetAs,
+      maxLength: group.template.maxMessageLength,
+    };
+    const send = (recipients: readonly string[], messages: readonly Uint8Array[]) => {
+      if (messages.length === 0) return;
+      for (const address of recipients) {
+        const list = out.get(address) ?? [];
+        list.push(...messages);
+        out.set(address, list);
+      }
+    };
+    if (withdrawAll.length > 0 && established.length > 0)
+      send(established, this.#encoder({ attributes: [], withdrawn: withdrawAll }, context));
+    for (const b of buckets.values())
+      if (b.withdrawn.length > 0) send(b.recipients, this.#encode(b, context));
+    for (const b of buckets.values())
+      if (b.announced.length > 0) send(b.recipients, this.#encode(b, context));
+
+    if (joining.length === 0) return;
+    // Initial dump for joining members: the group's advertised table, shared by all joining members.
+    const dump = new Map<string, Bucket>();
+    for (const state of group.sent.values()) {
+      const key = `${state.source ?? ''}|${state.attributesKey}`;
+      let found = dump.get(key);
+      if (found === undefined) {
+        found = {
+          attributes: state.attributes,
+          announced: [],
+          withdrawn: [],
+          recipients: joining.filter((p) => p !== state.source),
+        };
+        dump.set(key, found);
+      }
+      found.announced.push(state.prefix);
+    }
+    for (const b of dump.values()) send(b.recipients, this.#encode(b, context));
+    for (const family of group.template.families) send(joining, [endOfRib(family, context)]);
+    for (const address of joining) group.members.get(address)!.initial = false;
+  }
+
+  #encode(bucket: Bucket, context: BgpCodecContext): Uint8Array[] {
+    if (bucket.recipients.length === 0) return [];
+    if (bucket.attributes === undefined)
+      return this.#encoder({ attributes: [], withdrawn: bucket.withdrawn }, context);
+    const { list, nextHop } = bucket.attributes;
+    const v4 = bucket.announced.length > 0 && bucket.announced[0]!.afi === 1;
+    if (v4) {
+      const withNextHop = wireOrder([...list, { kind: 'next-hop', address: parseIpv4(nextHop) }]);
+      return this.#encoder({ attributes: withNextHop, announced: bucket.announced }, context);
+    }
+    return this.#encoder(
+      { attributes: list, announced: bucket.announced, ipv6NextHop: parseIpv6(nextHop) },
+      context,
+    );
+  }
+}
+
+/** The End-of-RIB marker of a family (RFC 4724 §2): an empty UPDATE, or an empty MP_UNREACH_NLRI. */
+export function endOfRib(family: Family, context: BgpCodecContext): Uint8Array {
+  if (family === 'ipv4-unicast') return encodeBgpMessage(makeUpdate({}), context);
+  return encodeBgpMessage(
+    makeUpdate({ attributes: [{ kind: 'mp-unreach', afi: 2, safi: 1, withdrawn: [] }] }),
+    context,
+  );
+}

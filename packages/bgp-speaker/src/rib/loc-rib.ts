@@ -1,0 +1,239 @@
+// Loc-RIB: per prefix, the accepted paths of every peer's Adj-RIB-In plus locally originated paths; the
+// best path (and ECMP set) chosen by `selectBestPath`. Each change of a prefix's best path or multipath set
+// is queued as a BestPathChange for the FIB and the Adj-RIB-Out. `routes()` answers `caracal-bgp routes`.
+
+import { asPathLength } from '../codec/as4.js';
+import type { BgpPrefix } from '../codec/prefix.js';
+import type { AdjRibInChange } from './adj-rib-in.js';
+import {
+  type CandidatePath,
+  type Decision,
+  type DecisionOptions,
+  type DecisionStep,
+  selectBestPath,
+} from './decision.js';
+import { asPathSegments, findAttribute, type PeerInfo, prefixKey, type RouteAttributes } from './route.js';
+
+/** A path in the Loc-RIB. `peer` undefined: originated by this speaker. */
+export interface LocRibPath extends CandidatePath {
+  readonly prefix: BgpPrefix;
+  readonly pathId: number;
+  readonly attributes: RouteAttributes;
+  readonly peer: PeerInfo | undefined;
+}
+
+export interface BestPathChange {
+  readonly kind: 'added' | 'changed' | 'withdrawn';
+  readonly prefixKey: string;
+  readonly prefix: BgpPrefix;
+  /** The new best path; undefined for 'withdrawn'. */
+  readonly best: LocRibPath | undefined;
+  /** The previous best path; undefined for 'added'. */
+  readonly previous: LocRibPath | undefined;
+  /** The ECMP set, best first (just [best] without multipath); empty for 'withdrawn'. */
+  readonly multipath: readonly LocRibPath[];
+  readonly reason: DecisionStep | undefined;
+}
+
+export interface RouteView {
+  readonly prefixKey: string;
+  readonly prefix: BgpPrefix;
+  readonly candidates: ReadonlyArray<{
+    readonly path: LocRibPath;
+    readonly best: boolean;
+    readonly multipath: boolean;
+  }>;
+  readonly reason: DecisionStep;
+}
+
+export interface LocRibOptions {
+  readonly decision?: DecisionOptions;
+  /** LOCAL_PREF assumed when absent (eBGP-learned paths); RFC 4271 leaves it local, 100 is customary. */
+  readonly defaultLocalPref?: number;
+}
+
+interface PrefixEntry {
+  readonly prefix: BgpPrefix;
+  /** Candidates keyed by source: peer address (or "local") plus path id. */
+  readonly candidates: Map<string, LocRibPath>;
+  decision: Decision<LocRibPath> | undefined;
+}
+
+/** Orders IPv4 and IPv6 peer addresses numerically as text: zero-padded hex. */
+export function peerAddressKey(address: string): string {
+  if (!address.includes(':'))
+    return address
+      .split('.')
+      .map((octet) => Number(octet).toString(16).padStart(2, '0'))
+      .join('');
+  const [head = '', tail = ''] = address.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === '' ? [] : tail.split(':');
+  const groups = address.includes('::')
+    ? [
+        ...headGroups,
+        ...new Array<string>(8 - headGroups.length - tailGroups.length).fill('0'),
+        ...tailGroups,
+      ]
+    : headGroups;
+  return `z${groups.map((group) => group.padStart(4, '0')).join('')}`;
+}
+
+/** Maps a path's attributes and source to what the decision process compares. */
+export function candidateOf(
+  prefix: BgpPrefix,
+  pathId: number,
+  attributes: RouteAttributes,
+  peer: PeerInfo | undefined,
+  stale: boolean,
+  defaultLocalPref = 100,
+): LocRibPath {
+  const segments = asPathSegments(attributes);
+  const first = segments[0];
+  return {
+    prefix,
+    pathId,
+    attributes,
+    peer,
+    local: peer === undefined,
+    localPref: findAttribute(attributes, 'local-pref')?.value ?? defaultLocalPref,
+    asPathLength: asPathLength(segments),
+    origin: findAttribute(attributes, 'origin')?.value ?? 2,
+    med: findAttribute(attributes, 'med')?.value,
+    neighborAs:
+      first !== undefined && first.type === 2
+        ? first.asns[0]
+        : peer?.ibgp === false
+          ? peer.asNumber
+          : undefined,
+    fromEbgp: peer !== undefined && !peer.ibgp,
+    peerRouterId: peer?.routerId ?? 0,
+    originatorId: findAttribute(attributes, 'originator-id')?.id,
+    clusterListLength: findAttribute(attributes, 'cluster-list')?.ids.length ?? 0,
+    peerAddressKey: peer === undefined ? '' : peerAddressKey(peer.address),
+    stale,
+  };
+}
+
+const LOCAL_SOURCE = 'local';
+
+export class LocRib {
+  readonly #prefixes = new Map<string, PrefixEntry>();
+  readonly #dirty = new Set<string>();
+  readonly #previous = new Map<string, Decision<LocRibPath> | undefined>();
+
+  constructor(private readonly options: LocRibOptions = {}) {}
+
+  /** Feeds the changes of one peer's Adj-RIB-In. */
+  applyPeerChanges(peer: PeerInfo, changes: readonly AdjRibInChange[]): void {
+    for (const change of changes) {
+      const source = `${peer.address}#${change.pathId}`;
+      const path =
+        change.path === undefined
+          ? undefined
+          : candidateOf(
+              change.prefix,
+              change.pathId,
+              change.path.attributes,
+              peer,
+              change.path.stale,
+              this.options.defaultLocalPref,
+            );
+      this.#set(change.prefixKey, change.prefix, source, path);
+    }
+  }
+
+  /** Adds or replaces (attributes) or removes (undefined) a locally originated path. */
+  originate(prefix: BgpPrefix, attributes: RouteAttributes | undefined): void {
+    const key = prefixKey(prefix);
+    const path =
+      attributes === undefined
+        ? undefined
+        : candidateOf(prefix, 0, attributes, undefined, false, this.options.defaultLocalPref);
+    this.#set(key, prefix, LOCAL_SOURCE, path);
+  }
+
+  /** Best-path changes since the last call, in the order prefixes were first touched; clears the queue. */
+  takeChanges(): BestPathChange[] {
+    const out: BestPathChange[] = [];
+    for (const key of this.#dirty) {
+      const before = this.#previous.get(key);
+      const entry = this.#prefixes.get(key);
+      const after = entry?.decision;
+      if (entry !== undefined && entry.candidates.size === 0) this.#prefixes.delete(key);
+      if (sameDecision(before, after)) continue;
+      const prefix = entry?.prefix ?? before!.best.prefix;
+      const kind = before === undefined ? 'added' : after === undefined ? 'withdrawn' : 'changed';
+      out.push({
+        kind,
+        prefixKey: key,
+        prefix,
+        best: after?.best,
+        previous: before?.best,
+        multipath: after?.multipath ?? [],
+        reason: after?.reason,
+      });
+    }
+    this.#dirty.clear();
+    this.#previous.clear();
+    return out;
+  }
+
+  best(prefix: BgpPrefix): Decision<LocRibPath> | undefined {
+    return this.#prefixes.get(prefixKey(prefix))?.decision;
+  }
+
+  /** Every best path (for an initial Adj-RIB-Out dump). */
+  *bestPaths(): IterableIterator<LocRibPath> {
+    for (const entry of this.#prefixes.values()) if (entry.decision !== undefined) yield entry.decision.best;
+  }
+
+  /** All candidates of one prefix or of every prefix, the best marked and the step it won by. */
+  routes(prefix?: BgpPrefix): RouteView[] {
+    const entries =
+      prefix === undefined
+        ? [...this.#prefixes.entries()]
+        : [[prefixKey(prefix), this.#prefixes.get(prefixKey(prefix))] as const];
+    const views: RouteView[] = [];
+    for (const [key, entry] of entries) {
+      if (entry?.decision === undefined) continue;
+      const decision = entry.decision;
+      views.push({
+        prefixKey: key,
+        prefix: entry.prefix,
+        reason: decision.reason,
+        candidates: [...entry.candidates.values()].map((path) => ({
+          path,
+          best: path === decision.best,
+          multipath: decision.multipath.includes(path),
+        })),
+      });
+    }
+    return views;
+  }
+
+  #set(key: string, prefix: BgpPrefix, source: string, path: LocRibPath | undefined): void {
+    let entry = this.#prefixes.get(key);
+    if (entry === undefined) {
+      if (path === undefined) return;
+      entry = { prefix, candidates: new Map(), decision: undefined };
+      this.#prefixes.set(key, entry);
+    }
+    if (!this.#dirty.has(key)) {
+      this.#dirty.add(key);
+      this.#previous.set(key, entry.decision);
+    }
+    if (path === undefined) entry.candidates.delete(source);
+    else entry.candidates.set(source, path);
+    entry.decision = selectBestPath([...entry.candidates.values()], this.options.decision);
+  }
+}
+
+function sameDecision(a: Decision<LocRibPath> | undefined, b: Decision<LocRibPath> | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.best === b.best &&
+    a.multipath.length === b.multipath.length &&
+    a.multipath.every((p, i) => p === b.multipath[i])
+  );
+}
