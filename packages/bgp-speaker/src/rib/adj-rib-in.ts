@@ -3,6 +3,7 @@
 // the pre-policy copy when soft reconfiguration is on, and a graceful-restart stale mark. Applying an
 // UPDATE returns the per-prefix changes the Loc-RIB consumes and the max-prefix verdict. Pure data.
 
+import { reconcileAs4 } from '../codec/as4.js';
 import type { BgpPathAttribute } from '../codec/attributes.js';
 import type { BgpPrefix } from '../codec/prefix.js';
 import { ipv4ToString, maskPrefix } from '../codec/prefix.js';
@@ -55,6 +56,11 @@ export interface AdjRibInOptions {
   readonly importPolicy: CompiledPolicy;
   readonly softReconfiguration: boolean;
   readonly maxPrefix?: MaxPrefixConfig;
+  /**
+   * The session negotiated 4-octet ASNs (default true). When false the real AS path is rebuilt from
+   * AS_PATH + AS4_PATH (RFC 6793 §4.2.3); AS4_PATH / AS4_AGGREGATOR are never stored.
+   */
+  readonly fourOctetAs?: boolean;
 }
 
 /** Why a path with these attributes must be ignored on import, or undefined (RFC 4271 §9.1.2, RFC 4456 §8). */
@@ -117,6 +123,13 @@ export class AdjRibIn {
       else list.push(attribute);
     }
     for (const prefix of withdrawn) this.#remove(prefix, changes);
+    if (this.options.fourOctetAs === false) {
+      const { asPath } = reconcileAs4(update.attributes);
+      const index = list.findIndex((attribute) => attribute.kind === 'as-path');
+      if (index >= 0) list[index] = { kind: 'as-path', segments: asPath };
+    }
+    for (let i = list.length - 1; i >= 0; i--)
+      if (list[i]!.kind === 'as4-path' || list[i]!.kind === 'as4-aggregator') list.splice(i, 1);
 
     let dropped: AdjRibInResult['dropped'];
     if (update.treatAsWithdraw) dropped = 'treat-as-withdraw';

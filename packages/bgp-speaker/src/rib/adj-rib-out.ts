@@ -5,6 +5,7 @@
 // packing encoder and hands the same buffers to every member. Split horizon: a path is not sent back to
 // the member it came from (its bucket simply leaves that member out). Changes accumulate until flush().
 
+import { AS_TRANS_ASN } from '../codec/as4.js';
 import { type BgpPathAttribute, forForwarding } from '../codec/attributes.js';
 import type { BgpCodecContext } from '../codec/errors.js';
 import { encodeBgpMessage } from '../codec/messages.js';
@@ -267,7 +268,8 @@ export class AdjRibOut {
       attributes = withAttribute(attributes, 'origin', { kind: 'origin', value: 0 });
     const verdict = template.exportPolicy({ prefix: best.prefix, attributes, prependAs: localAs });
     if (!verdict.accepted) return undefined;
-    return { list: wireOrder(verdict.attributes.list), nextHop: verdict.attributes.nextHop };
+    const list = template.fourOctetAs ? verdict.attributes.list : asTransPath(verdict.attributes.list);
+    return { list: wireOrder(list), nextHop: verdict.attributes.nextHop };
   }
 
   #flushGroup(group: UpdateGroup, out: Map<string, Uint8Array[]>): void {
@@ -368,6 +370,29 @@ export class AdjRibOut {
       context,
     );
   }
+}
+
+/**
+ * For a peer without 4-octet AS support (RFC 6793 §4.2.2): ASNs above 65535 in AS_PATH become AS_TRANS
+ * and the real path goes in AS4_PATH (confederation segments left out of AS4_PATH).
+ */
+export function asTransPath(list: readonly BgpPathAttribute[]): BgpPathAttribute[] {
+  const out: BgpPathAttribute[] = [];
+  for (const attribute of list) {
+    if (attribute.kind !== 'as-path' || !attribute.segments.some((s) => s.asns.some((asn) => asn > 0xffff))) {
+      out.push(attribute);
+      continue;
+    }
+    out.push({
+      kind: 'as-path',
+      segments: attribute.segments.map((s) => ({
+        type: s.type,
+        asns: s.asns.map((asn) => (asn > 0xffff ? AS_TRANS_ASN : asn)),
+      })),
+    });
+    out.push({ kind: 'as4-path', segments: attribute.segments.filter((s) => s.type === 1 || s.type === 2) });
+  }
+  return out;
 }
 
 /** The End-of-RIB marker of a family (RFC 4724 §2): an empty UPDATE, or an empty MP_UNREACH_NLRI. */

@@ -200,6 +200,48 @@ describe('Adj-RIB-In', () => {
   });
 });
 
+describe('4-octet AS with 2-octet peers (RFC 6793)', () => {
+  it('rebuilds the real path on import and sends AS_TRANS + AS4_PATH on export', () => {
+    const old = peer('192.0.2.9', 65009);
+    const rib = ribIn(old, { fourOctetAs: false });
+    const result = rib.applyUpdate(
+      announce(
+        ['10.1.0.0/16'],
+        [
+          origin,
+          asPath(65009, 23456, 23456),
+          { kind: 'as4-path', segments: [{ type: 2, asns: [4200000001, 4200000002] }] },
+        ],
+      ),
+    );
+    const stored = result.changes[0]!.path!.attributes;
+    const flat = (segments: readonly { asns: readonly number[] }[] | undefined) =>
+      segments?.flatMap((s) => s.asns);
+    expect(flat(findAttribute(stored, 'as-path')?.segments)).toEqual([65009, 4200000001, 4200000002]);
+    expect(findAttribute(stored, 'as4-path')).toBeUndefined();
+
+    const loc = new LocRib();
+    loc.applyPeerChanges(old, result.changes);
+    const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID });
+    out.addPeer(
+      exportPeer(peer('203.0.113.1', 65101), { fourOctetAs: false, families: ['ipv4-unicast'] }),
+      loc.bestPaths(),
+    );
+    const [update] = out
+      .flush()
+      .get('203.0.113.1')!
+      .map((bytes) => decodeBgpMessage(bytes, { as4: false }));
+    if (update?.type !== 'update') throw new Error('expected an UPDATE');
+    expect(flat(kind(update.attributes, 'as-path')?.segments)).toEqual([LOCAL_AS, 65009, 23456, 23456]);
+    expect(flat(kind(update.attributes, 'as4-path')?.segments)).toEqual([
+      LOCAL_AS,
+      65009,
+      4200000001,
+      4200000002,
+    ]);
+  });
+});
+
 describe('Loc-RIB', () => {
   it('emits added/changed/withdrawn as paths from several peers come and go', () => {
     const loc = new LocRib();
