@@ -10,6 +10,7 @@ import { ipv4ToString, maskPrefix } from '../codec/prefix.js';
 import type { BgpUpdate } from '../codec/update.js';
 import type { MaxPrefixConfig } from '../config/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import { AttributeInterner } from './intern.js';
 import { nextHopText, type PeerInfo, prefixKey, type RouteAttributes } from './route.js';
 
 /** One path received from the peer. */
@@ -61,6 +62,8 @@ export interface AdjRibInOptions {
    * AS_PATH + AS4_PATH (RFC 6793 §4.2.3); AS4_PATH / AS4_AGGREGATOR are never stored.
    */
   readonly fourOctetAs?: boolean;
+  /** Shared by all peers' Adj-RIB-Ins so equal attribute sets are stored once; a private one by default. */
+  readonly interner?: AttributeInterner;
 }
 
 /** Why a path with these attributes must be ignored on import, or undefined (RFC 4271 §9.1.2, RFC 4456 §8). */
@@ -88,11 +91,14 @@ function ribKey(prefixKeyText: string, pathId: number): string {
 
 export class AdjRibIn {
   readonly #paths = new Map<string, AdjRibInPath>();
+  readonly #interner: AttributeInterner;
 
   constructor(
     readonly peer: PeerInfo,
     private options: AdjRibInOptions,
-  ) {}
+  ) {
+    this.#interner = options.interner ?? new AttributeInterner();
+  }
 
   get size(): number {
     return this.#paths.size;
@@ -164,6 +170,7 @@ export class AdjRibIn {
     const changes: AdjRibInChange[] = [];
     for (const [key, path] of this.#paths) {
       if (!path.stale) continue;
+      this.#interner.release(path.attributes);
       this.#paths.delete(key);
       if (path.accepted) changes.push({ ...this.#change(path), path: undefined });
     }
@@ -173,8 +180,10 @@ export class AdjRibIn {
   /** The session went down without graceful restart: every path is withdrawn. */
   clear(): AdjRibInChange[] {
     const changes: AdjRibInChange[] = [];
-    for (const path of this.#paths.values())
+    for (const path of this.#paths.values()) {
+      this.#interner.release(path.attributes);
       if (path.accepted) changes.push({ ...this.#change(path), path: undefined });
+    }
     this.#paths.clear();
     return changes;
   }
@@ -205,12 +214,13 @@ export class AdjRibIn {
     const path: AdjRibInPath = {
       prefix: canonical,
       pathId,
-      attributes: verdict.attributes,
+      attributes: this.#interner.acquire(verdict.attributes),
       accepted: verdict.accepted,
       stale,
       ...(this.options.softReconfiguration ? { received } : {}),
     };
     const previous = this.#paths.get(ribKey(key, pathId));
+    if (previous !== undefined) this.#interner.release(previous.attributes);
     this.#paths.set(ribKey(key, pathId), path);
     if (path.accepted || previous?.accepted)
       changes.push({ prefixKey: key, prefix: canonical, pathId, path: path.accepted ? path : undefined });
@@ -222,6 +232,7 @@ export class AdjRibIn {
     const pathId = canonical.pathId ?? 0;
     const previous = this.#paths.get(ribKey(key, pathId));
     if (previous === undefined) return;
+    this.#interner.release(previous.attributes);
     this.#paths.delete(ribKey(key, pathId));
     if (previous.accepted) changes.push({ prefixKey: key, prefix: canonical, pathId, path: undefined });
   }

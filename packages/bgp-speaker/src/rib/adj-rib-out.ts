@@ -14,6 +14,7 @@ import { type BgpPrefix, parseIpv4, parseIpv6 } from '../codec/prefix.js';
 import { makeUpdate } from '../codec/update.js';
 import type { NextHopMode } from '../config/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import { attributesKey } from './intern.js';
 import type { BestPathChange, LocRibPath } from './loc-rib.js';
 import {
   communities,
@@ -127,12 +128,6 @@ class UpdateGroup {
     readonly key: string,
     readonly template: ExportPeer,
   ) {}
-}
-
-function attributesKey(attributes: RouteAttributes): string {
-  return JSON.stringify([attributes.nextHop, attributes.list], (_key, value) =>
-    value instanceof Uint8Array ? Array.from(value) : value,
-  );
 }
 
 const KIND_ORDER: Readonly<Record<string, number>> = {

@@ -2,5 +2,6 @@
 export * from './adj-rib-in.js';
 export * from './adj-rib-out.js';
 export * from './decision.js';
+export * from './intern.js';
 export * from './loc-rib.js';
 export * from './route.js';

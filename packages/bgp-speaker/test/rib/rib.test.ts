@@ -14,6 +14,7 @@ import type { PolicyDefinitions } from '../../src/config/types.js';
 import { compilePolicy, policyKey } from '../../src/policy/compile.js';
 import { AdjRibIn, type AdjRibInOptions } from '../../src/rib/adj-rib-in.js';
 import { AdjRibOut, type ExportPeer, type UpdateEncoder } from '../../src/rib/adj-rib-out.js';
+import { AttributeInterner } from '../../src/rib/intern.js';
 import { LocRib } from '../../src/rib/loc-rib.js';
 import { findAttribute, type PeerInfo } from '../../src/rib/route.js';
 
@@ -75,6 +76,22 @@ describe('Adj-RIB-In', () => {
     );
     expect(v6.changes[0]!.path!.attributes.nextHop).toBe('2001:db8::1');
     expect(rib.size).toBe(3);
+  });
+
+  it('interns equal attribute sets across UPDATEs and peers, forgetting them with the last path', () => {
+    const interner = new AttributeInterner();
+    const a = ribIn(peer('192.0.2.1', 65001), { interner });
+    const b = ribIn(peer('192.0.2.1', 65001, { address: '192.0.2.1' }), { interner });
+    const first = a.applyUpdate(announce(['10.1.0.0/16'], [origin, asPath(65001)])).changes[0]!.path!;
+    const second = b.applyUpdate(announce(['10.2.0.0/16'], [origin, asPath(65001)])).changes[0]!.path!;
+    const other = a.applyUpdate(announce(['10.3.0.0/16'], [origin, asPath(65009)])).changes[0]!.path!;
+    expect(second.attributes).toBe(first.attributes);
+    expect(other.attributes).not.toBe(first.attributes);
+    expect(interner.size).toBe(2);
+    a.applyUpdate(makeUpdate({ withdrawn: [parsePrefix('10.1.0.0/16'), parsePrefix('10.3.0.0/16')] }));
+    expect(interner.size).toBe(1);
+    b.clear();
+    expect(interner.size).toBe(0);
   });
 
   it('withdraws classic and MP_UNREACH prefixes; unknown withdrawals change nothing', () => {
