@@ -573,7 +573,7 @@ describe('Adj-RIB-Out', () => {
     expect(out.flush().size).toBe(0);
   });
 
-  it('honours NO_EXPORT: withdraws a prefix whose new best is not exportable', () => {
+  it('honours NO_EXPORT and NO_ADVERTISE: withdraws a prefix whose new best is not exportable', () => {
     const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID });
     const loc = new LocRib();
     out.addPeer(exportPeer(peer('203.0.113.1', 65101)), []);
@@ -594,6 +594,17 @@ describe('Adj-RIB-Out', () => {
     const sent = out.flush();
     expect(decodeAll(sent.get('203.0.113.1')!).map((u) => u.withdrawn)).toEqual([['10.1.0.0/16']]);
     expect(decodeAll(sent.get('10.0.0.2')!).map((u) => u.announced)).toEqual([['10.1.0.0/16']]);
+    // NO_ADVERTISE: withdrawn from the iBGP peer too; the eBGP peer already had it withdrawn.
+    loc.applyPeerChanges(
+      src,
+      inSrc.applyUpdate(
+        announce(['10.1.0.0/16'], [origin, asPath(65001), { kind: 'communities', values: [0xffffff02] }]),
+      ).changes,
+    );
+    out.enqueue(loc.takeChanges());
+    const last = out.flush();
+    expect(decodeAll(last.get('10.0.0.2')!).map((u) => u.withdrawn)).toEqual([['10.1.0.0/16']]);
+    expect(last.get('203.0.113.1')).toBeUndefined();
   });
 
   it('applies the export policy after the protocol rules; a late joiner gets a dump plus End-of-RIB per family', () => {
