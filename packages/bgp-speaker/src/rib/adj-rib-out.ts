@@ -24,6 +24,7 @@ import {
   prefixKey,
   type RouteAttributes,
   withAttribute,
+  withoutPathId,
 } from './route.js';
 
 export type Family = 'ipv4-unicast' | 'ipv6-unicast';
@@ -292,20 +293,21 @@ export class AdjRibOut {
       }
       const source = best!.peer?.address;
       const aKey = attributesKey(attributes);
-      group.sent.set(key, { attributesKey: aKey, attributes, prefix: best!.prefix, source });
+      const prefix = withoutPathId(best!.prefix);
+      group.sent.set(key, { attributesKey: aKey, attributes, prefix, source });
       if (
         source !== undefined &&
         group.members.has(source) &&
         previous !== undefined &&
         previous.source !== source
       )
-        bucket(`w|${source}`, undefined, [source]).withdrawn.push(best!.prefix);
+        bucket(`w|${source}`, undefined, [source]).withdrawn.push(prefix);
       if (previous !== undefined && previous.attributesKey === aKey && previous.source === source) continue;
       bucket(
         `a|${source ?? ''}|${aKey}`,
         attributes,
         established.filter((p) => p !== source),
-      ).announced.push(best!.prefix);
+      ).announced.push(prefix);
     }
     group.pending.clear();
 

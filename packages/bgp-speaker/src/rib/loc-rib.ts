@@ -12,7 +12,14 @@ import {
   type DecisionStep,
   selectBestPath,
 } from './decision.js';
-import { asPathSegments, findAttribute, type PeerInfo, prefixKey, type RouteAttributes } from './route.js';
+import {
+  asPathSegments,
+  findAttribute,
+  type PeerInfo,
+  prefixKey,
+  type RouteAttributes,
+  withoutPathId,
+} from './route.js';
 
 /** A path in the Loc-RIB. `peer` undefined: originated by this speaker. */
 export interface LocRibPath extends CandidatePath {
@@ -216,7 +223,7 @@ export class LocRib {
     let entry = this.#prefixes.get(key);
     if (entry === undefined) {
       if (path === undefined) return;
-      entry = { prefix, candidates: new Map(), decision: undefined };
+      entry = { prefix: withoutPathId(prefix), candidates: new Map(), decision: undefined };
       this.#prefixes.set(key, entry);
     }
     if (!this.#dirty.has(key)) {

@@ -81,6 +81,13 @@ export function nextHopText(bytes: Uint8Array): string {
   return ipv6ToString(bytes.subarray(0, 16));
 }
 
+/** The prefix without its ADD-PATH path id (what a peer without ADD-PATH receive must get). */
+export function withoutPathId(prefix: BgpPrefix): BgpPrefix {
+  if (prefix.pathId === undefined) return prefix;
+  const { pathId: _pathId, ...bare } = prefix;
+  return bare as BgpPrefix;
+}
+
 /** RIB key of a prefix: its canonical text without path id ("10.0.0.0/24"). */
 export function prefixKey(prefix: BgpPrefix): string {
   const { pathId: _pathId, ...bare } = maskPrefix(prefix);

@@ -453,6 +453,20 @@ describe('Adj-RIB-Out', () => {
     expect(third.map((u) => u.announced)).toEqual([[], []]); // only End-of-RIB (IPv4, IPv6)
   });
 
+  it('paths received with ADD-PATH ids are exported without path ids', () => {
+    const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID });
+    const src = peer('192.0.2.1', 65001);
+    const update = makeUpdate({
+      attributes: [origin, asPath(65001), { kind: 'next-hop', address: parseIpv4('192.0.2.1') }],
+      nlri: [parsePrefix('10.1.0.0/16', 7)],
+    });
+    const loc = learned(src, update);
+    expect(loc.routes()[0]!.prefixKey).toBe('10.1.0.0/16');
+    out.addPeer(exportPeer(peer('203.0.113.1', 65101), { families: ['ipv4-unicast'] }), loc.bestPaths());
+    const [first] = decodeAll(out.flush().get('203.0.113.1')!);
+    expect(first!.announced).toEqual(['10.1.0.0/16']);
+  });
+
   it('packs N prefixes with one attribute set into UPDATEs filled to the maximum length', () => {
     const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID });
     const loc = new LocRib();
