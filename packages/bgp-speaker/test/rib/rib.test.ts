@@ -352,6 +352,25 @@ describe('Loc-RIB', () => {
     expect(byPeer.get('10.0.0.2')!.best).toBe(false);
   });
 
+  it('a stale path (graceful restart) loses to a fresh one and comes back after a refresh', () => {
+    const loc = new LocRib();
+    const a = peer('192.0.2.1', 65001);
+    const b = peer('192.0.2.2', 65002);
+    const inA = ribIn(a);
+    loc.applyPeerChanges(a, inA.applyUpdate(announce(['10.1.0.0/16'], [origin, asPath(65001)])).changes);
+    loc.applyPeerChanges(
+      b,
+      ribIn(b).applyUpdate(announce(['10.1.0.0/16'], [origin, asPath(65002, 1)])).changes,
+    );
+    expect(loc.takeChanges()[0]!.best!.peer!.address).toBe('192.0.2.1');
+    loc.applyPeerChanges(a, inA.markStale());
+    const [stale] = loc.takeChanges();
+    expect([stale!.best!.peer!.address, stale!.reason]).toEqual(['192.0.2.2', 'not-stale']);
+    loc.applyPeerChanges(a, inA.applyUpdate(announce(['10.1.0.0/16'], [origin, asPath(65001)])).changes);
+    loc.applyPeerChanges(a, inA.sweepStale());
+    expect(loc.takeChanges()[0]!.best!.peer!.address).toBe('192.0.2.1');
+  });
+
   it('tracks the ECMP set: a second equal path changes the multipath set, removing it shrinks it', () => {
     const loc = new LocRib({ decision: { maxPaths: 4 } });
     const a = peer('10.0.0.2', LOCAL_AS);
