@@ -1,0 +1,157 @@
+// Unit tests of the peering inputs kept from resource watch events: a fake store (rxjs Subjects per kind)
+// drives PeeringState; the plan is recomputed on Node, BGPPeer and BGPConfiguration changes. Also the
+// Node registration's merge (labels and other fields kept, prefix required).
+import type { ResourceWatchEvent } from '@caracal/datastore';
+import type { BGPConfigurationResource, BGPPeerResource, NodeResource } from '@caracal/model';
+import { Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import {
+  durationSeconds,
+  PeeringState,
+  WATCHED_KINDS,
+  type WatchedKind,
+} from '../../src/agent/plan-state.js';
+import { desiredNode } from '../../src/agent/register.js';
+import type { PeeringPlan } from '../../src/peering.js';
+
+const node = (name: string, ip: string, labels: Record<string, string> = {}): NodeResource => ({
+  apiVersion: 'caracal.io/v1',
+  kind: 'Node',
+  metadata: { name, labels },
+  spec: { bgp: { ipv4Address: ip } },
+});
+const peer = (name: string, spec: BGPPeerResource['spec']): BGPPeerResource => ({
+  apiVersion: 'caracal.io/v1',
+  kind: 'BGPPeer',
+  metadata: { name },
+  spec,
+});
+const config = (name: string, spec: BGPConfigurationResource['spec']): BGPConfigurationResource => ({
+  apiVersion: 'caracal.io/v1',
+  kind: 'BGPConfiguration',
+  metadata: { name },
+  spec,
+});
+
+/** A fake store: one Subject per kind, wired into PeeringState the way the agent does it. */
+function fakeCluster(self: string) {
+  const state = new PeeringState();
+  const subjects = new Map(WATCHED_KINDS.map((k) => [k, new Subject<ResourceWatchEvent>()]));
+  const plans: PeeringPlan[] = [];
+  for (const kind of WATCHED_KINDS) {
+    subjects.get(kind)?.subscribe((event) => {
+      if (state.apply(kind, event) && state.inSync) plans.push(state.plan(self));
+    });
+  }
+  const emit = (kind: WatchedKind, event: ResourceWatchEvent) => subjects.get(kind)?.next(event);
+  const sync = (kind: WatchedKind, items: unknown[]) => {
+    emit(kind, { type: 'snapshot', items: items as never, revision: 1, resync: false });
+    emit(kind, { type: 'in-sync', revision: 1 });
+  };
+  return { state, emit, sync, plans };
+}
+
+describe('PeeringState', () => {
+  it('plans nothing before every kind is in sync, then the mesh with the right passive side', () => {
+    const c = fakeCluster('n1');
+    c.sync('Node', [node('n1', '10.0.0.5/24'), node('n2', '10.0.0.9/24'), node('n0', '10.0.0.2/24')]);
+    c.sync('BGPPeer', []);
+    expect(c.plans).toEqual([]);
+    c.sync('BGPConfiguration', []);
+    const plan = c.plans.at(-1);
+    expect(plan?.localAsNumber).toBe(64512);
+    expect(plan?.peers.map((p) => [p.address, p.passive])).toEqual(
+      expect.arrayContaining([
+        ['10.0.0.9', false],
+        ['10.0.0.2', true],
+      ]),
+    );
+    expect(plan?.peers).toHaveLength(2);
+  });
+
+  it('recomputes on a node added and deleted, a BGPPeer with a selector, and the mesh switched off', () => {
+    const c = fakeCluster('n1');
+    c.sync('Node', [node('n1', '10.0.0.5/24', { rack: 'a' })]);
+    c.sync('BGPPeer', []);
+    c.sync('BGPConfiguration', []);
+    expect(c.plans.at(-1)?.peers).toEqual([]);
+    c.emit('Node', { type: 'put', resource: node('n2', '10.0.0.9/24'), revision: 2 });
+    expect(c.plans.at(-1)?.peers.map((p) => p.name)).toEqual(['mesh-n2']);
+    c.emit('BGPPeer', {
+      type: 'put',
+      resource: peer('tor', {
+        peerIP: '10.0.0.1:1179',
+        asNumber: 65000,
+        nodeSelector: "rack == 'a'",
+        holdTime: '1m30s',
+      }),
+      revision: 3,
+    });
+    const torPeer = c.plans.at(-1)?.peers.find((p) => p.address === '10.0.0.1');
+    expect(torPeer).toMatchObject({ port: 1179, asNumber: 65000, holdTimeSeconds: 90, origin: 'bgppeer' });
+    c.emit('BGPConfiguration', {
+      type: 'put',
+      resource: config('default', { asNumber: 65100, nodeToNodeMeshEnabled: false }),
+      revision: 4,
+    });
+    expect(c.plans.at(-1)?.localAsNumber).toBe(65100);
+    expect(c.plans.at(-1)?.peers.map((p) => p.address)).toEqual(['10.0.0.1']);
+    c.emit('BGPPeer', { type: 'delete', kind: 'BGPPeer', name: 'tor', revision: 5 } as ResourceWatchEvent);
+    expect(c.plans.at(-1)?.peers).toEqual([]);
+  });
+
+  it('a BGPPeer whose nodeSelector does not match this node adds nothing', () => {
+    const c = fakeCluster('n1');
+    c.sync('Node', [node('n1', '10.0.0.5/24', { rack: 'b' })]);
+    c.sync('BGPPeer', [peer('tor', { peerIP: '10.0.0.1', asNumber: 65000, nodeSelector: "rack == 'a'" })]);
+    c.sync('BGPConfiguration', []);
+    expect(c.plans.at(-1)?.peers).toEqual([]);
+  });
+
+  it('a resync snapshot replaces the state', () => {
+    const c = fakeCluster('n1');
+    c.sync('Node', [node('n1', '10.0.0.5/24'), node('n2', '10.0.0.9/24')]);
+    c.sync('BGPPeer', []);
+    c.sync('BGPConfiguration', []);
+    expect(c.plans.at(-1)?.peers).toHaveLength(1);
+    c.emit('Node', { type: 'snapshot', items: [node('n1', '10.0.0.5/24')], revision: 9, resync: true });
+    c.emit('Node', { type: 'in-sync', revision: 9 });
+    expect(c.plans.at(-1)?.peers).toEqual([]);
+  });
+
+  it('parses Go durations and refuses others', () => {
+    expect(durationSeconds('1m30s', 'x')).toBe(90);
+    expect(durationSeconds('500ms', 'x')).toBe(0.5);
+    expect(() => durationSeconds('90', 'BGPPeer p spec.holdTime')).toThrow(
+      'BGPPeer p spec.holdTime: "90" is not',
+    );
+  });
+});
+
+describe('desiredNode', () => {
+  it('creates a valid Node with the address and AS', () => {
+    const n = desiredNode(undefined, { nodeName: 'n1', ipv4Address: '10.0.0.5/24', asNumber: 65001 });
+    expect(n.spec.bgp).toEqual({ ipv4Address: '10.0.0.5/24', asNumber: 65001 });
+  });
+  it('keeps labels, other fields and the resourceVersion of an existing Node', () => {
+    const existing: NodeResource = {
+      ...node('n1', '10.0.0.4/24', { rack: 'a' }),
+      metadata: { name: 'n1', labels: { rack: 'a' }, resourceVersion: '42', uid: 'u' },
+      spec: {
+        bgp: { ipv4Address: '10.0.0.4/24', routeReflectorClusterID: '1.1.1.1' },
+        ipv4VXLANTunnelAddr: '10.9.0.1',
+      },
+    };
+    const n = desiredNode(existing, { nodeName: 'n1', ipv4Address: '10.0.0.5/24', asNumber: undefined });
+    expect(n.metadata).toMatchObject({ labels: { rack: 'a' }, resourceVersion: '42', uid: 'u' });
+    expect(n.spec).toEqual({
+      bgp: { ipv4Address: '10.0.0.5/24', routeReflectorClusterID: '1.1.1.1' },
+      ipv4VXLANTunnelAddr: '10.9.0.1',
+    });
+  });
+  it('refuses a bare address through the model validation', () => {
+    expect(() =>
+      desiredNode(undefined, { nodeName: 'n1', ipv4Address: '10.0.0.5', asNumber: undefined }),
+    ).toThrow();
+  });
+});
