@@ -60,7 +60,7 @@ export class NodeAgent {
 
   async start(): Promise<void> {
     const { runDir, nodeName } = this.options;
-    mkdirSync(runDir, { recursive: true });
+    mkdirSync(join(runDir, 'felix'), { recursive: true });
     writeFileAtomic(join(runDir, 'node.pid'), `${process.pid}\n`);
     writeFileAtomic(join(runDir, 'nodename'), nodeName);
     await this.startHealthServer();
@@ -163,8 +163,9 @@ export class NodeAgent {
         ...o.felixCommand,
         '--node-name',
         o.nodeName,
+        // Felix writes its own status.json: a subdirectory keeps it from overwriting the agent's.
         '--run-dir',
-        o.runDir,
+        join(o.runDir, 'felix'),
         '--health-port',
         String(o.felixHealthPort),
         ...(o.etcdEndpoints === undefined ? [] : ['--etcd-endpoints', o.etcdEndpoints]),

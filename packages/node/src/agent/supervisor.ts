@@ -51,8 +51,8 @@ export class ChildSupervisor {
       this.options.logger.warn({ code, signal, restartInMs: this.backoffMs }, `${this.options.name} exited`);
       this.timer = setTimeout(() => {
         this.restarts++;
-        this.options.onRestart?.();
         this.launch();
+        this.options.onRestart?.();
       }, this.backoffMs);
       this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
     });
