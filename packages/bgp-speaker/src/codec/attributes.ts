@@ -180,7 +180,25 @@ const KIND_BY_CODE = new Map<number, KnownKind>(
 );
 
 export function attributeCode(attribute: BgpPathAttribute): number {
-  return attribute.kind === 'unknown' ? attribute.code : ATTRIBUTE_SPECS[attribute.kind].code;
+  // The common kinds by switch: a keyed lookup into ATTRIBUTE_SPECS costs more per attribute on encode.
+  switch (attribute.kind) {
+    case 'origin':
+      return 1;
+    case 'as-path':
+      return 2;
+    case 'next-hop':
+      return 3;
+    case 'med':
+      return 4;
+    case 'local-pref':
+      return 5;
+    case 'communities':
+      return 8;
+    case 'unknown':
+      return attribute.code;
+    default:
+      return ATTRIBUTE_SPECS[attribute.kind].code;
+  }
 }
 
 export function attributeKindOfCode(code: number): BgpAttributeKind {
@@ -188,7 +206,21 @@ export function attributeKindOfCode(code: number): BgpAttributeKind {
 }
 
 function defaultFlags(attribute: BgpPathAttribute): number {
-  return attribute.kind === 'unknown' ? 0xc0 : ATTRIBUTE_SPECS[attribute.kind].flags;
+  // Same switch-first shape as attributeCode, for the same reason.
+  switch (attribute.kind) {
+    case 'origin':
+    case 'as-path':
+    case 'next-hop':
+    case 'local-pref':
+      return 0x40;
+    case 'med':
+      return 0x80;
+    case 'communities':
+    case 'unknown':
+      return 0xc0;
+    default:
+      return ATTRIBUTE_SPECS[attribute.kind].flags;
+  }
 }
 
 // ---------------------------------------------------------------- decoding
@@ -615,13 +647,36 @@ export const ATTRIBUTE_CODECS: AttributeCodecTable = {
   },
 };
 
-/** Octets of the attribute's value (without flags/type/length). */
+/**
+ * Octets of the attribute's value (without flags/type/length). The common kinds are computed inline (a
+ * switch on `kind` instead of a table lookup plus a closure call, which shows up when every UPDATE carries
+ * its own attributes); the rest go through ATTRIBUTE_CODECS.
+ */
 export function attributeValueLength(attribute: BgpPathAttribute, context: BgpCodecContext): number {
-  if (attribute.kind === 'unknown') return attribute.value.length;
-  return (ATTRIBUTE_CODECS[attribute.kind] as AttributeCodec<BgpPathAttribute>).valueLength(
-    attribute,
-    context,
-  );
+  switch (attribute.kind) {
+    case 'origin':
+      return 1;
+    case 'next-hop':
+    case 'med':
+    case 'local-pref':
+      return 4;
+    case 'communities':
+      return attribute.values.length * 4;
+    case 'as-path': {
+      const asSize = context.as4 ? 4 : 2;
+      const segments = attribute.segments;
+      let total = 0;
+      for (let i = 0; i < segments.length; i++) total += 2 + segments[i]!.asns.length * asSize;
+      return total;
+    }
+    case 'unknown':
+      return attribute.value.length;
+    default:
+      return (ATTRIBUTE_CODECS[attribute.kind] as AttributeCodec<BgpPathAttribute>).valueLength(
+        attribute,
+        context,
+      );
+  }
 }
 
 function writeAttributeValue(
@@ -630,9 +685,34 @@ function writeAttributeValue(
   out: Uint8Array,
   at: number,
 ): number {
-  if (attribute.kind === 'unknown') {
-    out.set(attribute.value, at);
-    return at + attribute.value.length;
+  // Same inline fast path as attributeValueLength for the fixed-size kinds.
+  switch (attribute.kind) {
+    case 'origin':
+      out[at] = attribute.value;
+      return at + 1;
+    case 'next-hop':
+      return put32(out, at, attribute.address);
+    case 'med':
+    case 'local-pref':
+      return put32(out, at, attribute.value);
+    case 'communities': {
+      const values = attribute.values;
+      for (let i = 0; i < values.length; i++) at = put32(out, at, values[i]!);
+      return at;
+    }
+    case 'as-path':
+      if (context.as4) return writeWideSegments(attribute.segments, out, at);
+      break;
+    case 'unknown':
+      out.set(attribute.value, at);
+      return at + attribute.value.length;
+    default:
+      return (ATTRIBUTE_CODECS[attribute.kind] as AttributeCodec<BgpPathAttribute>).write(
+        attribute,
+        context,
+        out,
+        at,
+      );
   }
   return (ATTRIBUTE_CODECS[attribute.kind] as AttributeCodec<BgpPathAttribute>).write(
     attribute,
@@ -640,6 +720,19 @@ function writeAttributeValue(
     out,
     at,
   );
+}
+
+/** 4-octet AS_PATH segments (the AS4 session case, where no ASN can be out of range). */
+function writeWideSegments(segments: readonly AsPathSegment[], out: Uint8Array, at: number): number {
+  for (let s = 0; s < segments.length; s++) {
+    const segment = segments[s]!;
+    const asns = segment.asns;
+    if (asns.length > 255) throw new BgpEncodeError(`AS_PATH segment of ${asns.length} ASNs > 255`);
+    out[at++] = segment.type;
+    out[at++] = asns.length;
+    for (let i = 0; i < asns.length; i++) at = put32(out, at, asns[i]!);
+  }
+  return at;
 }
 
 /** Octets of the whole attribute (flags, type, length octet(s), value). */

@@ -20,6 +20,8 @@ import { ipv4ToString, parseIpv4 } from './prefix.js';
 import { type BgpUpdate, decodeUpdateBody, encodeUpdateBody, updateBodyLength } from './update.js';
 
 export const BGP_HEADER_LENGTH = 19;
+/** The 16 all-ones marker octets, copied into each encoded header in one call. */
+const BGP_MARKER = new Uint8Array(16).fill(0xff);
 export const BgpMessageTypes = {
   open: 1,
   update: 2,
@@ -251,11 +253,11 @@ export function decodeRouteRefreshBody(body: Uint8Array, whole: Uint8Array = bod
 
 // ---------------------------------------------------------------- whole messages
 
-/** Reads and checks the 19-octet header at bytes[0..19); returns type and total length. */
-export function decodeBgpHeader(
-  bytes: Uint8Array,
-  context: BgpCodecContext,
-): { type: number; length: number } {
+/**
+ * Checks the 19-octet header at bytes[0..19) and returns the message type (the total length is octets
+ * 16..17). Returns a number rather than an object so decoding a message allocates nothing for its header.
+ */
+function checkBgpHeader(bytes: Uint8Array, context: BgpCodecContext): number {
   if (bytes.length < BGP_HEADER_LENGTH)
     throw sessionReset(1, 2, twoOctets(bytes.length), `header: ${bytes.length} octets < 19`);
   for (let i = 0; i < 16; i++)
@@ -275,7 +277,16 @@ export function decodeBgpHeader(
       bytes.subarray(16, 18),
       `header: length ${length} invalid for message type ${type}`,
     );
-  return { type, length };
+  return type;
+}
+
+/** Reads and checks the 19-octet header at bytes[0..19); returns type and total length. */
+export function decodeBgpHeader(
+  bytes: Uint8Array,
+  context: BgpCodecContext,
+): { type: number; length: number } {
+  const type = checkBgpHeader(bytes, context);
+  return { type, length: (bytes[16]! << 8) | bytes[17]! };
 }
 
 /** Decodes one complete message (header included); throws only session-reset BgpDecodeErrors. */
@@ -344,7 +355,8 @@ const MESSAGE_CODEC_BY_CODE: readonly (BgpMessageCodec<BgpMessage> | undefined)[
 
 /** Decodes one complete message (header included); throws only session-reset BgpDecodeErrors. */
 export function decodeBgpMessage(bytes: Uint8Array, context: BgpCodecContext): BgpMessage {
-  const { type, length } = decodeBgpHeader(bytes, context);
+  const type = checkBgpHeader(bytes, context);
+  const length = (bytes[16]! << 8) | bytes[17]!;
   if (length !== bytes.length)
     throw sessionReset(
       1,
@@ -369,17 +381,35 @@ export function bgpMessageEncodedLength(message: BgpMessage, context: BgpCodecCo
 
 /** Encodes a message (header included); throws BgpEncodeError if it exceeds the context's maximum length. */
 export function encodeBgpMessage(message: BgpMessage, context: BgpCodecContext): Uint8Array {
+  if (message.type === 'update') return encodeUpdateMessage(message, context);
   const codec = codecOf(message);
   const length = BGP_HEADER_LENGTH + codec.bodyLength(message, context);
   const max = maxMessageLength(context);
   if (length > max)
     throw new BgpEncodeError(`${message.type} message of ${length} octets exceeds the maximum ${max}`);
   const out = new Uint8Array(length);
-  out.fill(0xff, 0, 16);
+  out.set(BGP_MARKER);
   out[16] = length >>> 8;
   out[17] = length & 0xff;
   out[18] = codec.typeCode;
   codec.writeBody(message, context, out, BGP_HEADER_LENGTH);
+  return out;
+}
+
+/**
+ * encodeBgpMessage for UPDATEs, the message sent by the million: called directly rather than through the
+ * codec table's closures (same checks and bytes as the generic path).
+ */
+function encodeUpdateMessage(update: BgpUpdate, context: BgpCodecContext): Uint8Array {
+  const length = BGP_HEADER_LENGTH + updateBodyLength(update, context);
+  const max = maxMessageLength(context);
+  if (length > max) throw new BgpEncodeError(`update message of ${length} octets exceeds the maximum ${max}`);
+  const out = new Uint8Array(length);
+  out.set(BGP_MARKER);
+  out[16] = length >>> 8;
+  out[17] = length & 0xff;
+  out[18] = 2;
+  encodeUpdateBody(update, context, out, BGP_HEADER_LENGTH);
   return out;
 }
 

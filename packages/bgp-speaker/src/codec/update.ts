@@ -8,7 +8,8 @@ import {
   decodePathAttribute,
   writeAttribute,
 } from './attributes.js';
-import { type BgpCodecContext, BgpDecodeError, hasAddPath, sessionReset, twoOctets } from './errors.js';
+import { type BgpCodecContext, BgpDecodeError, hasAddPath, sessionReset } from './errors.js';
+import { decodeCommonAttribute } from './hot-path.js';
 import { type BgpPrefix, nlriEncodedLength, readNlri, writeNlri } from './prefix.js';
 
 export interface BgpUpdate {
@@ -25,6 +26,12 @@ export interface BgpUpdate {
   readonly treatAsWithdraw: boolean;
 }
 
+// Empty lists shared by every UPDATE that has none (most decoded UPDATEs have no errors and no withdrawn
+// routes): one frozen array instead of a fresh allocation per message. The fields are readonly anyway.
+const NO_PREFIXES: readonly BgpPrefix[] = Object.freeze([]);
+const NO_ATTRIBUTES: readonly BgpPathAttribute[] = Object.freeze([]);
+const NO_ERRORS: readonly BgpDecodeError[] = Object.freeze([]);
+
 export function makeUpdate(parts: {
   withdrawn?: readonly BgpPrefix[];
   attributes?: readonly BgpPathAttribute[];
@@ -32,16 +39,25 @@ export function makeUpdate(parts: {
 }): BgpUpdate {
   return {
     type: 'update',
-    withdrawn: parts.withdrawn ?? [],
-    attributes: parts.attributes ?? [],
-    nlri: parts.nlri ?? [],
-    errors: [],
+    withdrawn: parts.withdrawn ?? NO_PREFIXES,
+    attributes: parts.attributes ?? NO_ATTRIBUTES,
+    nlri: parts.nlri ?? NO_PREFIXES,
+    errors: NO_ERRORS,
     treatAsWithdraw: false,
   };
 }
 
-/** Attribute codes seen in the UPDATE being decoded (reused: decoding is synchronous and not re-entrant). */
-const seenCodes = new Uint8Array(256);
+/**
+ * Attribute codes seen in the UPDATE being decoded, as the decode generation that saw them (reused:
+ * decoding is synchronous and not re-entrant). Bumping the generation replaces clearing 256 entries per
+ * message.
+ */
+const seenInGeneration = new Uint32Array(256);
+let generation = 0;
+
+/** Well-known mandatory attribute codes (RFC 4271 §5): with classic NLRI, and with MP_REACH_NLRI only. */
+const MANDATORY_WITH_NLRI = [1, 2, 3] as const;
+const MANDATORY_MP_ONLY = [1, 2] as const;
 
 export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): BgpUpdate {
   const total = body.length;
@@ -64,20 +80,29 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
       new Uint8Array(0),
       `UPDATE: total path attribute length ${attributesLength} overruns the message (${total - attributesStart} octets left)`,
     );
-  const addPathV4 = hasAddPath(context, 1, 1);
-  const withdrawn = readNlri(body, 2, 2 + withdrawnLength, 1, addPathV4, 'UPDATE withdrawn routes');
+  const addPathV4 = context.addPath !== undefined && hasAddPath(context, 1, 1);
+  const withdrawn =
+    withdrawnLength === 0
+      ? NO_PREFIXES
+      : readNlri(body, 2, 2 + withdrawnLength, 1, addPathV4, 'UPDATE withdrawn routes');
 
   const attributes: BgpPathAttribute[] = [];
-  const errors: BgpDecodeError[] = [];
-  const seen = seenCodes;
-  seen.fill(0);
+  // Allocated on the first error only: a clean UPDATE shares NO_ERRORS.
+  let errors: BgpDecodeError[] | undefined;
+  const seen = seenInGeneration;
+  if (generation === 0xffffffff) {
+    seen.fill(0);
+    generation = 0;
+  }
+  const current = ++generation;
+  const as4 = context.as4;
   let at = attributesStart;
   while (at < attributesEnd) {
     const left = attributesEnd - at;
     const flags = body[at]!;
     const headerLength = flags & 0x10 ? 4 : 3;
     if (left < headerLength) {
-      errors.push(
+      (errors ??= []).push(
         new BgpDecodeError(
           3,
           1,
@@ -93,7 +118,7 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
     const valueStart = at + headerLength;
     const end = valueStart + valueLength;
     if (end > attributesEnd) {
-      errors.push(
+      (errors ??= []).push(
         new BgpDecodeError(
           3,
           5,
@@ -106,7 +131,7 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
     }
     const attributeStart = at;
     at = end;
-    if (seen[code]) {
+    if (seen[code] === current) {
       if (code === 14 || code === 15)
         throw sessionReset(
           3,
@@ -114,7 +139,7 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
           new Uint8Array(0),
           `UPDATE: ${code === 14 ? 'MP_REACH_NLRI' : 'MP_UNREACH_NLRI'} appears more than once`,
         );
-      errors.push(
+      (errors ??= []).push(
         new BgpDecodeError(
           3,
           1,
@@ -125,18 +150,25 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
       );
       continue;
     }
-    seen[code] = 1;
+    seen[code] = current;
+    // Common well-formed attributes are read in place; the rest (and every malformed one) take the
+    // general path, which needs a view of the value.
+    const common = decodeCommonAttribute(flags, code, body, valueStart, end, as4);
+    if (common !== undefined) {
+      attributes.push(common);
+      continue;
+    }
     const decoded = decodePathAttribute(flags, code, body.subarray(valueStart, end), context);
-    if (decoded instanceof BgpDecodeError) errors.push(decoded);
+    if (decoded instanceof BgpDecodeError) (errors ??= []).push(decoded);
     else attributes.push(decoded);
   }
 
   const nlri = readNlri(body, attributesEnd, total, 1, addPathV4, 'UPDATE NLRI');
-  if (nlri.length > 0 || seen[14]) {
-    const required = nlri.length > 0 ? [1, 2, 3] : [1, 2];
+  if (nlri.length > 0 || seen[14] === current) {
+    const required = nlri.length > 0 ? MANDATORY_WITH_NLRI : MANDATORY_MP_ONLY;
     for (const code of required)
-      if (!seen[code])
-        errors.push(
+      if (seen[code] !== current)
+        (errors ??= []).push(
           new BgpDecodeError(
             3,
             3,
@@ -146,6 +178,8 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
           ),
         );
   }
+  if (errors === undefined)
+    return { type: 'update', withdrawn, attributes, nlri, errors: NO_ERRORS, treatAsWithdraw: false };
   let treatAsWithdraw = false;
   for (const error of errors) if (error.action === 'treat-as-withdraw') treatAsWithdraw = true;
   return { type: 'update', withdrawn, attributes, nlri, errors, treatAsWithdraw };
@@ -175,7 +209,8 @@ export function encodeUpdateBody(
   at = attributesStart;
   for (const attribute of update.attributes) at = writeAttribute(attribute, context, out, at);
   const attributesLength = at - attributesStart;
-  out.set(twoOctets(attributesLength), attributesStart - 2);
+  out[attributesStart - 2] = attributesLength >>> 8;
+  out[attributesStart - 1] = attributesLength;
   return writeNlri(out, at, update.nlri);
 }
 
