@@ -188,22 +188,23 @@ describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () =>
   });
 
   it('registers, claims a block, plans the mesh, supervises felix and stops on SIGTERM', async () => {
-    await resources.create({
-      apiVersion: 'caracal.io/v1',
-      kind: 'IPPool',
-      metadata: { name: `${prefix}-pool` },
+    const pool = {
+      apiVersion: 'caracal.io/v1' as const,
+      kind: 'IPPool' as const,
+      metadata: { name: `${prefix}-rack` },
       spec: {
-        cidr: '10.77.0.0/16',
+        cidr: '10.78.0.0/16',
         blockSize: 26,
         ipipMode: 'Never',
         vxlanMode: 'Never',
         natOutgoing: false,
         disabled: false,
         disableBGPExport: false,
-        nodeSelector: 'all()',
-        allowedUses: ['Workload', 'Tunnel'],
+        nodeSelector: "rack == 'r1'",
+        allowedUses: ['Workload', 'Tunnel'] as ('Workload' | 'Tunnel')[],
       },
-    });
+    };
+    await resources.create(pool);
     // One node with a higher address (we connect to it) and one with a lower one (we wait for it).
     await resources.create(otherNode(`${prefix}-hi`, `${subnet}.9/24`));
     await resources.create(otherNode(`${prefix}-lo`, `${subnet}.1/24`));
@@ -243,16 +244,26 @@ describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () =>
     expect(registered.spec.bgp?.ipv4Address).toBe(`${nsAddress}/24`);
     expect(readFileSync(join(runDir, 'nodename'), 'utf8')).toBe(NODE);
 
-    // A confirmed block affinity in etcd, inside the pool.
-    const affinity = await waitFor('a confirmed affinity', async () => {
-      const { items } = await store.list(keys.nodeAffinitiesPrefix(NODE));
-      const confirmed = items
+    // The only pool selects rack r1: no block, and readiness says so, until the Node gets that label.
+    const confirmedAffinities = async () =>
+      (await store.list(keys.nodeAffinitiesPrefix(NODE))).items
         .map((i) => JSON.parse(i.value) as { cidr: string; state: string })
-        .filter((a) => a.state === 'confirmed');
-      return confirmed[0];
+        .filter((a) => a.state === 'confirmed')
+        .map((a) => a.cidr);
+    const notReady = await waitFor('readiness naming the missing block', async () => {
+      const body = JSON.parse((await http('/readiness')).body) as { reasons: string[] };
+      return body.reasons.includes('no IPAM block claimed') ? body : undefined;
     });
-    expect(affinity.cidr).toMatch(/^10\.77\.\d+\.\d+\/26$/);
-    expect((await store.get(keys.block(affinity.cidr)))?.value).toContain(`host:${NODE}`);
+    expect(notReady.reasons).not.toContain('Node not registered');
+    expect(await confirmedAffinities()).toEqual([]);
+    const current = (await resources.get<NodeResource>('Node', NODE)) as NodeResource;
+    await resources.update({ ...current, metadata: { ...current.metadata, labels: { rack: 'r1' } } });
+    const [cidr] = await waitFor('a confirmed affinity', async () => {
+      const cidrs = await confirmedAffinities();
+      return cidrs.length > 0 ? cidrs : undefined;
+    });
+    expect(cidr).toMatch(/^10\.78\.\d+\.\d+\/26$/);
+    expect((await store.get(keys.block(cidr as string)))?.value).toContain(`host:${NODE}`);
 
     // The mesh plan: active towards the higher address, passive towards the lower one.
     const plan = await waitFor('peers.json with both nodes', () => {

@@ -36,6 +36,9 @@ export class NodeAgent {
   private plan: PeeringPlan | undefined;
   private lastPlanText = '';
   private startError: string | undefined;
+  private claimError: string | undefined;
+  private claimQueue: Promise<void> = Promise.resolve();
+  private claimedWithLabels: string | undefined;
   private readonly registry = new Registry();
   private readonly felixRestarts = new Counter({
     name: 'caracal_node_felix_restarts_total',
@@ -89,11 +92,21 @@ export class NodeAgent {
         this.resources.watch(kind).subscribe({
           next: (event) => {
             if (this.state.apply(kind, event) && this.state.inSync) this.replan();
+            if (kind === 'Node' && this.state.inSync) this.reclaimIfLabelsChanged();
           },
           error: (error: Error) => this.logger.error({ kind, error: error.message }, 'watch failed'),
         }),
       );
     }
+    // A pool added, changed or removed later may select this node: claim again (claims are idempotent).
+    this.subscriptions.push(
+      this.resources.watch('IPPool').subscribe({
+        next: (event) => {
+          if (event.type !== 'snapshot') this.requestClaim();
+        },
+        error: (error: Error) => this.logger.error({ kind: 'IPPool', error: error.message }, 'watch failed'),
+      }),
+    );
     this.writeStatus();
   }
 
@@ -114,11 +127,34 @@ export class NodeAgent {
     }
   }
 
+  /** Serialised re-claims (pool changes, label changes); failures are logged and retried on the next one. */
+  private requestClaim(): void {
+    this.claimQueue = this.claimQueue
+      .then(() => (this.stopped ? undefined : this.claimBlocks()))
+      .then(
+        () => {
+          this.claimError = undefined;
+          this.writeStatus();
+        },
+        (error: Error) => {
+          this.claimError = `claim IPAM blocks: ${error.message}`;
+          this.logger.warn({ error: error.message }, 'could not claim IPAM blocks');
+          this.writeStatus();
+        },
+      );
+  }
+
+  private reclaimIfLabelsChanged(): void {
+    const labels = JSON.stringify(this.state.node(this.options.nodeName)?.metadata.labels ?? {});
+    if (this.claimedWithLabels !== undefined && labels !== this.claimedWithLabels) this.requestClaim();
+  }
+
   private async claimBlocks(): Promise<void> {
     const resources = this.resources as ResourceStore;
     const nodeName = this.options.nodeName;
     const node = await resources.get<NodeResource>('Node', nodeName);
     const labels = node?.metadata.labels ?? {};
+    this.claimedWithLabels = JSON.stringify(labels);
     const ipam = new IpamClient({
       store: this.store as EtcdKeyValueStore,
       pools: async () => {
@@ -197,6 +233,7 @@ export class NodeAgent {
   async readiness(): Promise<{ healthy: boolean; reasons: string[] }> {
     const reasons: string[] = [];
     if (this.startError) reasons.push(this.startError);
+    if (this.claimError) reasons.push(this.claimError);
     if (!this.registered) reasons.push('Node not registered');
     if (this.claimedBlocks.length === 0) reasons.push('no IPAM block claimed');
     if (!this.state.inSync) reasons.push('peering inputs not in sync');
@@ -243,6 +280,7 @@ export class NodeAgent {
       plannedPeers: this.plan?.peers.length ?? null,
       planWarnings: this.plan?.warnings ?? [],
       startError: this.startError ?? null,
+      claimError: this.claimError ?? null,
       updatedAt: new Date().toISOString(),
     };
     try {
@@ -257,6 +295,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const s of this.subscriptions) s.unsubscribe();
+    await this.claimQueue;
     await this.felix?.stop();
     await this.store?.close().catch(() => {});
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
