@@ -55,6 +55,13 @@ export function makeUpdate(parts: {
 const seenInGeneration = new Uint32Array(256);
 let generation = 0;
 
+/** `errors` with `error` appended, creating the list on the first error (clean UPDATEs allocate none). */
+function appendError(errors: BgpDecodeError[] | undefined, error: BgpDecodeError): BgpDecodeError[] {
+  if (errors === undefined) return [error];
+  errors.push(error);
+  return errors;
+}
+
 /** Well-known mandatory attribute codes (RFC 4271 §5): with classic NLRI, and with MP_REACH_NLRI only. */
 const MANDATORY_WITH_NLRI = [1, 2, 3] as const;
 const MANDATORY_MP_ONLY = [1, 2] as const;
@@ -102,7 +109,8 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
     const flags = body[at]!;
     const headerLength = flags & 0x10 ? 4 : 3;
     if (left < headerLength) {
-      (errors ??= []).push(
+      errors = appendError(
+        errors,
         new BgpDecodeError(
           3,
           1,
@@ -118,7 +126,8 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
     const valueStart = at + headerLength;
     const end = valueStart + valueLength;
     if (end > attributesEnd) {
-      (errors ??= []).push(
+      errors = appendError(
+        errors,
         new BgpDecodeError(
           3,
           5,
@@ -139,7 +148,8 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
           new Uint8Array(0),
           `UPDATE: ${code === 14 ? 'MP_REACH_NLRI' : 'MP_UNREACH_NLRI'} appears more than once`,
         );
-      (errors ??= []).push(
+      errors = appendError(
+        errors,
         new BgpDecodeError(
           3,
           1,
@@ -159,7 +169,7 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
       continue;
     }
     const decoded = decodePathAttribute(flags, code, body.subarray(valueStart, end), context);
-    if (decoded instanceof BgpDecodeError) (errors ??= []).push(decoded);
+    if (decoded instanceof BgpDecodeError) errors = appendError(errors, decoded);
     else attributes.push(decoded);
   }
 
@@ -168,7 +178,8 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
     const required = nlri.length > 0 ? MANDATORY_WITH_NLRI : MANDATORY_MP_ONLY;
     for (const code of required)
       if (seen[code] !== current)
-        (errors ??= []).push(
+        errors = appendError(
+          errors,
           new BgpDecodeError(
             3,
             3,
