@@ -90,7 +90,12 @@ export function toAgentOptions(
     runDir: raw.runDir ?? '/run/caracal',
     healthPort: port('--health-port', raw.healthPort ?? '9098'),
     healthHost: raw.healthHost ?? '0.0.0.0',
-    felixCommand: raw.felixCommand === undefined ? defaultFelixCommand : [raw.felixCommand],
+    felixCommand:
+      raw.felixCommand === undefined
+        ? defaultFelixCommand
+        : raw.felixCommand.endsWith('.js')
+          ? [process.execPath, raw.felixCommand]
+          : [raw.felixCommand],
     felixHealthPort: port('--felix-health-port', raw.felixHealthPort ?? '9099'),
     logLevel: raw.logLevel ?? 'info',
   };

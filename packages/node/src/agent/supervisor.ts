@@ -64,12 +64,14 @@ export class ChildSupervisor {
     if (this.timer) clearTimeout(this.timer);
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      // 'close': exited AND its stdout/stderr drained into the log.
+      const exited = new Promise<void>((r) => child.once('close', () => r()));
       child.kill('SIGTERM');
       const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(kill);
     }
-    this.log?.end();
+    const log = this.log;
+    if (log) await new Promise<void>((r) => log.end(() => r()));
   }
 }
