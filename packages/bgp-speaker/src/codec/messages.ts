@@ -17,7 +17,13 @@ import {
   twoOctets,
 } from './errors.js';
 import { ipv4ToString, parseIpv4 } from './prefix.js';
-import { type BgpUpdate, decodeUpdateBody, encodeUpdateBody, updateBodyLength } from './update.js';
+import {
+  type BgpUpdate,
+  decodeUpdateBody,
+  decodeUpdateBodyAt,
+  encodeUpdateBody,
+  updateBodyLength,
+} from './update.js';
 
 export const BGP_HEADER_LENGTH = 19;
 /** The 16 all-ones marker octets, copied into each encoded header in one call. */
@@ -364,6 +370,8 @@ export function decodeBgpMessage(bytes: Uint8Array, context: BgpCodecContext): B
       bytes.subarray(16, 18),
       `header: length ${length} but ${bytes.length} octets given`,
     );
+  // UPDATEs (nearly all traffic) are decoded in place: no view of the body, no call through the table.
+  if (type === 2) return decodeUpdateBodyAt(bytes, BGP_HEADER_LENGTH, context);
   const codec = MESSAGE_CODEC_BY_CODE[type];
   if (codec === undefined)
     throw sessionReset(1, 3, Uint8Array.of(type), `header: unknown message type ${type}`);

@@ -209,6 +209,8 @@ function nlriError(field: string, message: string, subcode: number = BgpUpdateSu
 /**
  * Decodes NLRI of one family from bytes[start, end). Throws BgpDecodeError (session-reset by default; the
  * caller re-labels it for MP attributes) naming `field` when a length is over the maximum or overruns.
+ * Offsets in error messages are counted from `offsetBase` (the start of the enclosing body when `bytes` is
+ * a whole message).
  */
 export function readNlri(
   bytes: Uint8Array,
@@ -217,6 +219,7 @@ export function readNlri(
   afi: 1 | 2,
   addPath: boolean,
   field: string,
+  offsetBase = 0,
 ): BgpPrefix[] {
   const prefixes: BgpPrefix[] = [];
   const maxBits = afi === 1 ? 32 : 128;
@@ -224,18 +227,21 @@ export function readNlri(
   while (at < end) {
     let pathId: number | undefined;
     if (addPath) {
-      if (at + 4 > end) throw nlriError(field, `path identifier at offset ${at} overruns the field`);
+      if (at + 4 > end)
+        throw nlriError(field, `path identifier at offset ${at - offsetBase} overruns the field`);
       pathId = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
       at += 4;
-      if (at >= end) throw nlriError(field, `prefix length missing after path identifier at offset ${at}`);
+      if (at >= end)
+        throw nlriError(field, `prefix length missing after path identifier at offset ${at - offsetBase}`);
     }
     const length = bytes[at++]!;
-    if (length > maxBits) throw nlriError(field, `prefix length ${length} > ${maxBits} at offset ${at - 1}`);
+    if (length > maxBits)
+      throw nlriError(field, `prefix length ${length} > ${maxBits} at offset ${at - 1 - offsetBase}`);
     const octets = (length + 7) >>> 3;
     if (at + octets > end)
       throw nlriError(
         field,
-        `prefix /${length} at offset ${at - 1} overruns the field by ${at + octets - end} octets`,
+        `prefix /${length} at offset ${at - 1 - offsetBase} overruns the field by ${at + octets - end} octets`,
       );
     if (afi === 1) {
       let address = 0;

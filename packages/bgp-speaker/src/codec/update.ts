@@ -67,9 +67,18 @@ const MANDATORY_WITH_NLRI = [1, 2, 3] as const;
 const MANDATORY_MP_ONLY = [1, 2] as const;
 
 export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): BgpUpdate {
-  const total = body.length;
+  return decodeUpdateBodyAt(body, 0, context);
+}
+
+/**
+ * decodeUpdateBody of the body at bytes[start..] (to the end of `bytes`): lets decodeBgpMessage decode an
+ * UPDATE in place, without a view of its body. Offsets in error messages are relative to the body.
+ */
+export function decodeUpdateBodyAt(bytes: Uint8Array, start: number, context: BgpCodecContext): BgpUpdate {
+  const body = bytes;
+  const total = bytes.length - start;
   if (total < 4) throw sessionReset(3, 1, new Uint8Array(0), `UPDATE: body ${total} octets < 4`);
-  const withdrawnLength = (body[0]! << 8) | body[1]!;
+  const withdrawnLength = (body[start]! << 8) | body[start + 1]!;
   if (2 + withdrawnLength + 2 > total)
     throw sessionReset(
       3,
@@ -77,21 +86,29 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
       new Uint8Array(0),
       `UPDATE: withdrawn routes length ${withdrawnLength} overruns the message`,
     );
-  const attributesStart = 4 + withdrawnLength;
+  const attributesStart = start + 4 + withdrawnLength;
   const attributesLength = (body[attributesStart - 2]! << 8) | body[attributesStart - 1]!;
   const attributesEnd = attributesStart + attributesLength;
-  if (attributesEnd > total)
+  if (attributesEnd > bytes.length)
     throw sessionReset(
       3,
       1,
       new Uint8Array(0),
-      `UPDATE: total path attribute length ${attributesLength} overruns the message (${total - attributesStart} octets left)`,
+      `UPDATE: total path attribute length ${attributesLength} overruns the message (${bytes.length - attributesStart} octets left)`,
     );
   const addPathV4 = context.addPath !== undefined && hasAddPath(context, 1, 1);
   const withdrawn =
     withdrawnLength === 0
       ? NO_PREFIXES
-      : readNlri(body, 2, 2 + withdrawnLength, 1, addPathV4, 'UPDATE withdrawn routes');
+      : readNlri(
+          body,
+          start + 2,
+          start + 2 + withdrawnLength,
+          1,
+          addPathV4,
+          'UPDATE withdrawn routes',
+          start,
+        );
 
   const attributes: BgpPathAttribute[] = [];
   // Allocated on the first error only: a clean UPDATE shares NO_ERRORS.
@@ -173,7 +190,7 @@ export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): Bg
     else attributes.push(decoded);
   }
 
-  const nlri = readNlri(body, attributesEnd, total, 1, addPathV4, 'UPDATE NLRI');
+  const nlri = readNlri(body, attributesEnd, bytes.length, 1, addPathV4, 'UPDATE NLRI', start);
   if (nlri.length > 0 || seen[14] === current) {
     const required = nlri.length > 0 ? MANDATORY_WITH_NLRI : MANDATORY_MP_ONLY;
     for (const code of required)

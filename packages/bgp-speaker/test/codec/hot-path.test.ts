@@ -1,7 +1,8 @@
 // The UPDATE decoder's in-place fast path (hot-path.ts) must agree exactly with the general attribute
 // decoder: whenever it accepts an attribute, the general path gives a deep-equal value (and no error);
 // whenever it declines, the general path is what runs. Also checks it does accept the well-formed common
-// attributes, so the fast path cannot silently fall out of use.
+// attributes, so the fast path cannot silently fall out of use; and that decodeBgpMessage's in-place
+// UPDATE decode gives exactly what decodeUpdateBody gives on the body alone (values, errors, messages).
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import {
   type BgpPathAttribute,
   decodeBgpMessage,
   decodePathAttribute,
+  decodeUpdateBody,
   encodeAttributes,
   encodeBgpMessage,
   makeUpdate,
@@ -144,5 +146,32 @@ describe('UPDATE decode fast path', () => {
     expect(first.type === 'update' && first.errors).toEqual([]);
     expect(second.type === 'update' && second.treatAsWithdraw).toBe(true);
     expect(second.type === 'update' && second.errors.map((error) => error.subcode)).toEqual([3]);
+  });
+
+  it('decodes an UPDATE in place exactly as decodeUpdateBody decodes its body', () => {
+    const outcome = (run: () => unknown) => {
+      try {
+        return { value: run() };
+      } catch (error) {
+        if (!(error instanceof BgpDecodeError)) throw error;
+        return { code: error.code, subcode: error.subcode, data: [...error.data], message: error.message };
+      }
+    };
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 60 }), smallOctets), fc.boolean(), (body, addPath) => {
+        const context = addPath ? { as4: true, addPath: [{ afi: 1, safi: 1 }] } : { as4: true };
+        const whole = new Uint8Array(19 + body.length);
+        whole.fill(0xff, 0, 16);
+        whole[16] = whole.length >>> 8;
+        whole[17] = whole.length & 0xff;
+        whole[18] = 2;
+        whole.set(body, 19);
+        if (whole.length < 23) return;
+        expect(outcome(() => decodeBgpMessage(whole, context))).toEqual(
+          outcome(() => decodeUpdateBody(body.slice(), context)),
+        );
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
