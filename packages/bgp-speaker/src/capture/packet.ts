@@ -2,6 +2,7 @@
 // with 802.1Q/802.1ad tags), Linux cooked SLL (113) and SLL2 (276), raw IP (101, 228, 229) and BSD
 // loopback/null (0); IPv4 and IPv6 (extension headers skipped, fragments ignored); TCP.
 
+import { ipv6ToString } from '../codec/prefix.js';
 export const LINKTYPE_NULL = 0;
 export const LINKTYPE_ETHERNET = 1;
 export const LINKTYPE_RAW = 101;
@@ -184,26 +185,5 @@ function decodeTcp(tcp: Uint8Array, sourceAddress: string, destinationAddress: s
   };
 }
 
-/** RFC 5952 text form of a 16-byte IPv6 address (longest run of zero groups compressed). */
-export function formatIpv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const text = groups.map((group) => group.toString(16));
-  if (bestStart < 0) return text.join(':');
-  return `${text.slice(0, bestStart).join(':')}::${text.slice(bestStart + bestLength).join(':')}`;
-}
+/** RFC 5952 text form of a 16-byte IPv6 address: the codec's formatter, one implementation for both. */
+export const formatIpv6: (bytes: Uint8Array) => string = ipv6ToString;
