@@ -1,0 +1,1119 @@
+// The BGP speaker of caracal-bgpd: assembles the session drivers (src/session), the RIBs (src/rib), the
+// policies (src/policy), local origination, graceful restart (helper and restarting roles), route refresh
+// and the kernel FIB (src/fib contract) into one object that can also be embedded in a program. It
+// implements the SpeakerView the control socket, the metrics and the health endpoints read.
+//
+// Data flow: Peer 'update' → decode (negotiated context; RFC 7606) → AdjRibIn (loops, max-prefix, stale)
+// → LocRib → (once per tick) best-path changes → FIB, bestPathChanges$, AdjRibOut (update groups) →
+// encoded UPDATEs → Peer.sendUpdate.
+
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { type Observable, Subject, type Subscription } from 'rxjs';
+import { BgpDecodeError } from '../codec/errors.js';
+import { decodeBgpMessage, decodeRouteRefreshBody, encodeBgpMessage } from '../codec/messages.js';
+import { packUpdates } from '../codec/pack.js';
+import { type BgpPrefix, ipv4ToString } from '../codec/prefix.js';
+import type { BgpUpdate } from '../codec/update.js';
+import { diffConfig } from '../config/diff.js';
+import type { BgpdConfig, PeerConfig } from '../config/types.js';
+import type { FibEntry, FibNextHop, ForwardingTable } from '../fib/types.js';
+import { codecContextOf, familyName, type NegotiatedSessionOptions, parseRouterId } from '../fsm/open.js';
+import { type CompiledPolicy, compilePolicy, policyKey } from '../policy/compile.js';
+import { AdjRibIn } from '../rib/adj-rib-in.js';
+import { AdjRibOut, type ExportPeer, type Family } from '../rib/adj-rib-out.js';
+import { AttributeInterner } from '../rib/intern.js';
+import { type BestPathChange, LocRib, type LocRibPath } from '../rib/loc-rib.js';
+import { type PeerInfo, prefixKey } from '../rib/route.js';
+import {
+  type Clock,
+  Listener,
+  netSocketFactory,
+  normalizeAddress,
+  Peer,
+  type PeerOptions,
+  peerOptionsFor,
+  type SessionSocket,
+  type SocketFactory,
+  systemClock,
+} from '../session/index.js';
+import {
+  type AnnounceOptions,
+  type Origination,
+  type OriginationCommand,
+  originationOf,
+  parseOriginatedPrefix,
+} from './origination.js';
+import {
+  addCounts,
+  globalIpv6Beside,
+  interfaceOfAddress,
+  notificationOfDecodeError,
+  PeerRuntime,
+  peerKind,
+  resetSessionWith,
+} from './peer-runtime.js';
+import { parseRouteFilter, prefixCovers, routeRow } from './route-rows.js';
+import type { PeerStatusRow, ReadinessReport, RouteRow, SpeakerStatus, SpeakerView } from './view.js';
+
+export interface SpeakerOptions {
+  /** The kernel forwarding table; without one nothing is installed (and the FIB counts as synced). */
+  readonly fib?: ForwardingTable;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /**
+   * We restart gracefully (RFC 4724 restarting speaker). Undefined: decided at start, true when
+   * graceful restart is enabled and the FIB found routes of ours from a previous run.
+   */
+  readonly restarting?: boolean;
+  /** Outgoing connections (tests inject fakes); node:net by default. */
+  readonly socketFactory?: SocketFactory;
+  /** Reported in status(). */
+  readonly version?: string;
+}
+
+/** What a reload changed, for logs and callers. */
+export interface ReloadResult {
+  readonly peersAdded: readonly string[];
+  readonly peersRemoved: readonly string[];
+  readonly peersReset: readonly string[];
+  readonly peersRefreshed: readonly string[];
+  readonly originationsAdded: readonly string[];
+  readonly originationsWithdrawn: readonly string[];
+  /** Global settings that changed but only take effect after a restart (listen, kernel). */
+  readonly needsRestart: readonly string[];
+}
+
+/** ROUTE-REFRESH subtypes (RFC 7313). */
+const REFRESH_REQUEST = 0;
+const REFRESH_BEGIN = 1;
+const REFRESH_END = 2;
+/** RFC 8538 Cease subcode 9: Hard Reset (no graceful restart even with the N bit). */
+const CEASE_HARD_RESET = 9;
+const MAX_ECMP_PATHS = 16;
+
+function familyOf(afi: number, safi: number): string {
+  return familyName({ afi, safi });
+}
+
+/** The family of an End-of-RIB marker (RFC 4724 §2), or null when the UPDATE is not one. */
+export function endOfRibFamily(update: BgpUpdate): string | null {
+  if (update.withdrawn.length > 0 || update.nlri.length > 0) return null;
+  if (update.attributes.length === 0) return 'ipv4-unicast';
+  const only = update.attributes[0];
+  if (update.attributes.length === 1 && only?.kind === 'mp-unreach' && only.withdrawn.length === 0)
+    return familyOf(only.afi, only.safi);
+  return null;
+}
+
+export class Speaker implements SpeakerView {
+  #config: BgpdConfig;
+  readonly #fib: ForwardingTable | undefined;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #socketFactory: SocketFactory;
+  readonly #version: string;
+  readonly #startedAt: Date;
+  readonly #interner = new AttributeInterner();
+  readonly #locRib: LocRib;
+  #adjRibOut: AdjRibOut;
+  readonly #peers = new Map<string, PeerRuntime>();
+  readonly #byAddress = new Map<string, PeerRuntime>();
+  readonly #originations = new Map<string, Origination>();
+  readonly #bestPathChanges = new Subject<BestPathChange>();
+  readonly #subscriptions: Subscription[] = [];
+  #listener: Listener | null = null;
+  #listening = false;
+  #listenPort: number | null = null;
+  #started = false;
+  #stopped = false;
+  #flushScheduled = false;
+  #restarting: boolean;
+  #restartTimer: unknown = null;
+
+  /** Every change of a prefix's best path or ECMP set, after the FIB was told. */
+  readonly bestPathChanges$: Observable<BestPathChange> = this.#bestPathChanges.asObservable();
+
+  constructor(config: BgpdConfig, options: SpeakerOptions = {}) {
+    this.#config = config;
+    this.#fib = options.fib;
+    this.#logger = options.logger ?? pino({ level: 'silent' });
+    this.#clock = options.clock ?? systemClock;
+    this.#socketFactory = options.socketFactory ?? netSocketFactory;
+    this.#version = options.version ?? 'unknown';
+    this.#startedAt = new Date(this.#clock.now());
+    this.#restarting = options.restarting ?? false;
+    this.#explicitRestarting = options.restarting;
+    this.#locRib = new LocRib({ decision: { maxPaths: config.kernel.ecmp ? MAX_ECMP_PATHS : 1 } });
+    this.#adjRibOut = this.#newAdjRibOut(config);
+  }
+
+  readonly #explicitRestarting: boolean | undefined;
+
+  get config(): BgpdConfig {
+    return this.#config;
+  }
+
+  /** The port the listener is bound to (useful with port 0), or null when not listening. */
+  get listenPort(): number | null {
+    return this.#listenPort;
+  }
+
+  /** True while we are the restarting speaker waiting for End-of-RIB (RFC 4724 §4.1). */
+  get restarting(): boolean {
+    return this.#restarting;
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------------
+
+  /** Starts the FIB, the listener and every configured peer, and announces the configured originations. */
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('speaker already started');
+    this.#started = true;
+    const config = this.#config;
+    if (this.#fib !== undefined) {
+      const keepExisting = this.#explicitRestarting ?? config.gracefulRestart.enabled;
+      await this.#fib.start({ keepExisting });
+      if (this.#explicitRestarting === undefined)
+        this.#restarting = keepExisting && this.#fib.stats().staleFromPreviousRun > 0;
+    }
+    if (this.#restarting) {
+      this.#logger.info(
+        { restartTime: config.gracefulRestart.restartTime },
+        'graceful restart: restarting speaker, kernel routes kept until End-of-RIB from every peer',
+      );
+      this.#restartTimer = this.#clock.setTimeout(() => {
+        this.#restartTimer = null;
+        this.#logger.warn('graceful restart: restart time expired before End-of-RIB from every peer');
+        this.#completeRestart();
+      }, config.gracefulRestart.restartTime * 1000);
+    }
+    if (config.listen.enabled) {
+      const listener = new Listener({
+        address: config.listen.address,
+        port: config.listen.port,
+        onRejected: (remote) => this.#logger.warn({ remote }, 'connection from an unknown address rejected'),
+      });
+      this.#listener = listener;
+      this.#listenPort = await listener.listen();
+      this.#listening = true;
+      this.#logger.info({ address: config.listen.address, port: this.#listenPort }, 'listening');
+    }
+    for (const origination of config.originate)
+      this.announce(origination.prefix, {
+        communities: origination.communities,
+        blackhole: origination.blackhole,
+      });
+    for (const peerConfig of config.peers) this.#addPeer(peerConfig);
+    if (this.#restarting) this.#checkRestartComplete();
+  }
+
+  /**
+   * Stops: Cease/Administrative Shutdown to every peer, closes the listener, and stops the FIB. The kernel
+   * routes stay (`keepRoutes`, default: graceful restart enabled) so the next start is graceful.
+   */
+  async stop(options: { readonly keepRoutes?: boolean } = {}): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const keepRoutes = options.keepRoutes ?? this.#config.gracefulRestart.enabled;
+    for (const subscription of this.#subscriptions) subscription.unsubscribe();
+    this.#cancel(this.#restartTimer);
+    for (const runtime of this.#peers.values()) this.#stopPeer(runtime);
+    await this.#listener?.close();
+    this.#listening = false;
+    this.#bestPathChanges.complete();
+    if (this.#fib !== undefined) await this.#fib.stop({ keepRoutes });
+    this.#logger.info({ keepRoutes }, 'stopped');
+  }
+
+  /**
+   * Applies a new configuration: unchanged sessions stay up; added/removed peers start/stop; a change
+   * carried in OPEN or the transport resets that session; a policy or next-hop change is applied with a
+   * route refresh (in: ROUTE-REFRESH or soft reconfiguration; out: the peer's table re-evaluated).
+   * Throws (and changes nothing) when a policy of the new configuration does not compile.
+   */
+  reload(next: BgpdConfig): ReloadResult {
+    const previous = this.#config;
+    const diff = diffConfig(previous, next);
+    // Compile everything first: a bad policy rejects the whole reload.
+    const compiled = new Map(
+      next.peers.map((peer) => [
+        peer.name,
+        {
+          importPolicy: compilePolicy(peer.import, next.policy),
+          exportPolicy: compilePolicy(peer.export, next.policy),
+        },
+      ]),
+    );
+    const needsRestart = diff.globalChanged.filter((key) =>
+      ['listen', 'kernel', 'gracefulRestart', 'control', 'metrics', 'health'].includes(key),
+    );
+    this.#config = next;
+    if (diff.globalChanged.includes('logLevel')) this.#logger.level = next.logLevel;
+    if (['asNumber', 'routerId', 'clusterId'].some((key) => diff.globalChanged.includes(key)))
+      this.#adjRibOut = this.#newAdjRibOut(next);
+
+    for (const name of diff.peersRemoved) {
+      const runtime = this.#peers.get(name);
+      if (runtime === undefined) continue;
+      this.#stopPeer(runtime);
+      this.#forgetPeer(runtime);
+    }
+    const peersReset: string[] = [];
+    const peersRefreshed: string[] = [];
+    for (const change of diff.peersChanged) {
+      const runtime = this.#peers.get(change.name);
+      const peerConfig = next.peers.find((p) => p.name === change.name);
+      const policies = compiled.get(change.name);
+      if (runtime === undefined || peerConfig === undefined || policies === undefined) continue;
+      // The peer's role and RIB options are fixed in its Adj-RIB-In: changing them is a reset here.
+      const hardFields = ['routeReflectorClient', 'softReconfiguration', 'maxPrefix', 'importLimit'];
+      if (change.impact === 'reset' || change.fields.some((field) => hardFields.includes(field))) {
+        this.#stopPeer(runtime);
+        this.#forgetPeer(runtime);
+        this.#addPeer(peerConfig, runtime);
+        peersReset.push(change.name);
+      } else if (change.impact === 'refresh') {
+        this.#refreshPeer(runtime, peerConfig, policies.importPolicy, policies.exportPolicy, change.fields);
+        peersRefreshed.push(change.name);
+      } else {
+        runtime.config = peerConfig;
+      }
+    }
+    for (const name of diff.peersAdded) {
+      const peerConfig = next.peers.find((p) => p.name === name);
+      if (peerConfig !== undefined) this.#addPeer(peerConfig);
+    }
+
+    const wanted = new Map(next.originate.map((o) => [o.prefix, o]));
+    const originationsWithdrawn: string[] = [];
+    const originationsAdded: string[] = [];
+    const configured = new Set(previous.originate.map((o) => o.prefix));
+    for (const prefix of configured)
+      if (!wanted.has(prefix)) {
+        this.withdraw(prefix);
+        originationsWithdrawn.push(prefix);
+      }
+    for (const [prefix, origination] of wanted) {
+      const before = previous.originate.find((o) => o.prefix === prefix);
+      if (before !== undefined && JSON.stringify(before) === JSON.stringify(origination)) continue;
+      this.announce(prefix, { communities: origination.communities, blackhole: origination.blackhole });
+      originationsAdded.push(prefix);
+    }
+    const result: ReloadResult = {
+      peersAdded: diff.peersAdded,
+      peersRemoved: diff.peersRemoved,
+      peersReset,
+      peersRefreshed,
+      originationsAdded,
+      originationsWithdrawn,
+      needsRestart,
+    };
+    this.#logger.info(result, 'configuration reloaded');
+    if (needsRestart.length > 0)
+      this.#logger.warn({ fields: needsRestart }, 'these settings take effect only after a restart');
+    this.#scheduleFlush();
+    return result;
+  }
+
+  // ---- origination ------------------------------------------------------------------------------------
+
+  /** Originates (or re-originates with new options) a prefix. Throws OriginationError on a bad prefix. */
+  announce(prefix: string, options: AnnounceOptions = {}): void {
+    const origination = originationOf(prefix, options);
+    const key = prefixKey(origination.prefix);
+    this.#originations.set(key, origination);
+    this.#locRib.originate(origination.prefix, origination.attributes);
+    this.#logger.debug({ prefix: key, blackhole: origination.blackhole }, 'originated');
+    this.#scheduleFlush();
+  }
+
+  /** Stops originating a prefix (nothing happens when it was not originated). */
+  withdraw(prefix: string): void {
+    const parsed = parseOriginatedPrefix(prefix);
+    const key = prefixKey(parsed);
+    if (!this.#originations.delete(key)) return;
+    this.#locRib.originate(parsed, undefined);
+    this.#logger.debug({ prefix: key }, 'origination withdrawn');
+    this.#scheduleFlush();
+  }
+
+  /** Applies every command of `source` (errors in a command are logged, the stream goes on). */
+  attachOriginations(source: Observable<OriginationCommand>): Subscription {
+    const subscription = source.subscribe({
+      next: (command) => {
+        try {
+          if (command.op === 'announce') {
+            const { op: _op, prefix, ...options } = command;
+            this.announce(prefix, options);
+          } else this.withdraw(command.prefix);
+        } catch (error) {
+          this.#logger.error({ command, error: (error as Error).message }, 'origination command rejected');
+        }
+      },
+      error: (error: unknown) =>
+        this.#logger.error({ error: (error as Error).message }, 'origination stream failed'),
+    });
+    this.#subscriptions.push(subscription);
+    return subscription;
+  }
+
+  /** The prefixes this speaker originates. */
+  originations(): readonly Origination[] {
+    return [...this.#originations.values()];
+  }
+
+  // ---- SpeakerView --------------------------------------------------------------------------------------
+
+  live(): boolean {
+    return this.#started && !this.#stopped;
+  }
+
+  readiness(): ReadinessReport {
+    const reasons: string[] = [];
+    if (!this.#started) reasons.push('not started');
+    if (this.#stopped) reasons.push('stopped');
+    if (this.#config.listen.enabled && !this.#listening) reasons.push('listener is not up');
+    for (const runtime of this.#peers.values())
+      if (!runtime.config.passive && runtime.peer.state !== 'Established')
+        reasons.push(`peer ${runtime.name} is ${runtime.peer.state}`);
+    if (this.#restarting) reasons.push('restart: waiting for End-of-RIB');
+    const fibStats = this.#fib?.stats();
+    if (fibStats !== undefined && !fibStats.synced)
+      reasons.push(`FIB not synced (${fibStats.pendingRetries} writes awaiting retry)`);
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  status(): SpeakerStatus {
+    let paths = 0;
+    let prefixes = 0;
+    for (const view of this.#locRib.routes()) {
+      prefixes += 1;
+      paths += view.candidates.length;
+    }
+    return {
+      routerId: this.#config.routerId,
+      asNumber: this.#config.asNumber,
+      version: this.#version,
+      startedAt: this.#startedAt.toISOString(),
+      peers: [...this.#peers.values()].map((runtime) => this.#statusRow(runtime)),
+      locRib: { prefixes, paths },
+      restarting: this.#restarting,
+    };
+  }
+
+  routes(filter: { readonly prefix?: string } = {}): readonly RouteRow[] {
+    const wanted = filter.prefix === undefined ? undefined : parseRouteFilter(filter.prefix);
+    const source = { peerName: (address: string) => this.#byAddress.get(address)?.name ?? address };
+    const rows: RouteRow[] = [];
+    for (const view of this.#locRib.routes()) {
+      if (wanted !== undefined && !prefixCovers(wanted, view.prefix) && !prefixCovers(view.prefix, wanted))
+        continue;
+      const installed = this.#fib?.isInstalled(view.prefixKey) ?? false;
+      rows.push(routeRow(view, installed, source));
+    }
+    return rows.sort((a, b) => a.prefix.localeCompare(b.prefix, 'en', { numeric: true }));
+  }
+
+  #statusRow(runtime: PeerRuntime): PeerStatusRow {
+    const stats = runtime.peer.stats();
+    let received = 0;
+    let accepted = 0;
+    let stale = 0;
+    for (const path of runtime.ribIn?.paths() ?? []) {
+      received += 1;
+      if (path.accepted) accepted += 1;
+      if (path.stale) stale += 1;
+    }
+    const negotiated = runtime.negotiated;
+    const kind = peerKind(runtime.config, this.#config.asNumber);
+    const established = stats.state === 'Established';
+    return {
+      name: runtime.name,
+      peerAddress: runtime.address,
+      peerAs: runtime.config.asNumber,
+      localAs: this.#config.asNumber,
+      kind,
+      peerType: kind,
+      state: stats.state,
+      since: runtime.since.toISOString(),
+      uptimeSeconds: stats.uptime === null ? null : Math.floor(stats.uptime / 1000),
+      info: established ? 'Established' : (stats.lastError ?? runtime.lastError ?? stats.state),
+      lastError: stats.lastError ?? runtime.lastError,
+      families: (negotiated?.families ?? []).map(familyName),
+      prefixes: { received, accepted, advertised: this.#advertisedCount(runtime), stale },
+      messagesIn: addCounts(runtime.baseIn, stats.messagesIn),
+      messagesOut: addCounts(runtime.baseOut, runtime.correctedOut(stats.messagesOut)),
+      flaps: runtime.baseFlaps + stats.flaps,
+      gracefulRestart: {
+        negotiated: negotiated?.gracefulRestart != null && runtime.config.gracefulRestart.enabled,
+        peerRestarting: runtime.peerRestarting,
+      },
+    };
+  }
+
+  /** Prefixes currently advertised to the peer: its group's export of the Loc-RIB minus split horizon. */
+  #advertisedCount(runtime: PeerRuntime): number {
+    if (runtime.exportPeer === null) return 0;
+    if (this.#restarting) return 0;
+    if (runtime.advertisedCache !== null) return runtime.advertisedCache;
+    let count = 0;
+    for (const best of this.#locRib.bestPaths()) {
+      if (best.peer?.address === runtime.address) continue;
+      if (this.#adjRibOut.exportAttributes(best, runtime.exportPeer) !== undefined) count += 1;
+    }
+    runtime.advertisedCache = count;
+    return count;
+  }
+
+  // ---- peers ------------------------------------------------------------------------------------------
+
+  #newAdjRibOut(config: BgpdConfig): AdjRibOut {
+    const clusterId = config.clusterId === undefined ? null : parseRouterId(config.clusterId);
+    return new AdjRibOut({
+      localAs: config.asNumber,
+      localRouterId: parseRouterId(config.routerId) ?? 0,
+      ...(clusterId !== null ? { clusterId } : {}),
+    });
+  }
+
+  #peerOptions(peerConfig: PeerConfig, runtimeRef: () => PeerRuntime | undefined): PeerOptions {
+    const base = peerOptionsFor(this.#config, peerConfig);
+    const gracefulRestart = base.local.gracefulRestart;
+    const factory = this.#socketFactory;
+    return {
+      ...base,
+      local: {
+        ...base.local,
+        ...(gracefulRestart !== undefined
+          ? { gracefulRestart: { ...gracefulRestart, restartState: this.#restarting } }
+          : {}),
+      },
+      clock: this.#clock,
+      socketFactory: (options) => {
+        const socket = factory(options);
+        socket.on('connect', () => runtimeRef()?.noteSocket(socket));
+        return socket;
+      },
+    };
+  }
+
+  #addPeer(peerConfig: PeerConfig, previous?: PeerRuntime): void {
+    let runtime: PeerRuntime | undefined;
+    const peer = new Peer(this.#peerOptions(peerConfig, () => runtime));
+    runtime = new PeerRuntime(
+      peerConfig,
+      peer,
+      compilePolicy(peerConfig.import, this.#config.policy),
+      compilePolicy(peerConfig.export, this.#config.policy),
+      new Date(this.#clock.now()),
+    );
+    if (previous !== undefined) {
+      previous.retireDriver();
+      runtime.baseIn = previous.baseIn;
+      runtime.baseOut = previous.baseOut;
+      runtime.baseFlaps = previous.baseFlaps;
+    }
+    const self = runtime;
+    this.#peers.set(peerConfig.name, self);
+    this.#byAddress.set(normalizeAddress(peerConfig.address), self);
+    this.#wirePeer(self);
+    if (this.#listener !== null)
+      this.#listener.addPeer({
+        remoteAddress: peerConfig.address,
+        acceptIncoming: (socket: SessionSocket) => {
+          self.noteSocket(socket);
+          self.peer.acceptIncoming(socket);
+        },
+      });
+    peer.start();
+    this.#logger.info(
+      { peer: peerConfig.name, address: peerConfig.address, as: peerConfig.asNumber },
+      'peer configured',
+    );
+  }
+
+  #wirePeer(runtime: PeerRuntime): void {
+    const peer = runtime.peer;
+    const log = this.#logger.child({ peer: runtime.name });
+    peer.on('stateChanged', (from, to) => {
+      if (runtime.peer !== peer) return;
+      runtime.state = to;
+      runtime.since = new Date(this.#clock.now());
+      log.info({ from, to }, 'session state');
+    });
+    peer.on('established', (options) => {
+      if (runtime.peer === peer) this.#onEstablished(runtime, options, log);
+    });
+    peer.on('update', (message, options) => {
+      if (runtime.peer === peer) this.#onUpdate(runtime, message, options, log);
+    });
+    peer.on('routeRefresh', (message) => {
+      if (runtime.peer === peer) this.#onRouteRefresh(runtime, message, log);
+    });
+    peer.on('down', (reason) => {
+      if (runtime.peer === peer) this.#onDown(runtime, reason, log);
+    });
+    peer.on('notificationSent', (notification) => {
+      runtime.lastNotification = { direction: 'sent', notification };
+      log.warn({ code: notification.code, subcode: notification.subcode }, 'NOTIFICATION sent');
+    });
+    peer.on('notificationReceived', (notification) => {
+      runtime.lastNotification = { direction: 'received', notification };
+      log.warn({ code: notification.code, subcode: notification.subcode }, 'NOTIFICATION received');
+    });
+    peer.on('error', (error) => {
+      runtime.lastError = error.message;
+      log.debug({ error: error.message }, 'connection error');
+    });
+  }
+
+  #stopPeer(runtime: PeerRuntime): void {
+    this.#cancel(runtime.maxPrefixRestartTimer);
+    runtime.maxPrefixRestartTimer = null;
+    runtime.peer.stop();
+    // A stopped peer's routes go at once (no graceful restart for a peer we removed or reset).
+    this.#endHelper(runtime);
+    this.#dropPeerRoutes(runtime);
+  }
+
+  #forgetPeer(runtime: PeerRuntime): void {
+    this.#peers.delete(runtime.name);
+    if (this.#byAddress.get(normalizeAddress(runtime.address)) === runtime)
+      this.#byAddress.delete(normalizeAddress(runtime.address));
+    this.#listener?.removePeer({ remoteAddress: runtime.address, acceptIncoming: () => {} });
+  }
+
+  #dropPeerRoutes(runtime: PeerRuntime): void {
+    if (runtime.exportPeer !== null) this.#adjRibOut.removePeer(runtime.address);
+    runtime.exportPeer = null;
+    if (runtime.ribIn !== null && runtime.info !== null)
+      this.#locRib.applyPeerChanges(runtime.info, runtime.ribIn.clear());
+    runtime.ribIn = null;
+    this.#scheduleFlush();
+  }
+
+  #peerInfo(runtime: PeerRuntime, options: NegotiatedSessionOptions): PeerInfo {
+    return {
+      address: normalizeAddress(runtime.address),
+      asNumber: options.peerAs,
+      routerId: parseRouterId(options.peerRouterId) ?? 0,
+      ibgp: options.ibgp,
+      routeReflectorClient: options.ibgp && runtime.config.routeReflectorClient,
+    };
+  }
+
+  #exportPeer(runtime: PeerRuntime, info: PeerInfo, options: NegotiatedSessionOptions): ExportPeer {
+    const families = options.families
+      .map(familyName)
+      .filter((name): name is Family => name === 'ipv4-unicast' || name === 'ipv6-unicast');
+    const session = runtime.sessionLocalAddress;
+    const v6Session = session?.includes(':') ?? false;
+    const localAddress = session === undefined || v6Session ? this.#config.routerId : session;
+    const localAddressV6 = v6Session
+      ? session
+      : session === undefined
+        ? undefined
+        : globalIpv6Beside(session);
+    if (session === undefined)
+      this.#logger.warn(
+        { peer: runtime.name },
+        'session local address unknown; next-hop self uses the router id',
+      );
+    return {
+      info,
+      families,
+      fourOctetAs: options.fourOctetAs,
+      maxMessageLength: options.maxMessageLength,
+      addPathSend: options.addPath.some((family) => family.send),
+      nextHopMode: runtime.config.nextHop,
+      localAddress,
+      ...(localAddressV6 !== undefined ? { localAddressV6 } : {}),
+      exportPolicyKey: policyKey(runtime.config.export),
+      exportPolicy: runtime.exportPolicy,
+    };
+  }
+
+  #onEstablished(runtime: PeerRuntime, options: NegotiatedSessionOptions, log: Logger): void {
+    runtime.negotiated = options;
+    runtime.lastNotification = null;
+    runtime.lastError = null;
+    runtime.maxPrefixWarned = false;
+    const info = this.#peerInfo(runtime, options);
+    runtime.info = info;
+    if (runtime.ribIn === null) {
+      const localRouterId = parseRouterId(this.#config.routerId) ?? 0;
+      const clusterId = this.#config.clusterId === undefined ? null : parseRouterId(this.#config.clusterId);
+      runtime.ribIn = new AdjRibIn(info, {
+        localAs: this.#config.asNumber,
+        localRouterId,
+        ...(clusterId !== null ? { clusterId } : {}),
+        // Indirect, so a reload's new import policy applies to routes the peer re-sends.
+        importPolicy: (input) => runtime.importPolicy(input),
+        softReconfiguration: runtime.config.softReconfiguration,
+        ...(runtime.config.maxPrefix !== undefined ? { maxPrefix: runtime.config.maxPrefix } : {}),
+        fourOctetAs: options.fourOctetAs,
+        interner: this.#interner,
+      });
+    }
+    runtime.endOfRibPending = new Set(options.families.map(familyName));
+    const grNegotiated = options.gracefulRestart !== null && runtime.config.gracefulRestart.enabled;
+    if (runtime.peerRestarting) {
+      this.#cancel(runtime.restartTimer);
+      runtime.restartTimer = null;
+      const preserved = new Set(
+        (options.gracefulRestart?.families ?? [])
+          .filter((family) => family.forwardingPreserved)
+          .map((family) => familyName(family)),
+      );
+      // RFC 4724 §4.2: without the restart capability, or without forwarding state preserved for the
+      // families, the stale routes go now; otherwise they wait for End-of-RIB or the stale timer.
+      const keep = grNegotiated && [...runtime.endOfRibPending].every((family) => preserved.has(family));
+      if (!keep) {
+        log.info('graceful restart: peer did not preserve forwarding state; stale routes removed');
+        this.#sweepStale(runtime);
+      } else {
+        const staleTime = runtime.config.gracefulRestart.restartTime;
+        runtime.staleTimer = this.#clock.setTimeout(() => {
+          runtime.staleTimer = null;
+          log.warn('graceful restart: no End-of-RIB in time; stale routes removed');
+          this.#sweepStale(runtime);
+        }, staleTime * 1000);
+      }
+    }
+    const exportPeer = this.#exportPeer(runtime, info, options);
+    runtime.exportPeer = exportPeer;
+    runtime.advertisedCache = null;
+    this.#adjRibOut.addPeer(exportPeer, this.#locRib.bestPaths());
+    log.info(
+      {
+        families: options.families.map(familyName),
+        holdTime: options.holdTime,
+        fourOctetAs: options.fourOctetAs,
+        routeRefresh: options.routeRefresh,
+        gracefulRestart: grNegotiated,
+        localAddress: runtime.sessionLocalAddress,
+      },
+      'session established',
+    );
+    this.#scheduleFlush();
+    if (this.#restarting) this.#checkRestartComplete();
+  }
+
+  #onDown(runtime: PeerRuntime, reason: string, log: Logger): void {
+    const options = runtime.negotiated;
+    runtime.negotiated = null;
+    runtime.lastError = reason;
+    if (runtime.exportPeer !== null) this.#adjRibOut.removePeer(runtime.address);
+    runtime.exportPeer = null;
+    runtime.advertisedCache = null;
+    this.#cancel(runtime.staleTimer);
+    runtime.staleTimer = null;
+    if (runtime.ribIn === null || runtime.info === null) return;
+    const notification = runtime.lastNotification?.notification;
+    const gr = options?.gracefulRestart ?? null;
+    const graceful =
+      !this.#stopped &&
+      gr !== null &&
+      runtime.config.gracefulRestart.enabled &&
+      (notification === undefined ||
+        // RFC 8538: with the N bit on both sides a NOTIFICATION other than Hard Reset keeps the routes.
+        (gr.notification && !(notification.code === 6 && notification.subcode === CEASE_HARD_RESET)));
+    if (graceful && gr !== null) {
+      runtime.peerRestarting = true;
+      this.#locRib.applyPeerChanges(runtime.info, runtime.ribIn.markStale());
+      log.info({ reason, restartTime: gr.restartTime }, 'graceful restart: peer routes kept stale');
+      this.#cancel(runtime.restartTimer);
+      runtime.restartTimer = this.#clock.setTimeout(() => {
+        runtime.restartTimer = null;
+        log.warn('graceful restart: peer did not come back within its restart time; stale routes removed');
+        this.#sweepStale(runtime);
+      }, gr.restartTime * 1000);
+    } else {
+      log.info({ reason }, 'session down; routes withdrawn');
+      this.#endHelper(runtime);
+      this.#locRib.applyPeerChanges(runtime.info, runtime.ribIn.clear());
+      runtime.ribIn = null;
+    }
+    this.#scheduleFlush();
+  }
+
+  #endHelper(runtime: PeerRuntime): void {
+    this.#cancel(runtime.restartTimer);
+    this.#cancel(runtime.staleTimer);
+    runtime.restartTimer = null;
+    runtime.staleTimer = null;
+    runtime.peerRestarting = false;
+  }
+
+  #sweepStale(runtime: PeerRuntime): void {
+    this.#endHelper(runtime);
+    if (runtime.ribIn !== null && runtime.info !== null) {
+      const changes = runtime.ribIn.sweepStale();
+      this.#locRib.applyPeerChanges(runtime.info, changes);
+      if (runtime.peer.state !== 'Established') {
+        runtime.ribIn = null;
+      }
+    }
+    this.#scheduleFlush();
+  }
+
+  // ---- received UPDATEs ---------------------------------------------------------------------------------
+
+  #onUpdate(runtime: PeerRuntime, message: Uint8Array, options: NegotiatedSessionOptions, log: Logger): void {
+    const ribIn = runtime.ribIn;
+    const info = runtime.info;
+    if (ribIn === null || info === null) return;
+    let update: BgpUpdate;
+    try {
+      const decoded = decodeBgpMessage(message, codecContextOf(options, 'receive'));
+      if (decoded.type !== 'update') return;
+      update = decoded;
+    } catch (error) {
+      if (!(error instanceof BgpDecodeError)) throw error;
+      log.warn(
+        { error: error.message, code: error.code, subcode: error.subcode },
+        'malformed UPDATE; session reset',
+      );
+      resetSessionWith(runtime.peer, notificationOfDecodeError(error));
+      return;
+    }
+    if (update.errors.length > 0)
+      log.warn(
+        {
+          errors: update.errors.map((e) => ({
+            action: e.action,
+            code: e.code,
+            subcode: e.subcode,
+            error: e.message,
+          })),
+        },
+        update.treatAsWithdraw ? 'UPDATE error: treat-as-withdraw (RFC 7606)' : 'UPDATE error (RFC 7606)',
+      );
+    const eor = endOfRibFamily(update);
+    if (eor !== null) {
+      this.#onEndOfRib(runtime, eor, log);
+      return;
+    }
+    const checked = this.#semanticChecks(runtime, info, update, log);
+    const result = ribIn.applyUpdate(checked);
+    if (result.dropped !== undefined && result.dropped !== 'treat-as-withdraw')
+      log.debug({ reason: result.dropped }, 'announced prefixes dropped on import');
+    this.#locRib.applyPeerChanges(info, result.changes);
+    if (result.maxPrefix !== undefined) this.#onMaxPrefix(runtime, result.maxPrefix, log);
+    this.#scheduleFlush();
+  }
+
+  /**
+   * The checks RFC 4271 leaves to the speaker: LOCAL_PREF from an eBGP peer is ignored (§5.1.5); a
+   * NEXT_HOP that is unusable (0.0.0.0, multicast, our own session address) makes the UPDATE's routes
+   * treat-as-withdraw (§6.3, RFC 7606 §7.3).
+   */
+  #semanticChecks(runtime: PeerRuntime, info: PeerInfo, update: BgpUpdate, log: Logger): BgpUpdate {
+    let attributes = update.attributes;
+    if (!info.ibgp && attributes.some((a) => a.kind === 'local-pref'))
+      attributes = attributes.filter((a) => a.kind !== 'local-pref');
+    let treatAsWithdraw = update.treatAsWithdraw;
+    const nextHop = attributes.find((a) => a.kind === 'next-hop');
+    if (nextHop?.kind === 'next-hop' && update.nlri.length > 0) {
+      const text = ipv4ToString(nextHop.address);
+      const firstOctet = nextHop.address >>> 24;
+      if (
+        nextHop.address === 0 ||
+        (firstOctet >= 224 && firstOctet <= 239) ||
+        text === runtime.sessionLocalAddress
+      ) {
+        log.warn({ nextHop: text }, 'UPDATE with an unusable NEXT_HOP: treat-as-withdraw');
+        treatAsWithdraw = true;
+      }
+    }
+    if (attributes === update.attributes && treatAsWithdraw === update.treatAsWithdraw) return update;
+    return { ...update, attributes, treatAsWithdraw };
+  }
+
+  #onEndOfRib(runtime: PeerRuntime, family: string, log: Logger): void {
+    runtime.endOfRibPending.delete(family);
+    log.debug({ family }, 'End-of-RIB received');
+    if (runtime.endOfRibPending.size > 0) return;
+    if (runtime.peerRestarting) {
+      log.info('graceful restart: End-of-RIB from the restarted peer; stale routes swept');
+      this.#sweepStale(runtime);
+    }
+    if (this.#restarting) this.#checkRestartComplete();
+  }
+
+  #onMaxPrefix(
+    runtime: PeerRuntime,
+    verdict: { readonly action: 'warn' | 'teardown'; readonly count: number; readonly limit: number },
+    log: Logger,
+  ): void {
+    if (verdict.action === 'warn') {
+      if (!runtime.maxPrefixWarned) log.warn(verdict, 'maximum prefix count exceeded');
+      runtime.maxPrefixWarned = true;
+      return;
+    }
+    log.error(verdict, 'maximum prefix count exceeded; session torn down');
+    const family = runtime.negotiated?.families[0] ?? { afi: 1, safi: 1 };
+    // RFC 4486 Cease/1 data: AFI (2), SAFI (1), the limit (4).
+    const data = new Uint8Array(7);
+    const view = new DataView(data.buffer);
+    view.setUint16(0, family.afi);
+    view.setUint8(2, family.safi);
+    view.setUint32(3, verdict.limit);
+    resetSessionWith(runtime.peer, { code: 6, subcode: 1, data });
+    const peer = runtime.peer;
+    // Stay down: no automatic restart, unless restartAfter says when.
+    peer.stop();
+    const restartAfter = runtime.config.maxPrefix?.restartAfter;
+    if (restartAfter !== undefined) {
+      runtime.maxPrefixRestartTimer = this.#clock.setTimeout(() => {
+        runtime.maxPrefixRestartTimer = null;
+        if (runtime.peer === peer && !this.#stopped) {
+          log.info('restarting the session after a maximum prefix teardown');
+          peer.start();
+        }
+      }, restartAfter * 1000);
+    }
+  }
+
+  // ---- route refresh ------------------------------------------------------------------------------------
+
+  #onRouteRefresh(runtime: PeerRuntime, message: Uint8Array, log: Logger): void {
+    let request: { afi: number; safi: number; subtype: number };
+    try {
+      request = decodeRouteRefreshBody(message.subarray(19), message);
+    } catch (error) {
+      if (!(error instanceof BgpDecodeError)) throw error;
+      log.warn({ error: error.message }, 'malformed ROUTE-REFRESH; session reset');
+      resetSessionWith(runtime.peer, notificationOfDecodeError(error));
+      return;
+    }
+    const options = runtime.negotiated;
+    if (options === null) return;
+    const family = familyOf(request.afi, request.safi);
+    const negotiated = options.families.some((f) => f.afi === request.afi && f.safi === request.safi);
+    if (!negotiated) {
+      // RFC 2918 §4: a request for a family not advertised by the peer is ignored.
+      log.warn({ family }, 'ROUTE-REFRESH for a family not negotiated; ignored');
+      return;
+    }
+    if (request.subtype === REFRESH_REQUEST) {
+      log.info({ family }, 'ROUTE-REFRESH received; re-sending our routes');
+      this.#resendTable(runtime, options.enhancedRouteRefresh ? [request] : []);
+      return;
+    }
+    // Enhanced route refresh from the peer (RFC 7313): BoRR marks its routes stale, EoRR sweeps the rest.
+    // The Adj-RIB-In marks every family at once, so this is done only for single-family sessions.
+    const ribIn = runtime.ribIn;
+    if (ribIn === null || runtime.info === null || options.families.length !== 1) return;
+    if (request.subtype === REFRESH_BEGIN) {
+      this.#locRib.applyPeerChanges(runtime.info, ribIn.markStale());
+      log.debug({ family }, 'BoRR received');
+    } else if (request.subtype === REFRESH_END) {
+      this.#locRib.applyPeerChanges(runtime.info, ribIn.sweepStale());
+      log.debug({ family }, 'EoRR received');
+      this.#scheduleFlush();
+    }
+  }
+
+  #sendRouteRefresh(runtime: PeerRuntime, afi: number, safi: number, subtype: number): void {
+    const options = runtime.negotiated;
+    if (options === null) return;
+    const bytes = encodeBgpMessage(
+      { type: 'route-refresh', afi, safi, subtype },
+      codecContextOf(options, 'send'),
+    );
+    if (runtime.peer.sendUpdate(bytes)) runtime.routeRefreshSent += 1;
+  }
+
+  /**
+   * Re-sends the peer's whole Adj-RIB-Out: it leaves and rejoins its update group (the next flush dumps
+   * the group's table and End-of-RIB). `borr`: families to bracket with BoRR/EoRR (enhanced refresh).
+   * `previousExport`: the export template the peer had, so prefixes it no longer gets are withdrawn.
+   */
+  #resendTable(
+    runtime: PeerRuntime,
+    borr: ReadonlyArray<{ afi: number; safi: number }>,
+    previousExport: ExportPeer | null = runtime.exportPeer,
+  ): void {
+    const options = runtime.negotiated;
+    const info = runtime.info;
+    if (options === null || info === null || runtime.exportPeer === null) return;
+    // Pending Loc-RIB changes go out first, so the group tables are current.
+    this.#flushNow();
+    const before =
+      previousExport === null ? new Map<string, BgpPrefix>() : this.#exportedKeys(runtime, previousExport);
+    for (const family of borr) this.#sendRouteRefresh(runtime, family.afi, family.safi, REFRESH_BEGIN);
+    this.#adjRibOut.removePeer(runtime.address);
+    const exportPeer = this.#exportPeer(runtime, info, options);
+    runtime.exportPeer = exportPeer;
+    runtime.advertisedCache = null;
+    this.#adjRibOut.addPeer(exportPeer, this.#locRib.bestPaths());
+    const after = this.#exportedKeys(runtime, exportPeer);
+    const gone = [...before.keys()].filter((key) => !after.has(key));
+    if (gone.length > 0) {
+      const prefixes = gone.map((key) => before.get(key)!);
+      for (const bytes of packUpdates(
+        { attributes: [], withdrawn: prefixes },
+        codecContextOf(options, 'send'),
+      ))
+        runtime.peer.sendUpdate(bytes);
+    }
+    this.#flushNow();
+    for (const family of borr) this.#sendRouteRefresh(runtime, family.afi, family.safi, REFRESH_END);
+  }
+
+  #exportedKeys(runtime: PeerRuntime, template: ExportPeer): Map<string, BgpPrefix> {
+    const keys = new Map<string, BgpPrefix>();
+    for (const best of this.#locRib.bestPaths()) {
+      if (best.peer?.address === runtime.address) continue;
+      if (this.#adjRibOut.exportAttributes(best, template) !== undefined)
+        keys.set(prefixKey(best.prefix), best.prefix);
+    }
+    return keys;
+  }
+
+  /** A reload changed the peer's policies or next-hop rule: refresh inbound and re-evaluate outbound. */
+  #refreshPeer(
+    runtime: PeerRuntime,
+    peerConfig: PeerConfig,
+    importPolicy: CompiledPolicy,
+    exportPolicy: CompiledPolicy,
+    fields: readonly string[],
+  ): void {
+    const previousExport = runtime.exportPeer;
+    runtime.config = peerConfig;
+    runtime.importPolicy = importPolicy;
+    runtime.exportPolicy = exportPolicy;
+    const options = runtime.negotiated;
+    if (options === null) return;
+    const log = this.#logger.child({ peer: runtime.name });
+    const importChanged = fields.includes('import') || fields.includes('global.policy');
+    if (importChanged && runtime.ribIn !== null && runtime.info !== null) {
+      if (peerConfig.softReconfiguration) {
+        this.#locRib.applyPeerChanges(runtime.info, runtime.ribIn.reapplyImportPolicy(importPolicy));
+        log.info('import policy changed: re-applied to the stored routes (soft reconfiguration)');
+      } else if (options.routeRefresh) {
+        for (const family of options.families)
+          this.#sendRouteRefresh(runtime, family.afi, family.safi, REFRESH_REQUEST);
+        log.info('import policy changed: ROUTE-REFRESH sent');
+      } else {
+        log.warn('import policy changed but the peer has no route refresh: resetting the session');
+        runtime.peer.stop();
+        runtime.peer.start();
+        return;
+      }
+    }
+    this.#resendTable(runtime, [], previousExport);
+    log.info({ fields }, 'export re-evaluated');
+  }
+
+  // ---- graceful restart: restarting speaker ---------------------------------------------------------------
+
+  /**
+   * RFC 4724 §4.1: route selection and advertisement are deferred until End-of-RIB came from every peer
+   * that negotiated graceful restart (peers that are restarting themselves or lack the capability are not
+   * waited for), or the restart time expired. The kernel's routes from the previous run stay until then.
+   */
+  #checkRestartComplete(): void {
+    if (!this.#restarting) return;
+    for (const runtime of this.#peers.values()) {
+      if (!runtime.config.gracefulRestart.enabled) continue;
+      const options = runtime.negotiated;
+      if (runtime.peer.state !== 'Established' || options === null) return;
+      if (options.gracefulRestart === null || options.gracefulRestart.restartState) continue;
+      if (runtime.endOfRibPending.size > 0) return;
+    }
+    this.#logger.info('graceful restart: End-of-RIB received from every peer');
+    this.#completeRestart();
+  }
+
+  #completeRestart(): void {
+    if (!this.#restarting) return;
+    this.#restarting = false;
+    this.#cancel(this.#restartTimer);
+    this.#restartTimer = null;
+    this.#flushNow();
+    this.#fib?.sweepStale();
+    this.#logger.info('graceful restart complete: stale kernel routes swept, routes advertised');
+  }
+
+  // ---- the per-tick flush -------------------------------------------------------------------------------
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#stopped) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      if (!this.#stopped) this.#flushNow();
+    });
+  }
+
+  /** Takes the Loc-RIB's best-path changes to the FIB, the subscribers and the Adj-RIB-Out; sends UPDATEs. */
+  #flushNow(): void {
+    const changes = this.#locRib.takeChanges();
+    for (const change of changes) {
+      this.#install(change);
+      this.#bestPathChanges.next(change);
+    }
+    this.#adjRibOut.enqueue(changes);
+    if (this.#restarting) return;
+    const out = this.#adjRibOut.flush();
+    for (const runtime of this.#peers.values()) runtime.advertisedCache = null;
+    for (const [address, messages] of out) {
+      const runtime = this.#byAddress.get(address);
+      if (runtime === undefined) continue;
+      for (const message of messages) runtime.peer.sendUpdate(message);
+    }
+  }
+
+  #install(change: BestPathChange): void {
+    const fib = this.#fib;
+    if (fib === undefined || !this.#config.kernel.install) return;
+    const key = change.prefixKey;
+    const best = change.best;
+    if (best === undefined) {
+      fib.set(key, null);
+      return;
+    }
+    if (best.peer === undefined) {
+      // Local: a blackhole origination is installed as such; other originated prefixes are not installed.
+      fib.set(key, this.#originations.get(key)?.blackhole ? { kind: 'blackhole' } : null);
+      return;
+    }
+    const entry = this.#fibEntry(change.multipath.length > 0 ? change.multipath : [best]);
+    if (entry === null) this.#logger.warn({ prefix: key }, 'no usable next hop; not installed');
+    fib.set(key, entry);
+  }
+
+  #fibEntry(paths: readonly LocRibPath[]): FibEntry | null {
+    const nextHops: FibNextHop[] = [];
+    const seen = new Set<string>();
+    for (const path of paths) {
+      if (path.peer === undefined) continue;
+      const gateway = path.attributes.nextHop;
+      if (gateway === '0.0.0.0' || gateway === '::' || seen.has(gateway)) continue;
+      if (gateway.toLowerCase().startsWith('fe80')) {
+        const local = this.#byAddress.get(path.peer.address)?.sessionLocalAddress;
+        const device = local === undefined ? undefined : interfaceOfAddress(local);
+        if (device === undefined) {
+          this.#logger.warn(
+            { prefix: prefixKey(path.prefix), nextHop: gateway, peer: path.peer.address },
+            'link-local next hop without a known interface; path not installed',
+          );
+          continue;
+        }
+        seen.add(gateway);
+        nextHops.push({ gateway, device });
+        continue;
+      }
+      seen.add(gateway);
+      nextHops.push({ gateway });
+    }
+    return nextHops.length === 0 ? null : { kind: 'unicast', nextHops };
+  }
+
+  #cancel(handle: unknown): void {
+    if (handle !== null && handle !== undefined) this.#clock.clearTimeout(handle);
+  }
+}
