@@ -4,6 +4,7 @@
 export * from './capture/index.js';
 export * from './codec/index.js';
 export * from './config/index.js';
+export * from './control/index.js';
 export * from './daemon/index.js';
 export * from './fib/index.js';
 export * from './fsm/index.js';

@@ -119,7 +119,7 @@ export class FakeForwardingTable implements ForwardingTable {
       if (entry) {
         if (this.kernel.get(prefix) === entry) continue;
         this.kernel.set(prefix, entry);
-        this.operations.push(`install ${prefix} ${describeEntry(entry)}`);
+        this.operations.push(`install ${prefix} ${describeFibEntry(entry)}`);
       } else if (!this.stale.has(prefix) && this.kernel.delete(prefix)) {
         this.operations.push(`remove ${prefix}`);
       }
@@ -129,7 +129,7 @@ export class FakeForwardingTable implements ForwardingTable {
 }
 
 /** `blackhole`, `via 192.0.2.1`, `via fe80::1 dev eth0 via fe80::2 dev eth1`. */
-export function describeEntry(entry: FibEntry): string {
+export function describeFibEntry(entry: FibEntry): string {
   if (entry.kind === 'blackhole') return 'blackhole';
   return entry.nextHops.map((hop) => `via ${hop.gateway}${hop.device ? ` dev ${hop.device}` : ''}`).join(' ');
 }
