@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 // Entry point of the caracal-node executable: parses flags (unknown flag or bad value → exit 2 naming it),
-// starts the agent, and on SIGTERM/SIGINT stops Felix and the agent.
+// starts the agent, and on SIGTERM/SIGINT stops caracal-bgpd, caracal-felix and the agent. (A SIGKILL
+// leaves both children running; the next caracal-node adopts them.)
 import { CommanderError } from 'commander';
 import { pino } from 'pino';
 import { NodeAgent } from './agent/agent.js';
@@ -18,9 +19,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const felixMain = resolve(import.meta.dirname, '../../../felix/dist/src/main.js');
+  // The repository's bin/caracal-bgpd (a wrapper that execs node on the daemon's built entry point).
+  const bgpdExecutable = resolve(import.meta.dirname, '../../../../bin/caracal-bgpd');
   let options: AgentOptions;
   try {
-    options = toAgentOptions(command.opts(), [process.execPath, felixMain]);
+    options = toAgentOptions(command.opts(), [process.execPath, felixMain], [bgpdExecutable]);
   } catch (error) {
     process.stderr.write(`caracal-node: ${(error as Error).message}\n`);
     process.exit(2);
@@ -31,7 +34,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping caracal-felix and the agent');
+    logger.info({ signal }, 'stopping caracal-bgpd, caracal-felix and the agent');
     agent.stop().then(
       () => process.exit(0),
       (error: Error) => {

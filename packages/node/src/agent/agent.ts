@@ -1,16 +1,29 @@
 // The caracal-node agent: registers the Node, claims its IPAM blocks, keeps the BGP peering plan current
-// (written to <run-dir>/peers.json for caracal-bgpd), supervises caracal-felix, and serves health and
-// metrics. State files: node.pid, nodename, status.json, peers.json, felix.log under the run dir.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// (<run-dir>/peers.json) and turns it, with the node's affine blocks, into caracal-bgpd's configuration
+// (<run-dir>/bgpd.yaml, rewritten atomically and reloaded with SIGHUP on every change); supervises
+// caracal-felix and caracal-bgpd (children that outlive an agent crash and are adopted by the next agent,
+// so restarting the agent flushes nothing); serves health (readiness includes Felix's dataplane and every
+// BGP session Established, asked on bgpd's control socket) and metrics. State files: node.pid, nodename,
+// status.json, peers.json, bgpd.yaml, felix.pid, bgpd.pid, felix.log, bgpd.log under the run dir.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { connectDatastore, type EtcdKeyValueStore, ResourceStore } from '@caracal/datastore';
+import { parseConfig } from '@caracal/bgp-speaker';
+import { connectDatastore, type EtcdKeyValueStore, keys, ResourceStore } from '@caracal/datastore';
 import { IpamClient, type IpamPool } from '@caracal/ipam';
 import { type IPPoolResource, type NodeResource, parseSelector } from '@caracal/model';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
+import {
+  type BgpdConfigDocument,
+  bgpdConfigFor,
+  bgpdControlSocket,
+  renderBgpdConfig,
+} from '../bgpd-config.js';
 import type { PeeringPlan } from '../peering.js';
+import { type BgpdStatusAnswer, queryBgpdStatus, sessionProblems } from './bgpd-control.js';
+import { AffinityState, blocksToAdvertise } from './blocks-state.js';
 import { detectNodeAddress } from './detect.js';
 import type { AgentOptions } from './options.js';
 import { PeeringState, WATCHED_KINDS } from './plan-state.js';
@@ -23,18 +36,43 @@ export function writeFileAtomic(path: string, text: string): void {
   renameSync(temporary, path);
 }
 
+function readTextOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 export class NodeAgent {
   private store: EtcdKeyValueStore | undefined;
   private resources: ResourceStore | undefined;
   private readonly state = new PeeringState();
+  private readonly affinities = new AffinityState();
+  private readonly pools = new Map<string, IPPoolResource>();
+  private poolsInSync = false;
   private readonly subscriptions: Subscription[] = [];
   private felix: ChildSupervisor | undefined;
+  private bgpd: ChildSupervisor | undefined;
+  private bgpdStarting: Promise<unknown> | undefined;
   private server: Server | undefined;
   private address: string | undefined;
   private registered = false;
   private claimedBlocks: string[] = [];
   private plan: PeeringPlan | undefined;
   private lastPlanText = '';
+  /** The bgpd.yaml text last written (or found on disk at start). */
+  private bgpdConfigText: string | undefined;
+  private bgpdConfig: BgpdConfigDocument | undefined;
+  private bgpdConfigError: string | undefined;
+  private bgpdWarnings: readonly string[] = [];
+  /** bgpd.yaml changed since the running bgpd read it: SIGHUP once its control socket answers. */
+  private bgpdReloadPending = false;
+  /** The supervisor generation whose bgpd answered on its control socket (it has its SIGHUP handler). */
+  private bgpdAnsweredGeneration = -1;
+  private bgpdStatus: BgpdStatusAnswer | undefined;
+  private bgpdStatusError: string | undefined;
+  private bgpdPoll: NodeJS.Timeout | undefined;
   private startError: string | undefined;
   private claimError: string | undefined;
   private claimQueue: Promise<void> = Promise.resolve();
@@ -45,9 +83,40 @@ export class NodeAgent {
     help: 'Restarts of the caracal-felix child process',
     registers: [this.registry],
   });
+  private readonly bgpdRestarts = new Counter({
+    name: 'caracal_node_bgpd_restarts_total',
+    help: 'Restarts of the caracal-bgpd child process',
+    registers: [this.registry],
+  });
+  private readonly childrenAdopted = new Counter({
+    name: 'caracal_node_children_adopted_total',
+    help: 'Children (caracal-felix, caracal-bgpd) left running by an earlier agent and adopted',
+    labelNames: ['child'],
+    registers: [this.registry],
+  });
+  private readonly bgpdConfigWrites = new Counter({
+    name: 'caracal_node_bgpd_config_writes_total',
+    help: 'Writes of bgpd.yaml (each one a changed configuration)',
+    registers: [this.registry],
+  });
+  private readonly bgpdReloads = new Counter({
+    name: 'caracal_node_bgpd_reloads_total',
+    help: 'SIGHUPs sent to caracal-bgpd after bgpd.yaml changed',
+    registers: [this.registry],
+  });
   private readonly plannedPeers = new Gauge({
     name: 'caracal_node_planned_peers',
     help: 'BGP sessions in the current peering plan',
+    registers: [this.registry],
+  });
+  private readonly establishedSessions = new Gauge({
+    name: 'caracal_node_bgp_sessions_established',
+    help: 'Planned BGP sessions caracal-bgpd reports Established (last control-socket answer)',
+    registers: [this.registry],
+  });
+  private readonly advertisedBlocks = new Gauge({
+    name: 'caracal_node_advertised_blocks',
+    help: "Blocks in caracal-bgpd's originate list",
     registers: [this.registry],
   });
   private readonly readyGauge = new Gauge({
@@ -61,11 +130,17 @@ export class NodeAgent {
     private readonly logger: Logger,
   ) {}
 
+  private get bgpdConfigFile(): string {
+    return join(this.options.runDir, 'bgpd.yaml');
+  }
+
   async start(): Promise<void> {
     const { runDir, nodeName } = this.options;
     mkdirSync(join(runDir, 'felix'), { recursive: true });
     writeFileAtomic(join(runDir, 'node.pid'), `${process.pid}\n`);
     writeFileAtomic(join(runDir, 'nodename'), nodeName);
+    // What a bgpd left running by an earlier agent has read: a different text means it needs a reload.
+    this.bgpdConfigText = readTextOrEmpty(this.bgpdConfigFile);
     await this.startHealthServer();
     this.address = this.options.ipv4Address;
     if (this.address === undefined) {
@@ -85,13 +160,13 @@ export class NodeAgent {
       });
       this.registered = true;
     });
-    this.startFelix();
+    await this.startFelix();
     await this.retrying('claim IPAM blocks', () => this.claimBlocks());
     for (const kind of WATCHED_KINDS) {
       this.subscriptions.push(
         this.resources.watch(kind).subscribe({
           next: (event) => {
-            if (this.state.apply(kind, event) && this.state.inSync) this.replan();
+            if (this.state.apply(kind, event)) this.recompute();
             if (kind === 'Node' && this.state.inSync) this.reclaimIfLabelsChanged();
           },
           error: (error: Error) => this.logger.error({ kind, error: error.message }, 'watch failed'),
@@ -99,12 +174,42 @@ export class NodeAgent {
       );
     }
     // A pool added, changed or removed later may select this node: claim again (claims are idempotent).
+    // Pools also say which blocks must not be advertised (disableBGPExport).
     this.subscriptions.push(
-      this.resources.watch('IPPool').subscribe({
+      this.resources.watch<IPPoolResource>('IPPool').subscribe({
         next: (event) => {
-          if (event.type !== 'snapshot') this.requestClaim();
+          switch (event.type) {
+            case 'snapshot':
+              this.pools.clear();
+              for (const pool of event.items) this.pools.set(pool.metadata.name, pool);
+              this.poolsInSync = false;
+              return;
+            case 'in-sync':
+              this.poolsInSync = true;
+              break;
+            case 'put':
+              this.pools.set(event.resource.metadata.name, event.resource);
+              this.requestClaim();
+              break;
+            case 'delete':
+              this.pools.delete(event.name);
+              this.requestClaim();
+              break;
+          }
+          this.recompute();
         },
         error: (error: Error) => this.logger.error({ kind: 'IPPool', error: error.message }, 'watch failed'),
+      }),
+    );
+    // This node's affinities: the blocks caracal-bgpd advertises (a new block claimed by the CNI's IPAM
+    // when the first fills up is advertised at once).
+    this.subscriptions.push(
+      this.store.watchPrefix(keys.nodeAffinitiesPrefix(nodeName)).subscribe({
+        next: (event) => {
+          if (this.affinities.apply(event)) this.recompute();
+        },
+        error: (error: Error) =>
+          this.logger.error({ kind: 'affinities', error: error.message }, 'watch failed'),
       }),
     );
     this.writeStatus();
@@ -178,20 +283,139 @@ export class NodeAgent {
     this.logger.info({ blocks: this.claimedBlocks }, 'blocks affine to this node');
   }
 
-  private replan(): void {
-    const plan = this.state.plan(this.options.nodeName);
+  /** Every input of the plan and of bgpd.yaml has been listed once (and is current). */
+  private get inputsInSync(): boolean {
+    return this.state.inSync && this.affinities.inSync && this.poolsInSync;
+  }
+
+  /** Recomputes peers.json and bgpd.yaml from the current inputs (no-op until they are all in sync). */
+  private recompute(): void {
+    if (!this.state.inSync) return;
+    const nodeName = this.options.nodeName;
+    const plan = this.state.plan(nodeName);
     this.plan = plan;
     this.plannedPeers.set(plan.peers.length);
-    const text = `${JSON.stringify({ node: this.options.nodeName, ...plan }, null, 2)}\n`;
+    const text = `${JSON.stringify({ node: nodeName, ...plan }, null, 2)}\n`;
     if (text !== this.lastPlanText) {
       writeFileAtomic(join(this.options.runDir, 'peers.json'), text);
       this.lastPlanText = text;
       this.logger.info({ peers: plan.peers.length, warnings: plan.warnings }, 'peering plan updated');
     }
+    if (this.options.bgpdCommand !== undefined && this.inputsInSync) this.updateBgpd(plan);
     this.writeStatus();
   }
 
-  private startFelix(): void {
+  /** Renders bgpd.yaml; writes it and reloads bgpd when it changed; starts bgpd the first time. */
+  private updateBgpd(plan: PeeringPlan): void {
+    const o = this.options;
+    let text: string;
+    try {
+      const blocks = blocksToAdvertise(
+        this.affinities.blocks,
+        [...this.pools.values()].map((p) => p.spec),
+      );
+      const { config, warnings } = bgpdConfigFor({
+        nodeName: o.nodeName,
+        plan,
+        listenPort: this.state.global(o.nodeName).listenPort,
+        blocks,
+        runDir: o.runDir,
+        metricsPort: o.bgpdMetricsPort,
+        healthPort: o.bgpdHealthPort,
+        logLevel: o.logLevel,
+      });
+      text = renderBgpdConfig(o.nodeName, config);
+      // caracal-bgpd's own validation: a file it would refuse is never written.
+      const checked = parseConfig(text, this.bgpdConfigFile);
+      if (!checked.ok) {
+        throw new Error(checked.issues.map((i) => `${i.path}: ${i.reason}`).join('; '));
+      }
+      this.bgpdConfig = config;
+      this.bgpdWarnings = warnings;
+      this.bgpdConfigError = undefined;
+      this.advertisedBlocks.set(config.originate.length);
+      if (warnings.length > 0) this.logger.warn({ warnings }, 'bgpd configuration: values left out');
+    } catch (error) {
+      this.bgpdConfigError = `caracal-bgpd configuration not written: ${(error as Error).message}`;
+      this.logger.error({ error: (error as Error).message }, 'cannot render bgpd.yaml');
+      return;
+    }
+    if (text !== this.bgpdConfigText) {
+      writeFileAtomic(this.bgpdConfigFile, text);
+      this.bgpdConfigText = text;
+      this.bgpdConfigWrites.inc();
+      this.bgpdReloadPending = true;
+      this.logger.info(
+        { peers: this.bgpdConfig?.peers.length, originate: this.bgpdConfig?.originate.map((b) => b.prefix) },
+        'bgpd.yaml written',
+      );
+    }
+    if (this.bgpd === undefined) this.startBgpd();
+    else this.reloadBgpdIfPending();
+  }
+
+  /** SIGHUP when bgpd.yaml changed and the running bgpd has shown it is up (its handler is installed). */
+  private reloadBgpdIfPending(): void {
+    const bgpd = this.bgpd;
+    if (!this.bgpdReloadPending || bgpd?.pid === undefined) return;
+    if (this.bgpdAnsweredGeneration !== bgpd.generation) return; // the status poll retries
+    if (bgpd.signal('SIGHUP')) {
+      this.bgpdReloadPending = false;
+      this.bgpdReloads.inc();
+      this.logger.info({ pid: bgpd.pid }, 'caracal-bgpd reloading bgpd.yaml (SIGHUP)');
+    }
+  }
+
+  private startBgpd(): void {
+    const o = this.options;
+    if (o.bgpdCommand === undefined || this.stopped) return;
+    this.bgpd = new ChildSupervisor({
+      name: 'caracal-bgpd',
+      argv: [...o.bgpdCommand, '--config', this.bgpdConfigFile],
+      logFile: join(o.runDir, 'bgpd.log'),
+      pidFile: join(o.runDir, 'bgpd.pid'),
+      logger: this.logger,
+      onRestart: () => {
+        this.bgpdRestarts.inc();
+        this.writeStatus();
+      },
+      onRunning: (pid, how) => {
+        // A freshly started bgpd reads the current file; an adopted one needs a reload if it changed.
+        if (how === 'started') this.bgpdReloadPending = false;
+        else this.childrenAdopted.inc({ child: 'caracal-bgpd' });
+        this.logger.info({ pid, how }, 'caracal-bgpd running');
+      },
+    });
+    this.bgpdStarting = this.bgpd.start().then(
+      () => {
+        this.writeStatus();
+        void this.pollBgpd();
+      },
+      (error: Error) => this.logger.error({ error: error.message }, 'cannot start caracal-bgpd'),
+    );
+    // Session states for metrics, and the pending reload once a (re)started bgpd answers.
+    this.bgpdPoll = setInterval(() => void this.pollBgpd(), 2000);
+  }
+
+  private async pollBgpd(): Promise<void> {
+    const bgpd = this.bgpd;
+    if (bgpd?.pid === undefined) return;
+    const generation = bgpd.generation;
+    try {
+      this.bgpdStatus = await queryBgpdStatus(bgpdControlSocket(this.options.runDir));
+      this.bgpdStatusError = undefined;
+      this.bgpdAnsweredGeneration = generation;
+      const planned = this.bgpdConfig?.peers ?? [];
+      const problems = sessionProblems(planned, this.bgpdStatus);
+      this.establishedSessions.set(planned.length - problems.length);
+      this.reloadBgpdIfPending();
+    } catch (error) {
+      this.bgpdStatus = undefined;
+      this.bgpdStatusError = (error as Error).message;
+    }
+  }
+
+  private async startFelix(): Promise<void> {
     const o = this.options;
     this.felix = new ChildSupervisor({
       name: 'caracal-felix',
@@ -207,13 +431,17 @@ export class NodeAgent {
         ...(o.etcdEndpoints === undefined ? [] : ['--etcd-endpoints', o.etcdEndpoints]),
       ],
       logFile: join(o.runDir, 'felix.log'),
+      pidFile: join(o.runDir, 'felix.pid'),
       logger: this.logger,
       onRestart: () => {
         this.felixRestarts.inc();
         this.writeStatus();
       },
+      onRunning: (_pid, how) => {
+        if (how === 'adopted') this.childrenAdopted.inc({ child: 'caracal-felix' });
+      },
     });
-    this.felix.start();
+    await this.felix.start();
   }
 
   private async felixReady(): Promise<string | undefined> {
@@ -230,6 +458,24 @@ export class NodeAgent {
     }
   }
 
+  /** Why BGP is not ready: bgpd not configured/started/running/answering, or sessions not Established. */
+  private async bgpdProblems(): Promise<string[]> {
+    if (this.options.bgpdCommand === undefined) return [];
+    if (this.bgpdConfigError) return [this.bgpdConfigError];
+    if (this.bgpd === undefined)
+      return ['caracal-bgpd not started: waiting for the peering plan and the blocks'];
+    if (this.bgpd.pid === undefined) return ['caracal-bgpd is not running'];
+    let status: BgpdStatusAnswer;
+    try {
+      status = await queryBgpdStatus(bgpdControlSocket(this.options.runDir));
+    } catch (error) {
+      return [`caracal-bgpd control socket: ${(error as Error).message}`];
+    }
+    const problems = sessionProblems(this.bgpdConfig?.peers ?? [], status);
+    if (this.bgpdReloadPending) problems.push('caracal-bgpd has not reloaded the latest bgpd.yaml yet');
+    return problems;
+  }
+
   async readiness(): Promise<{ healthy: boolean; reasons: string[] }> {
     const reasons: string[] = [];
     if (this.startError) reasons.push(this.startError);
@@ -237,8 +483,10 @@ export class NodeAgent {
     if (!this.registered) reasons.push('Node not registered');
     if (this.claimedBlocks.length === 0) reasons.push('no IPAM block claimed');
     if (!this.state.inSync) reasons.push('peering inputs not in sync');
-    const felix = await this.felixReady();
+    else if (!this.inputsInSync) reasons.push('IP pools or block affinities not in sync');
+    const [felix, bgp] = await Promise.all([this.felixReady(), this.bgpdProblems()]);
     if (felix) reasons.push(felix);
+    reasons.push(...bgp);
     this.readyGauge.set(reasons.length === 0 ? 1 : 0);
     return { healthy: reasons.length === 0, reasons };
   }
@@ -277,6 +525,16 @@ export class NodeAgent {
       blocks: this.claimedBlocks,
       felixPid: this.felix?.pid ?? null,
       felixRestarts: this.felix?.restarts ?? 0,
+      felixAdopted: this.felix?.adopted ?? false,
+      bgpdPid: this.bgpd?.pid ?? null,
+      bgpdRestarts: this.bgpd?.restarts ?? 0,
+      bgpdAdopted: this.bgpd?.adopted ?? false,
+      bgpdSessions:
+        this.bgpdStatus?.peers.map((p) => ({ name: p.name, address: p.peerAddress, state: p.state })) ?? [],
+      bgpdControlError: this.bgpdStatusError ?? null,
+      advertisedBlocks: this.bgpdConfig?.originate.map((o) => o.prefix) ?? [],
+      bgpdConfigError: this.bgpdConfigError ?? null,
+      bgpdWarnings: this.bgpdWarnings,
       plannedPeers: this.plan?.peers.length ?? null,
       planWarnings: this.plan?.warnings ?? [],
       startError: this.startError ?? null,
@@ -292,11 +550,14 @@ export class NodeAgent {
 
   private stopped = false;
 
+  /** Stops the watches, caracal-bgpd and caracal-felix (SIGTERM, SIGKILL after 10 s), the health server. */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const s of this.subscriptions) s.unsubscribe();
+    if (this.bgpdPoll) clearInterval(this.bgpdPoll);
     await this.claimQueue;
-    await this.felix?.stop();
+    await this.bgpdStarting;
+    await Promise.all([this.felix?.stop(), this.bgpd?.stop()]);
     await this.store?.close().catch(() => {});
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     rmSync(join(this.options.runDir, 'node.pid'), { force: true });

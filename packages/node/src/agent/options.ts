@@ -1,6 +1,7 @@
 // Command-line flags of caracal-node (with their environment equivalents) and their validation into
 // AgentOptions. Bad values throw OptionError naming the flag; main.ts turns that into exit 2.
 import { Command, Option } from 'commander';
+import { DEFAULT_BGPD_HEALTH_PORT, DEFAULT_BGPD_METRICS_PORT } from '../bgpd-config.js';
 
 export class OptionError extends Error {}
 
@@ -15,6 +16,11 @@ export interface AgentOptions {
   readonly healthHost: string;
   readonly felixCommand: readonly string[];
   readonly felixHealthPort: number;
+  /** caracal-bgpd's executable and leading arguments; undefined with --no-bgpd. */
+  readonly bgpdCommand: readonly string[] | undefined;
+  readonly bgpdMetricsPort: number;
+  /** 0: caracal-bgpd serves no health endpoint. */
+  readonly bgpdHealthPort: number;
   readonly logLevel: string;
 }
 
@@ -37,8 +43,33 @@ export function agentCommand(): Command {
       ),
     )
     .addOption(new Option('--felix-health-port <port>', 'health port given to caracal-felix').default('9099'))
+    .addOption(
+      new Option('--bgpd-command <path>', 'the caracal-bgpd executable (JS file run with node, or a binary)'),
+    )
+    .addOption(new Option('--no-bgpd', 'do not run caracal-bgpd (no BGP from this node)'))
+    .addOption(
+      new Option('--bgpd-metrics-port <port>', "caracal-bgpd's Prometheus port (its config)").default(
+        String(DEFAULT_BGPD_METRICS_PORT),
+      ),
+    )
+    .addOption(
+      new Option('--bgpd-health-port <port>', "caracal-bgpd's health port on 127.0.0.1; 0 disables").default(
+        String(DEFAULT_BGPD_HEALTH_PORT),
+      ),
+    )
     .addOption(new Option('--log-level <level>', 'pino log level').default('info'))
     .allowExcessArguments(false);
+}
+
+function nonZeroPort(flag: string, value: string): number {
+  const n = port(flag, value);
+  if (n === 0) throw new OptionError(`${flag} must be a port 1-65535, got "${value}"`);
+  return n;
+}
+
+/** A string flag's value (commander gives booleans only for --no-… flags). */
+function text(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 function port(flag: string, text: string): number {
@@ -64,11 +95,17 @@ export function parseNodeAddress(text: string, what: string): string {
   return text.trim();
 }
 
+/** A `.js` path runs with this node; anything else is executed as is. */
+function commandFor(path: string): readonly string[] {
+  return path.endsWith('.js') ? [process.execPath, path] : [path];
+}
+
 export function toAgentOptions(
-  raw: Record<string, string | undefined>,
+  raw: Record<string, string | boolean | undefined>,
   defaultFelixCommand: readonly string[],
+  defaultBgpdCommand: readonly string[] = ['caracal-bgpd'],
 ): AgentOptions {
-  const nodeName = raw.name?.trim();
+  const nodeName = text(raw.name)?.trim();
   if (!nodeName) throw new OptionError('--name (or NODENAME) is required');
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName) || nodeName.length > 253) {
     throw new OptionError(
@@ -76,27 +113,38 @@ export function toAgentOptions(
     );
   }
   let asNumber: number | undefined;
-  if (raw.as !== undefined) {
-    asNumber = Number(raw.as);
-    if (!/^\d+$/.test(raw.as) || asNumber < 1 || asNumber > 4294967295) {
-      throw new OptionError(`--as must be an AS number 1-4294967295, got "${raw.as}"`);
+  const asText = text(raw.as);
+  if (asText !== undefined) {
+    asNumber = Number(asText);
+    if (!/^\d+$/.test(asText) || asNumber < 1 || asNumber > 4294967295) {
+      throw new OptionError(`--as must be an AS number 1-4294967295, got "${asText}"`);
     }
   }
+  const ip = text(raw.ip);
   return {
     nodeName,
-    ipv4Address: raw.ip === undefined ? undefined : parseNodeAddress(raw.ip, '--ip'),
+    ipv4Address: ip === undefined ? undefined : parseNodeAddress(ip, '--ip'),
     asNumber,
-    etcdEndpoints: raw.etcdEndpoints,
-    runDir: raw.runDir ?? '/run/caracal',
-    healthPort: port('--health-port', raw.healthPort ?? '9098'),
-    healthHost: raw.healthHost ?? '0.0.0.0',
+    etcdEndpoints: text(raw.etcdEndpoints),
+    runDir: text(raw.runDir) ?? '/run/caracal',
+    healthPort: port('--health-port', text(raw.healthPort) ?? '9098'),
+    healthHost: text(raw.healthHost) ?? '0.0.0.0',
     felixCommand:
-      raw.felixCommand === undefined
+      text(raw.felixCommand) === undefined
         ? defaultFelixCommand
-        : raw.felixCommand.endsWith('.js')
-          ? [process.execPath, raw.felixCommand]
-          : [raw.felixCommand],
-    felixHealthPort: port('--felix-health-port', raw.felixHealthPort ?? '9099'),
-    logLevel: raw.logLevel ?? 'info',
+        : commandFor(text(raw.felixCommand) as string),
+    felixHealthPort: port('--felix-health-port', text(raw.felixHealthPort) ?? '9099'),
+    bgpdCommand:
+      raw.bgpd === false
+        ? undefined
+        : text(raw.bgpdCommand) === undefined
+          ? defaultBgpdCommand
+          : commandFor(text(raw.bgpdCommand) as string),
+    bgpdMetricsPort: nonZeroPort(
+      '--bgpd-metrics-port',
+      text(raw.bgpdMetricsPort) ?? String(DEFAULT_BGPD_METRICS_PORT),
+    ),
+    bgpdHealthPort: port('--bgpd-health-port', text(raw.bgpdHealthPort) ?? String(DEFAULT_BGPD_HEALTH_PORT)),
+    logLevel: text(raw.logLevel) ?? 'info',
   };
 }

@@ -122,6 +122,14 @@ export class PeeringState {
     return this.byKind.get('Node')?.get(name) as NodeResource | undefined;
   }
 
+  /** The BGPConfiguration values for this node (AS, mesh, listen port). */
+  global(nodeName: string): PeeringGlobal {
+    return toPeeringGlobal(
+      this.byKind.get('BGPConfiguration') as Map<string, BGPConfigurationResource>,
+      nodeName,
+    );
+  }
+
   plan(nodeName: string): PeeringPlan {
     this.problems.clear();
     const nodes = [...(this.byKind.get('Node')?.values() ?? [])].map((n) => toPeeringNode(n as NodeResource));

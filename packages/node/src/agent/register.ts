@@ -1,6 +1,7 @@
 // Registration of this node's Node resource: create it, or update spec.bgp.ipv4Address (and asNumber when
 // given) keeping labels and every other field, with a compare-and-swap on resourceVersion retried on
-// conflict. The result is validated with @caracal/model before it is written.
+// conflict. The result is validated with @caracal/model before it is written; an unchanged Node is not
+// rewritten.
 import { AlreadyExistsError, type ResourceStore, RevisionConflictError } from '@caracal/datastore';
 import { API_VERSION, type NodeResource, validateOrThrow } from '@caracal/model';
 
@@ -43,6 +44,8 @@ export async function registerNode(
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const existing = await resources.get<NodeResource>('Node', reg.nodeName);
     const next = desiredNode(existing, reg);
+    // A restarted agent with the same address writes nothing (no watch event for every other node).
+    if (existing !== undefined && JSON.stringify(next.spec) === JSON.stringify(existing.spec)) return existing;
     try {
       return existing === undefined ? await resources.create(next) : await resources.update(next);
     } catch (error) {

@@ -70,6 +70,29 @@ describe('caracal-node flags', () => {
     expect(() => parse(['--name', 'n1', '--ip', '10.0.0.300/24'])).toThrow('--ip must be an IPv4 address');
     expect(() => parse(['--name', 'n1', '--ip', '10.0.0.3/33'])).toThrow('prefix length must be 0-32');
   });
+  it('runs caracal-bgpd by default with its ports; --no-bgpd and --bgpd-command change that', () => {
+    expect(parse(['--name', 'n1'])).toMatchObject({
+      bgpdCommand: ['caracal-bgpd'],
+      bgpdMetricsPort: 9092,
+      bgpdHealthPort: 9097,
+    });
+    expect(parse(['--name', 'n1', '--no-bgpd']).bgpdCommand).toBeUndefined();
+    expect(parse(['--name', 'n1', '--bgpd-command', '/x/bgpd.js']).bgpdCommand).toEqual([
+      process.execPath,
+      '/x/bgpd.js',
+    ]);
+    expect(parse(['--name', 'n1', '--bgpd-command', '/usr/bin/bgpd']).bgpdCommand).toEqual(['/usr/bin/bgpd']);
+    expect(parse(['--name', 'n1', '--bgpd-metrics-port', '19092', '--bgpd-health-port', '0'])).toMatchObject({
+      bgpdMetricsPort: 19092,
+      bgpdHealthPort: 0,
+    });
+    expect(() => parse(['--name', 'n1', '--bgpd-metrics-port', '0'])).toThrow(
+      '--bgpd-metrics-port must be a port 1-65535, got "0"',
+    );
+    expect(() => parse(['--name', 'n1', '--bgpd-health-port', 'x'])).toThrow(
+      '--bgpd-health-port must be a port 0-65535, got "x"',
+    );
+  });
   it('refuses a bare address, saying why (calico#2375)', () => {
     expect(() => parseNodeAddress('10.0.0.5', '--ip')).toThrow(OptionError);
     expect(() => parse(['--name', 'n1', '--ip', '10.0.0.5'])).toThrow(/has no prefix length.*calico#2375/);
