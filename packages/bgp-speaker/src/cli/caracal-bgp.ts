@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// caracal-bgp: the operator's BGP tool, a commander program with one module per subcommand (`decode`
-// here; `status` and `routes` join later). Exit codes: 0 done, 1 a file or runtime problem, 2 usage.
+// caracal-bgp: the operator's BGP tool, a commander program with one module per subcommand: `decode`
+// (captures and message files), `status` and `routes` (ask the running caracal-bgpd over its control
+// socket). Exit codes: 0 done, 1 a file or runtime problem (or the daemon unreachable), 2 usage.
 import { Command, CommanderError } from 'commander';
+import { registerDaemonCommands } from './daemon-commands.js';
 import { registerDecodeCommand } from './decode.js';
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('caracal-bgp')
-    .description('Caracal BGP tool: decode BGP captures and message files')
+    .description('Caracal BGP tool: decode BGP captures and message files, ask caracal-bgpd for its state')
     .exitOverride()
     .showHelpAfterError(false);
   registerDecodeCommand(
@@ -15,6 +17,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       out: (line) => process.stdout.write(`${line}\n`),
       err: (line) => process.stderr.write(`${line}\n`),
       errIsTty: process.stderr.isTTY === true,
+    },
+    setExitCode,
+  );
+  registerDaemonCommands(
+    program,
+    {
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
     },
     setExitCode,
   );
