@@ -16,6 +16,7 @@ import {
 } from './commands/datastore.js';
 import { type OutputFormat, outputFormats, runGet } from './commands/get.js';
 import { runIpamCheck, runIpamRelease, runIpamShow } from './commands/ipam.js';
+import { registerLabCommands } from './commands/lab.js';
 import { checkLabelRequest, runLabel } from './commands/label.js';
 import {
   type ManifestAction,
@@ -395,7 +396,7 @@ export function buildProgram(context: Context): Command {
       io.writeOut(`Datastore Version: ${datastoreVersion}\n`);
     });
 
-  // `caracalctl lab up|down` is registered here by a later change (harness: @caracal/lab in test/lab).
+  registerLabCommands(program, io);
   return program;
 }
 

@@ -1,0 +1,824 @@
+// A whole Caracal cluster on one machine, for demonstrations (`caracalctl lab up`), lab tests and
+// benchmarks: an etcd and N node namespaces on one L2 segment (built by @caracal/lab, which records
+// and tears down every namespace, link and process), an IPPool, caracal-node in each node namespace
+// (which runs caracal-felix and caracal-bgpd), and pods created through the `caracal` CNI plugin, each
+// with a TCP listener. Its state file lets another process probe it and take it down.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectDatastore, DEFAULT_ETCD_BINARY, datastoreStatus, ResourceStore } from '@caracal/datastore';
+import {
+  cleanupStale,
+  downRun,
+  Lab,
+  labAvailable,
+  listStates,
+  namespaceName,
+  newRunId,
+  repositoryRoot,
+  type Topology,
+} from '@caracal/lab';
+import type { IPPoolResource } from '@caracal/model';
+import { type LabBgpStatus, queryLabBgpStatus } from './bgp-status.js';
+import { cniAdd, cniDel } from './cni.js';
+import {
+  type ConnectivityMatrix,
+  describeUnreachable,
+  LAB_POD_TCP_PORT,
+  type MatrixOptions,
+  pingFrom,
+  probeConnectivity,
+  startPodListener,
+} from './probes.js';
+import { isAlive, removeNamespace, runChecked, runCommand } from './run.js';
+import {
+  LAB_CLUSTER_STATE_VERSION,
+  type LabClusterNode,
+  type LabClusterPod,
+  type LabClusterState,
+  labClusterDirectory,
+  labClusterStatePath,
+  listLabClusterNames,
+  readLabClusterState,
+  writeLabClusterState,
+} from './state.js';
+
+export const DEFAULT_LAB_CLUSTER_NAME = 'caracal';
+export const DEFAULT_LAB_POOL_CIDR = '10.244.0.0/16';
+/** caracal-node's health port inside every node namespace. */
+export const LAB_NODE_HEALTH_PORT = 9098;
+
+export interface LabClusterOptions {
+  /** Cluster name: state in `<lab state dir>/<name>/`; lower-case letters, digits, '-' (default `caracal`). */
+  readonly name?: string;
+  /** Number of nodes, 1-9 (default 4): `node1` … `nodeN`. */
+  readonly nodes?: number;
+  /** Pods created on each node once the nodes are ready, 0-60 (default 2). */
+  readonly podsPerNode?: number;
+  /** The IPPool's CIDR (default 10.244.0.0/16). */
+  readonly poolCidr?: string;
+  /** The IPPool's block size, 20-32 (default 26). */
+  readonly blockSize?: number;
+  /** The nodes' /24 (`A.B.C.0/24`); default: a random 10.x.y.0/24 no route of this machine overlaps. */
+  readonly subnet?: string;
+  /** Leave everything running when this process exits (`caracalctl lab up`); default false (torn down at exit). */
+  readonly detached?: boolean;
+  /** Wait until every pod reaches every other (ping and TCP) before resolving (default true). */
+  readonly waitForConnectivity?: boolean;
+  /** Limit of each wait: etcd, node readiness, connectivity (default 90 000 ms). */
+  readonly readyTimeoutMs?: number;
+  /** Give each pod a TCP listener (port 7070) for the matrix's TCP column (default true). */
+  readonly podTcpListeners?: boolean;
+  /** One line per step as it starts and ends, with timings. */
+  readonly progress?: (line: string) => void;
+}
+
+/** Bad options: every problem, each naming the option, the value and the reason. */
+export class LabClusterOptionsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid lab cluster options:\n  ${problems.join('\n  ')}`);
+    this.name = 'LabClusterOptionsError';
+  }
+}
+
+/** Pods that do not reach each other in time; `matrix` is the last probe. */
+export class LabUnreachableError extends Error {
+  constructor(
+    message: string,
+    readonly matrix: ConnectivityMatrix,
+  ) {
+    super(message);
+    this.name = 'LabUnreachableError';
+  }
+}
+
+export interface LabClusterTeardown {
+  readonly name: string;
+  readonly runId: string;
+  readonly namespaces: readonly string[];
+  readonly processes: readonly number[];
+  readonly rootLinks: readonly string[];
+}
+
+export interface NodeReadiness {
+  readonly node: string;
+  readonly healthy: boolean;
+  readonly reasons: readonly string[];
+}
+
+export interface AddPodOptions {
+  /** Pod name (default `<node>-p<n>`); lower-case letters, digits and '-'. */
+  readonly name?: string;
+  /** Start the pod's TCP listener (default: the cluster's `podTcpListeners`, true). */
+  readonly tcpListener?: boolean;
+}
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
+const POD_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
+interface ResolvedOptions {
+  name: string;
+  nodes: number;
+  podsPerNode: number;
+  poolCidr: string;
+  blockSize: number;
+  subnet: string | undefined;
+  detached: boolean;
+  waitForConnectivity: boolean;
+  readyTimeoutMs: number;
+  podTcpListeners: boolean;
+  progress: (line: string) => void;
+}
+
+function ipv4ToNumber(text: string): number | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!match) return undefined;
+  const octets = match.slice(1).map(Number);
+  if (octets.some((o) => o > 255)) return undefined;
+  return octets.reduce((sum, o) => sum * 256 + o, 0);
+}
+
+function parseCidr(text: string): { base: number; length: number } | undefined {
+  const [address = '', lengthText = ''] = text.split('/');
+  const base = ipv4ToNumber(address);
+  if (base === undefined || !/^\d{1,2}$/.test(lengthText) || Number(lengthText) > 32) return undefined;
+  return { base, length: Number(lengthText) };
+}
+
+function cidrsOverlap(a: { base: number; length: number }, b: { base: number; length: number }): boolean {
+  const length = Math.min(a.length, b.length);
+  const size = 2 ** (32 - length);
+  return Math.floor(a.base / size) === Math.floor(b.base / size);
+}
+
+/** Validates options and applies defaults; throws LabClusterOptionsError listing every problem. */
+export function resolveLabClusterOptions(options: LabClusterOptions): ResolvedOptions {
+  const problems: string[] = [];
+  const name = options.name ?? DEFAULT_LAB_CLUSTER_NAME;
+  if (!NAME_PATTERN.test(name)) {
+    problems.push(
+      `name: ${JSON.stringify(name)} must start with a lower-case letter and hold only lower-case letters, digits and '-' (at most 31 characters)`,
+    );
+  }
+  const integer = (field: string, value: number | undefined, fallback: number, min: number, max: number) => {
+    const resolved = value ?? fallback;
+    if (!Number.isInteger(resolved) || resolved < min || resolved > max) {
+      problems.push(`${field}: ${JSON.stringify(resolved)} must be a whole number from ${min} to ${max}`);
+    }
+    return resolved;
+  };
+  const nodes = integer('nodes', options.nodes, 4, 1, 9);
+  const podsPerNode = integer('podsPerNode', options.podsPerNode, 2, 0, 60);
+  const blockSize = integer('blockSize', options.blockSize, 26, 20, 32);
+  const readyTimeoutMs = integer('readyTimeoutMs', options.readyTimeoutMs, 90_000, 1000, 3_600_000);
+  const poolCidr = options.poolCidr ?? DEFAULT_LAB_POOL_CIDR;
+  const pool = parseCidr(poolCidr);
+  if (pool === undefined)
+    problems.push(`poolCidr: ${JSON.stringify(poolCidr)} is not an IPv4 CIDR (A.B.C.D/N)`);
+  else if (pool.base % 2 ** (32 - pool.length) !== 0)
+    problems.push(`poolCidr: ${poolCidr} has host bits set`);
+  else if (pool.length > blockSize)
+    problems.push(`poolCidr: ${poolCidr} is smaller than one block (blockSize ${blockSize})`);
+  if (options.subnet !== undefined) {
+    const subnet = parseCidr(options.subnet);
+    if (subnet === undefined || subnet.length !== 24 || subnet.base % 256 !== 0) {
+      problems.push(`subnet: ${JSON.stringify(options.subnet)} must be an IPv4 /24 (A.B.C.0/24)`);
+    } else if (pool !== undefined && cidrsOverlap(subnet, pool)) {
+      problems.push(`subnet: ${options.subnet} overlaps the pool ${poolCidr}`);
+    }
+  }
+  if (problems.length > 0) throw new LabClusterOptionsError(problems);
+  return {
+    name,
+    nodes,
+    podsPerNode,
+    poolCidr,
+    blockSize,
+    subnet: options.subnet,
+    detached: options.detached ?? false,
+    waitForConnectivity: options.waitForConnectivity ?? true,
+    readyTimeoutMs,
+    podTcpListeners: options.podTcpListeners ?? true,
+    progress: options.progress ?? (() => {}),
+  };
+}
+
+/** A random 10.x.y.0/24 that overlaps no IPv4 route or address of this machine's root namespace, nor the pool. */
+async function pickFreeSubnet(poolCidr: string): Promise<string> {
+  const used: { base: number; length: number }[] = [];
+  const pool = parseCidr(poolCidr);
+  if (pool) used.push(pool);
+  const routes = await runCommand(['ip', '-4', '-j', 'route', 'show', 'table', 'all'], { timeoutMs: 10_000 });
+  for (const route of JSON.parse(routes.stdout || '[]') as { dst?: string }[]) {
+    if (route.dst === undefined || route.dst === 'default') continue;
+    const parsed = parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/32`);
+    if (parsed && parsed.length >= 8) used.push(parsed);
+  }
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const candidate = `10.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 256)}.0/24`;
+    const parsed = parseCidr(candidate) as { base: number; length: number };
+    if (!used.some((u) => cidrsOverlap(u, parsed))) return candidate;
+  }
+  throw new Error('no free 10.x.y.0/24 for the cluster segment; give one with the subnet option');
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Runs one build step, reporting its start and its duration. */
+async function step<T>(
+  progress: (line: string) => void,
+  description: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  progress(`• ${description}`);
+  const started = performance.now();
+  const result = await work();
+  progress(`  ✓ ${description} (${seconds(performance.now() - started)})`);
+  return result;
+}
+
+/** Checks that what the cluster runs has been built; throws naming what is missing and how to build it. */
+function checkBuilt(root: string): void {
+  const needed = [
+    'packages/node/dist/src/main.js',
+    'packages/felix/dist/src/main.js',
+    'packages/cni/dist/src/main.js',
+    'packages/cni/dist/src/ipam-main.js',
+    'bin/caracal-node',
+    'bin/caracal',
+    'bin/caracal-ipam',
+  ];
+  const missing = needed.filter((path) => !existsSync(join(root, path)));
+  if (missing.length > 0) {
+    throw new Error(`not built: ${missing.join(', ')} missing under ${root}; run \`pnpm -s build\` first`);
+  }
+  if (!existsSync(DEFAULT_ETCD_BINARY)) {
+    throw new Error(`etcd not found at ${DEFAULT_ETCD_BINARY}; install it (Debian package etcd-server)`);
+  }
+}
+
+/** The lab topology: a fabric bridge with the root namespace at .1, etcd at .2 and nodes at .11, .12, … */
+function clusterTopology(name: string, subnet: string, nodes: number): Topology {
+  const prefix = subnet.split('.').slice(0, 3).join('.');
+  return {
+    name: `caracal cluster ${name}`,
+    segments: [{ name: 'cluster', rootAddresses: [`${prefix}.1`] }],
+    subnets: [{ name: 'cluster', cidr: subnet }],
+    hosts: [
+      { name: 'etcd', interfaces: [{ segment: 'cluster', addresses: [`${prefix}.2`] }] },
+      ...Array.from({ length: nodes }, (_, index) => ({
+        name: `node${index + 1}`,
+        interfaces: [{ segment: 'cluster', addresses: [`${prefix}.${11 + index}`] }],
+        // Felix's proxy ARP answers the pods' 169.254.1.1 only with a route to it: a default route, as
+        // on a real node (via the machine, which never sees pod traffic: see the unreachable route).
+        routes: [{ to: 'default' as const, via: `${prefix}.1` }],
+      })),
+    ],
+  };
+}
+
+/** A running (or attached-to) lab cluster. Build one with `startLabCluster`, find one with `attachLabCluster`. */
+export class LabCluster {
+  private constructor(
+    private readonly state: LabClusterState,
+    /** The @caracal/lab run when this process built the cluster; undefined when attached from the state file. */
+    private readonly lab: Lab | undefined,
+    private readonly root: string,
+    private readonly podTcpListeners: boolean,
+  ) {}
+
+  get name(): string {
+    return this.state.name;
+  }
+  /** The @caracal/lab run id: the prefix of every namespace (`<runId>-node1`, …). */
+  get runId(): string {
+    return this.state.runId;
+  }
+  get etcdEndpoint(): string {
+    return this.state.etcdEndpoint;
+  }
+  get subnet(): string {
+    return this.state.subnet;
+  }
+  get pool(): { readonly name: string; readonly cidr: string; readonly blockSize: number } {
+    return this.state.pool;
+  }
+  get nodes(): readonly LabClusterNode[] {
+    return this.state.nodes;
+  }
+  /** The pods, by node then by name (`node1-p1`, `node1-p2`, `node2-p1`, …). */
+  get pods(): readonly LabClusterPod[] {
+    return [...this.state.pods].sort(
+      (a, b) =>
+        a.node.localeCompare(b.node, 'en', { numeric: true }) ||
+        a.name.localeCompare(b.name, 'en', { numeric: true }),
+    );
+  }
+  /** Folder of the state file and the nodes' run directories. */
+  get clusterDir(): string {
+    return this.state.clusterDir;
+  }
+  /** Folder of the process logs (caracal-node, felix via caracal-node's run dir, etcd) and etcd's data. */
+  get logDir(): string {
+    return this.state.logDir;
+  }
+  get statePath(): string {
+    return labClusterStatePath(this.state.name);
+  }
+  get detached(): boolean {
+    return this.state.detached;
+  }
+
+  /** The node named `name`; throws naming the nodes there are. */
+  node(name: string): LabClusterNode {
+    const found = this.state.nodes.find((n) => n.name === name);
+    if (!found) {
+      throw new Error(
+        `lab cluster '${this.name}' has no node '${name}' (nodes: ${this.state.nodes.map((n) => n.name).join(', ')})`,
+      );
+    }
+    return found;
+  }
+
+  /** The pod named `name`; throws naming the pods there are. */
+  pod(name: string): LabClusterPod {
+    const found = this.state.pods.find((p) => p.name === name);
+    if (!found) {
+      throw new Error(
+        `lab cluster '${this.name}' has no pod '${name}' (pods: ${this.state.pods.map((p) => p.name).join(', ') || 'none'})`,
+      );
+    }
+    return found;
+  }
+
+  private save(): void {
+    writeLabClusterState(this.state);
+  }
+
+  /**
+   * Creates a pod on `nodeName` through the CNI plugin (CNI ADD run in the node's namespace, IPAM by
+   * caracal-ipam), starts its TCP listener, records it and returns it.
+   */
+  async addPod(nodeName: string, options: AddPodOptions = {}): Promise<LabClusterPod> {
+    const node = this.node(nodeName);
+    let name = options.name;
+    if (name === undefined) {
+      const next = (this.state.podCounters[node.name] ?? 0) + 1;
+      this.state.podCounters[node.name] = next;
+      name = `${node.name}-p${next}`;
+    }
+    if (!POD_NAME_PATTERN.test(name)) {
+      throw new Error(
+        `pod name ${JSON.stringify(name)} must be lower-case letters, digits and '-' (at most 40, not starting or ending with '-')`,
+      );
+    }
+    if (
+      this.state.pods.some((p) => p.name === name) ||
+      this.state.nodes.some((n) => n.name === name) ||
+      name === 'etcd'
+    ) {
+      throw new Error(`lab cluster '${this.name}' already has a pod or node named '${name}'`);
+    }
+    const namespace = namespaceName(this.runId, name);
+    if (this.lab) {
+      await this.lab.addPod({ name, host: node.name, mode: 'bare' });
+    } else {
+      // Named like the lab's namespaces, so `down` (and @caracal/lab's cleanup of the run) removes it.
+      await runChecked(`create the namespace of pod ${name}`, ['ip', 'netns', 'add', namespace]);
+      await runChecked(`loopback of pod ${name}`, ['ip', '-n', namespace, 'link', 'set', 'lo', 'up']);
+    }
+    const containerId = `${this.runId}-${name}`;
+    let added: Awaited<ReturnType<typeof cniAdd>>;
+    try {
+      added = await cniAdd({
+        binDir: join(this.root, 'bin'),
+        nodeNamespace: node.namespace,
+        nodeName: node.name,
+        etcdEndpoint: this.etcdEndpoint,
+        podNamespace: namespace,
+        podName: name,
+        containerId,
+      });
+    } catch (error) {
+      await removeNamespace(namespace).catch(() => {});
+      throw error;
+    }
+    let listenerPid: number | undefined;
+    const withListener = options.tcpListener ?? this.podTcpListeners;
+    if (withListener) {
+      const logDir = join(this.logDir, name);
+      mkdirSync(logDir, { recursive: true });
+      listenerPid = await startPodListener({ name, namespace }, join(logDir, 'tcp-listener.log'));
+    }
+    const pod: LabClusterPod = {
+      name,
+      node: node.name,
+      namespace,
+      containerId,
+      address: added.address,
+      hostInterface: added.hostInterface,
+      tcpPort: withListener ? LAB_POD_TCP_PORT : undefined,
+      listenerPid,
+      cniAddMs: Math.round(added.elapsedMs),
+    };
+    this.state.pods.push(pod);
+    this.save();
+    return pod;
+  }
+
+  /** CNI DEL of the pod (releases its address, removes its veth and WorkloadEndpoint), then its namespace. */
+  async deletePod(podName: string): Promise<void> {
+    const pod = this.pod(podName);
+    const node = this.node(pod.node);
+    await cniDel({
+      binDir: join(this.root, 'bin'),
+      nodeNamespace: node.namespace,
+      nodeName: node.name,
+      etcdEndpoint: this.etcdEndpoint,
+      podNamespace: pod.namespace,
+      podName: pod.name,
+      containerId: pod.containerId,
+    });
+    await removeNamespace(pod.namespace);
+    this.state.pods = this.state.pods.filter((p) => p.name !== podName);
+    this.save();
+  }
+
+  /** Pings and TCP-connects from every pod to every other pod (now, once). */
+  connectivityMatrix(options: MatrixOptions = {}): Promise<ConnectivityMatrix> {
+    return probeConnectivity(this.pods, options);
+  }
+
+  /**
+   * Probes until every pod reaches every other (ping, then ping and TCP) or `timeoutMs` passes; then
+   * throws LabUnreachableError naming each unreachable pair and each node's BGP sessions.
+   */
+  async waitForConnectivity(
+    options: { timeoutMs?: number; progress?: (line: string) => void } = {},
+  ): Promise<ConnectivityMatrix> {
+    const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+    let last: ConnectivityMatrix | undefined;
+    for (let round = 1; ; round++) {
+      // Ping-only rounds are cheap; the full matrix once every ping answers.
+      const pingOnly = await this.connectivityMatrix({ tcp: false });
+      if (pingOnly.allReachable) {
+        last = await this.connectivityMatrix();
+        if (last.allReachable) return last;
+      } else {
+        last = pingOnly;
+      }
+      if (Date.now() > deadline) break;
+      options.progress?.(
+        `  … round ${round}: ${last.cells.length - last.unreachable.length}/${last.cells.length} pairs reachable`,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const bgp = await Promise.all(this.state.nodes.map((n) => this.bgpStatus(n.name)));
+    const sessions = bgp.map((status) =>
+      status.peers === undefined
+        ? `${status.node}: ${status.error}`
+        : `${status.node}: ${status.peers.map((p) => `${p.peerAddress} ${p.state}`).join(', ') || 'no peers'}`,
+    );
+    const lines = describeUnreachable(last);
+    throw new LabUnreachableError(
+      `${lines.length} of ${last.cells.length} pod pairs still unreachable after ${seconds(options.timeoutMs ?? 90_000)}:\n  ` +
+        `${lines.join('\n  ')}\nBGP sessions:\n  ${sessions.join('\n  ')}\nlogs: ${this.logDir}, node run dirs: ${this.clusterDir}`,
+      last,
+    );
+  }
+
+  /** One ping from `fromPod` to `address` (any address), waiting up to `timeoutSeconds`. */
+  async ping(fromPod: string, address: string, timeoutSeconds = 1): Promise<boolean> {
+    return (await pingFrom(this.pod(fromPod).namespace, address, timeoutSeconds)).ok;
+  }
+
+  /** caracal-node's /readiness of one node (reasons say what is missing). */
+  async nodeReadiness(nodeName: string): Promise<NodeReadiness> {
+    const node = this.node(nodeName);
+    try {
+      const response = await fetch(`http://${node.address}:${node.healthPort}/readiness`, {
+        signal: AbortSignal.timeout(3000),
+      });
+      const body = (await response.json()) as { healthy?: boolean; reasons?: string[] };
+      return { node: node.name, healthy: response.status === 200, reasons: body.reasons ?? [] };
+    } catch (error) {
+      const alive = isAlive(node.pid) ? '' : ` (caracal-node pid ${node.pid} is not running)`;
+      return {
+        node: node.name,
+        healthy: false,
+        reasons: [`readiness unreachable: ${(error as Error).message}${alive}`],
+      };
+    }
+  }
+
+  /** Waits until every node's caracal-node reports ready; throws naming each node's reasons. */
+  async waitForNodesReady(timeoutMs = 90_000): Promise<readonly NodeReadiness[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const all = await Promise.all(this.state.nodes.map((n) => this.nodeReadiness(n.name)));
+      if (all.every((r) => r.healthy)) return all;
+      if (Date.now() > deadline) {
+        const waiting = all.filter((r) => !r.healthy).map((r) => `${r.node}: ${r.reasons.join('; ')}`);
+        throw new Error(
+          `nodes not ready after ${seconds(timeoutMs)}:\n  ${waiting.join('\n  ')}\nlogs: ${this.logDir}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** What caracal-bgpd of `nodeName` says about its sessions (its control socket in the node's run dir). */
+  bgpStatus(nodeName: string, timeoutMs = 3000): Promise<LabBgpStatus> {
+    const node = this.node(nodeName);
+    return queryLabBgpStatus(node.name, node.runDir, timeoutMs);
+  }
+
+  /** Leaves the cluster running when this process exits; `downLabCluster(name)` removes it then. */
+  detach(): void {
+    this.lab?.detach();
+    this.state.detached = true;
+    this.save();
+  }
+
+  /**
+   * Removes everything the cluster made: its pods' namespaces (with their listeners), then the lab run
+   * (every process by PID — etcd, caracal-node and what it started, anything else inside the
+   * namespaces — the namespaces, the root link, the logs and etcd's data), then its state folder.
+   * Safe to call twice.
+   */
+  async down(): Promise<LabClusterTeardown> {
+    const namespaces: string[] = [];
+    const processes: number[] = [];
+    const rootLinks: string[] = [];
+    for (const pod of this.state.pods) {
+      if (await removeNamespace(pod.namespace)) namespaces.push(pod.namespace);
+      if (pod.listenerPid !== undefined) processes.push(pod.listenerPid);
+    }
+    if (this.lab) {
+      const report = await this.lab.down();
+      namespaces.push(...report.namespaces);
+      processes.push(...report.processes);
+      rootLinks.push(...report.rootLinks);
+    } else if (listStates().some((s) => s.runId === this.runId)) {
+      const report = await downRun(this.runId);
+      namespaces.push(...report.namespaces);
+      processes.push(...report.processes);
+      rootLinks.push(...report.rootLinks);
+    } else {
+      // No lab state (lost, or a crash before it was written): whatever carries the run id.
+      const report = await cleanupStale({ runId: this.runId, includeDetached: true });
+      namespaces.push(...report.namespaces);
+      processes.push(...report.processes);
+      rootLinks.push(...report.rootLinks);
+      rmSync(this.logDir, { recursive: true, force: true });
+    }
+    rmSync(this.state.clusterDir, { recursive: true, force: true });
+    return { name: this.name, runId: this.runId, namespaces, processes, rootLinks };
+  }
+
+  /** @internal Builds a cluster (see `startLabCluster`). */
+  static async build(options: LabClusterOptions): Promise<LabCluster> {
+    const resolved = resolveLabClusterOptions(options);
+    const { progress } = resolved;
+    const availability = labAvailable();
+    if (!availability.available) throw new Error(`cannot build a lab cluster here: ${availability.reason}`);
+    const root = repositoryRoot();
+    checkBuilt(root);
+    const existing = readLabClusterState(resolved.name);
+    if (existing !== undefined) {
+      const labAlive = listStates().some((s) => s.runId === existing.runId);
+      if (labAlive && (existing.detached || isAlive(existing.ownerPid))) {
+        throw new Error(
+          `lab cluster '${resolved.name}' is already up (run ${existing.runId}, nodes in namespaces ${existing.runId}-node*); ` +
+            `take it down first with \`caracalctl lab down --name ${resolved.name}\``,
+        );
+      }
+      progress(`• removing the leftovers of an earlier '${resolved.name}' (run ${existing.runId})`);
+      await downLabCluster(resolved.name);
+    }
+
+    const started = performance.now();
+    const subnet = resolved.subnet ?? (await pickFreeSubnet(resolved.poolCidr));
+    const prefix = subnet.split('.').slice(0, 3).join('.');
+    const runId = newRunId();
+    const clusterDir = labClusterDirectory(resolved.name);
+    const logDir = join(root, '.lab-runs', runId);
+    const state: LabClusterState = {
+      version: LAB_CLUSTER_STATE_VERSION,
+      name: resolved.name,
+      runId,
+      createdAt: new Date().toISOString(),
+      ownerPid: process.pid,
+      detached: false,
+      complete: false,
+      clusterDir,
+      logDir,
+      subnet,
+      rootAddress: `${prefix}.1`,
+      etcdEndpoint: `http://${prefix}.2:2379`,
+      pool: { name: 'default-ipv4-ippool', cidr: resolved.poolCidr, blockSize: resolved.blockSize },
+      nodes: [],
+      pods: [],
+      podCounters: {},
+    };
+    // Written before anything exists, so `down` finds the run even if this process dies half-way.
+    writeLabClusterState(state);
+    // A cluster this process did not leave running on purpose goes with it (@caracal/lab removes the
+    // namespaces and processes at exit); its state folder goes too.
+    process.once('exit', () => {
+      if (!state.detached) rmSync(clusterDir, { recursive: true, force: true });
+    });
+    progress(
+      `lab cluster '${resolved.name}' (run ${runId}): ${resolved.nodes} nodes on ${subnet}, pool ${resolved.poolCidr}, ` +
+        `${resolved.podsPerNode} pods per node; state ${labClusterStatePath(resolved.name)}`,
+    );
+
+    let lab: Lab | undefined;
+    try {
+      lab = await step(
+        progress,
+        `namespaces: etcd + ${resolved.nodes} nodes on one bridge, root at ${prefix}.1`,
+        () =>
+          Lab.up(clusterTopology(resolved.name, subnet, resolved.nodes), {
+            runId,
+            timeoutMs: resolved.readyTimeoutMs,
+          }),
+      );
+      const running = lab;
+      const cluster = new LabCluster(state, running, root, resolved.podTcpListeners);
+
+      await step(progress, `etcd at ${state.etcdEndpoint}`, async () => {
+        const dataDir = join(logDir, 'etcd-data');
+        const peer = 'http://127.0.0.1:2380';
+        const etcd = await running.spawn('etcd', [
+          DEFAULT_ETCD_BINARY,
+          '--name',
+          'lab',
+          '--data-dir',
+          dataDir,
+          '--listen-client-urls',
+          `${state.etcdEndpoint},http://127.0.0.1:2379`,
+          '--advertise-client-urls',
+          state.etcdEndpoint,
+          '--listen-peer-urls',
+          peer,
+          '--initial-advertise-peer-urls',
+          peer,
+          '--initial-cluster',
+          `lab=${peer}`,
+        ]);
+        const deadline = Date.now() + resolved.readyTimeoutMs;
+        for (;;) {
+          if (!etcd.running)
+            throw new Error(`etcd exited during start-up; log tail:\n${etcd.log().slice(-1500)}`);
+          const status = await datastoreStatus({
+            endpoints: [state.etcdEndpoint],
+            requestTimeoutMs: 1000,
+          }).catch(() => undefined);
+          if (status?.healthy) break;
+          if (Date.now() > deadline)
+            throw new Error(`etcd did not answer at ${state.etcdEndpoint}; log: ${etcd.logPath}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      });
+
+      await step(
+        progress,
+        `IPPool ${state.pool.name} ${state.pool.cidr} (blockSize ${state.pool.blockSize}, ipipMode Never)`,
+        async () => {
+          const kv = connectDatastore({ endpoints: [state.etcdEndpoint] });
+          try {
+            const pool: IPPoolResource = {
+              apiVersion: 'caracal.io/v1',
+              kind: 'IPPool',
+              metadata: { name: state.pool.name },
+              spec: {
+                cidr: state.pool.cidr,
+                blockSize: state.pool.blockSize,
+                ipipMode: 'Never',
+                vxlanMode: 'Never',
+                natOutgoing: false,
+                disabled: false,
+                disableBGPExport: false,
+                nodeSelector: 'all()',
+                allowedUses: ['Workload', 'Tunnel'],
+              },
+            };
+            await new ResourceStore(kv).create(pool);
+          } finally {
+            await kv.close();
+          }
+        },
+      );
+
+      await step(progress, `caracal-node in ${resolved.nodes} namespaces`, async () => {
+        for (let index = 0; index < resolved.nodes; index++) {
+          const name = `node${index + 1}`;
+          const address = `${prefix}.${11 + index}`;
+          const runDir = join(clusterDir, name);
+          mkdirSync(runDir, { recursive: true });
+          // Pod traffic to pool addresses no route covers ends here instead of leaving through the machine.
+          await running.exec(name, ['ip', 'route', 'add', 'unreachable', state.pool.cidr], { check: true });
+          const agent = await running.spawn(name, [
+            join(root, 'bin', 'caracal-node'),
+            '--name',
+            name,
+            '--ip',
+            `${address}/24`,
+            '--etcd-endpoints',
+            state.etcdEndpoint,
+            '--run-dir',
+            runDir,
+            '--health-port',
+            String(LAB_NODE_HEALTH_PORT),
+          ]);
+          state.nodes.push({
+            name,
+            namespace: namespaceName(runId, name),
+            address,
+            cidr: `${address}/24`,
+            runDir,
+            pid: agent.pid,
+            healthPort: LAB_NODE_HEALTH_PORT,
+          });
+          cluster.save();
+        }
+      });
+
+      await step(progress, 'nodes ready (registered, block claimed, felix ready)', () =>
+        cluster.waitForNodesReady(resolved.readyTimeoutMs),
+      );
+
+      if (resolved.podsPerNode > 0) {
+        await step(
+          progress,
+          `${resolved.podsPerNode * resolved.nodes} pods through the CNI plugin`,
+          async () => {
+            await Promise.all(
+              state.nodes.map(async (node) => {
+                for (let i = 0; i < resolved.podsPerNode; i++) {
+                  const pod = await cluster.addPod(node.name);
+                  progress(`    ${pod.name} on ${node.name}: ${pod.address} (CNI ADD ${pod.cniAddMs} ms)`);
+                }
+              }),
+            );
+          },
+        );
+        if (resolved.waitForConnectivity) {
+          await step(progress, 'every pod reaches every other pod (ping and TCP)', () =>
+            cluster.waitForConnectivity({ timeoutMs: resolved.readyTimeoutMs, progress }),
+          );
+        }
+      }
+      state.complete = true;
+      cluster.save();
+      if (resolved.detached) cluster.detach();
+      progress(`lab cluster '${resolved.name}' up in ${seconds(performance.now() - started)}`);
+      return cluster;
+    } catch (error) {
+      progress(`lab cluster '${resolved.name}': build failed, tearing down what was made`);
+      const keep = `logs kept in ${logDir}`;
+      for (const pod of state.pods) await removeNamespace(pod.namespace).catch(() => {});
+      if (lab) await lab.down({ keepLogs: true }).catch(() => {});
+      rmSync(clusterDir, { recursive: true, force: true });
+      if (error instanceof Error) error.message = `${error.message}\n(${keep})`;
+      throw error;
+    }
+  }
+
+  /** @internal Reads a cluster's state (see `attachLabCluster`). */
+  static attach(name: string): LabCluster | undefined {
+    const state = readLabClusterState(name);
+    if (state === undefined) return undefined;
+    return new LabCluster(state, undefined, repositoryRoot(), true);
+  }
+}
+
+/**
+ * Builds a cluster: etcd, an IPPool, `nodes` node namespaces running caracal-node on one bridge,
+ * `podsPerNode` pods per node through the CNI plugin, and (unless `waitForConnectivity: false`) waits
+ * until every pod reaches every other. On failure removes what it made (logs kept) and rethrows.
+ * Unless `detached`, everything is also removed when this process exits; call `down()` when done.
+ */
+export function startLabCluster(options: LabClusterOptions = {}): Promise<LabCluster> {
+  return LabCluster.build(options);
+}
+
+/** The cluster named `name` from its state file (for status and teardown by another process), or undefined. */
+export function attachLabCluster(name: string = DEFAULT_LAB_CLUSTER_NAME): LabCluster | undefined {
+  return LabCluster.attach(name);
+}
+
+/** Takes cluster `name` down (everything it created, by PID and name); undefined when there was none. */
+export async function downLabCluster(
+  name: string = DEFAULT_LAB_CLUSTER_NAME,
+): Promise<LabClusterTeardown | undefined> {
+  const cluster = attachLabCluster(name);
+  return cluster === undefined ? undefined : cluster.down();
+}
+
+/** Names of the clusters that have a state file. */
+export function listLabClusters(): string[] {
+  return listLabClusterNames();
+}
