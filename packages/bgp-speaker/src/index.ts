@@ -8,6 +8,7 @@ export * from './control/index.js';
 export * from './daemon/index.js';
 export * from './fib/index.js';
 export * from './fsm/index.js';
+export * from './observability/index.js';
 export * from './policy/index.js';
 export * from './rib/index.js';
 export * from './session/index.js';
