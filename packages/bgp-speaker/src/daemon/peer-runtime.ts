@@ -121,6 +121,58 @@ export class PeerRuntime {
     return this.config.address;
   }
 
+  /** Outgoing sockets of this peer still connecting (see `acceptWhenSettled`). */
+  readonly connecting = new Set<SessionSocket>();
+  #settleWaiters: Array<() => void> = [];
+
+  /** Tracks an outgoing socket until it connects or fails. */
+  trackOutgoing(socket: SessionSocket): void {
+    this.connecting.add(socket);
+    const settled = () => {
+      if (!this.connecting.delete(socket)) return;
+      // After the driver's own handler of this event has run (it was registered after ours).
+      if (this.connecting.size === 0)
+        setImmediate(() => {
+          for (const waiter of this.#settleWaiters.splice(0)) waiter();
+        });
+    };
+    socket.on('connect', () => {
+      this.noteSocket(socket);
+      settled();
+    });
+    socket.on('error', settled);
+    socket.on('close', settled);
+  }
+
+  /**
+   * Hands an incoming connection to the driver once our own outgoing attempt has connected or failed
+   * (at most `maxWaitMs`). When both ends connect at the same moment, a driver still in Connect adopts the
+   * incoming socket and drops its own attempt, so two speakers doing that at once reset each other's
+   * sockets forever; waiting turns it into an ordinary §6.8 collision that the driver resolves.
+   */
+  acceptWhenSettled(socket: SessionSocket, maxWaitMs = 3000): void {
+    this.noteSocket(socket);
+    if (this.connecting.size === 0) {
+      this.peer.acceptIncoming(socket);
+      return;
+    }
+    let handed = false;
+    let closed = false;
+    socket.on('close', () => {
+      closed = true;
+    });
+    socket.on('error', () => {});
+    const hand = () => {
+      if (handed) return;
+      handed = true;
+      clearTimeout(timer);
+      if (closed) return;
+      this.peer.acceptIncoming(socket);
+    };
+    const timer = setTimeout(hand, maxWaitMs);
+    this.#settleWaiters.push(hand);
+  }
+
   /** Notes the local address of a connected socket of this peer (every connection to it has the same one). */
   noteSocket(socket: SessionSocket): void {
     const local = (socket as { localAddress?: string }).localAddress;

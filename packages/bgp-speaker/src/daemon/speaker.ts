@@ -492,7 +492,7 @@ export class Speaker implements SpeakerView {
       clock: this.#clock,
       socketFactory: (options) => {
         const socket = factory(options);
-        socket.on('connect', () => runtimeRef()?.noteSocket(socket));
+        runtimeRef()?.trackOutgoing(socket);
         return socket;
       },
     };
@@ -521,10 +521,7 @@ export class Speaker implements SpeakerView {
     if (this.#listener !== null)
       this.#listener.addPeer({
         remoteAddress: peerConfig.address,
-        acceptIncoming: (socket: SessionSocket) => {
-          self.noteSocket(socket);
-          self.peer.acceptIncoming(socket);
-        },
+        acceptIncoming: (socket: SessionSocket) => self.acceptWhenSettled(socket),
       });
     peer.start();
     this.#logger.info(

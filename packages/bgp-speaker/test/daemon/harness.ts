@@ -93,6 +93,23 @@ export async function startSpeaker(
   return handle;
 }
 
+/**
+ * Starts several speakers at once: every listener is bound before any of them connects out, so no
+ * session starts with a refused connection (which the FSM answers with a damped IdleHold wait).
+ */
+export async function startSpeakers(
+  specs: ReadonlyArray<readonly [Node, string, (SpeakerOptions & { fib?: MemoryFib })?]>,
+): Promise<Running[]> {
+  const handles = specs.map(([node, yaml, options = {}]) => {
+    const fib = options.fib ?? new MemoryFib();
+    const handle = new Running(node, new Speaker(config(yaml), { ...options, fib }), fib);
+    running.push(handle);
+    return handle;
+  });
+  await Promise.all(handles.map((handle) => handle.speaker.start()));
+  return handles;
+}
+
 /** Stops every speaker started by startSpeaker (afterEach). */
 export async function stopAll(): Promise<void> {
   for (const handle of running.splice(0)) await handle.speaker.stop({ keepRoutes: false });

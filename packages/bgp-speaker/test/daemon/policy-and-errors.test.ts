@@ -1,0 +1,199 @@
+// The daemon's import/export policy, ROUTE-REFRESH after a reload, maximum-prefix teardown, and
+// RFC 7606: a treat-as-withdraw UPDATE keeps the session, a structurally broken one resets it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeBgpMessage, makeUpdate, parseIpv4, parsePrefix } from '../../src/codec/index.js';
+import {
+  config,
+  established,
+  eventually,
+  node,
+  peerRow,
+  speakerYaml,
+  startSpeaker,
+  stopAll,
+} from './harness.js';
+import { RawPeer } from './raw-peer.js';
+
+const raws: RawPeer[] = [];
+afterEach(async () => {
+  for (const raw of raws.splice(0)) raw.stop();
+  await stopAll();
+});
+
+const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
+const ORIGINATE_THREE =
+  'originate:\n  - { prefix: 10.1.0.0/24 }\n  - { prefix: 10.2.0.0/24 }\n  - { prefix: 10.3.0.0/24 }';
+
+describe('Speaker: policy', () => {
+  it('applies import and export filters, counts received vs accepted, and re-evaluates both on reload', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    const policy = [
+      'policy:',
+      '  filters:',
+      '    not-ten-two:',
+      '      - { match: { prefix: [{ prefix: 10.2.0.0/24 }] }, then: { action: reject } }',
+      '      - { match: {}, then: { action: accept } }',
+      '    not-ten-three:',
+      '      - { match: { prefix: [{ prefix: 10.3.0.0/24 }] }, then: { action: reject } }',
+      '      - { match: {}, then: { setLocalPref: 250, addCommunity: ["65002:99"], action: accept } }',
+    ].join('\n');
+    const aYaml = (exportFilter: string) =>
+      speakerYaml(
+        a,
+        [{ node: b, extra: `import: { action: accept }\nexport: ${exportFilter}` }],
+        `${ORIGINATE_THREE}\n${policy}`,
+      );
+    const bYaml = (importFilter: string) =>
+      speakerYaml(b, [{ node: a, extra: `import: ${importFilter}\nexport: { action: accept }` }], policy);
+    const sa = await startSpeaker(a, aYaml('not-ten-two'));
+    const sb = await startSpeaker(b, bYaml('not-ten-three'));
+    await established(sb, 'a');
+    await eventually('b has 10.1', () => sb.speaker.routes({ prefix: '10.1.0.0/24' })[0]);
+    // 10.2 never left a (export); 10.3 arrived at b but was rejected on import.
+    await eventually('b counted 2 received', () => peerRow(sb, 'a').prefixes.received === 2);
+    expect(peerRow(sb, 'a').prefixes).toMatchObject({ received: 2, accepted: 1 });
+    expect(peerRow(sa, 'b').prefixes.advertised).toBe(2);
+    expect(sb.speaker.routes().map((r) => r.prefix)).toEqual(['10.1.0.0/24']);
+    expect(sb.speaker.routes()[0]?.paths[0]).toMatchObject({ localPref: 250, communities: ['65002:99'] });
+
+    // b's import now accepts everything: it sends a ROUTE-REFRESH and a re-sends its table.
+    const reloadB = sb.speaker.reload(config(bYaml('{ action: accept }')));
+    expect(reloadB.peersRefreshed).toEqual(['a']);
+    await eventually('b has 10.3 after the refresh', () => sb.speaker.routes({ prefix: '10.3.0.0/24' })[0]);
+    expect(peerRow(sb, 'a').messagesOut.routeRefresh).toBe(1);
+    await eventually('a counted the ROUTE-REFRESH', () => peerRow(sa, 'b').messagesIn.routeRefresh === 1);
+    expect(sb.speaker.routes({ prefix: '10.1.0.0/24' })[0]?.paths[0]?.localPref).toBeNull();
+
+    // a's export now rejects 10.3 instead of 10.2: b gets 10.2 and loses 10.3, the session stays up.
+    const flapsBefore = peerRow(sb, 'a').flaps;
+    const reloadA = sa.speaker.reload(config(aYaml('not-ten-three')));
+    expect(reloadA.peersRefreshed).toEqual(['b']);
+    await eventually('b has 10.2 and not 10.3', () => {
+      const prefixes = sb.speaker.routes().map((r) => r.prefix);
+      return prefixes.includes('10.2.0.0/24') && !prefixes.includes('10.3.0.0/24');
+    });
+    expect(peerRow(sb, 'a').flaps).toBe(flapsBefore);
+    expect(peerRow(sb, 'a').state).toBe('Established');
+  });
+
+  it('reload adds and removes peers and originations without touching unchanged sessions', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    const c = await node('c', 65003);
+    // b waits for c (passive): c only gets a peer (b) by a reload.
+    const sb = await startSpeaker(
+      b,
+      speakerYaml(b, [
+        { node: a, extra: ACCEPT_ALL },
+        { node: c, extra: `${ACCEPT_ALL}\npassive: true` },
+      ]),
+    );
+    const sa = await startSpeaker(
+      a,
+      speakerYaml(a, [{ node: b, extra: ACCEPT_ALL }], 'originate:\n  - { prefix: 10.1.0.0/24 }'),
+    );
+    await established(sa, 'b');
+    await eventually('b has 10.1', () => sb.speaker.routes({ prefix: '10.1.0.0/24' })[0]);
+    const sc = await startSpeaker(c, speakerYaml(c, []));
+    const result = sc.speaker.reload(
+      config(speakerYaml(c, [{ node: b, extra: ACCEPT_ALL }], 'originate:\n  - { prefix: 10.30.0.0/16 }')),
+    );
+    expect(result).toMatchObject({ peersAdded: ['b'], originationsAdded: ['10.30.0.0/16'] });
+    await eventually('a learns c’s prefix through b', () => sa.speaker.routes({ prefix: '10.30.0.0/16' })[0]);
+    expect(sa.speaker.routes({ prefix: '10.30.0.0/16' })[0]?.paths[0]?.asPath).toBe('65002 65003');
+    // c drops its origination again: a loses it.
+    sc.speaker.reload(config(speakerYaml(c, [{ node: b, extra: ACCEPT_ALL }])));
+    await eventually('a loses 10.30', () => sa.speaker.routes({ prefix: '10.30.0.0/16' }).length === 0);
+    // b removes c: its session goes down, a's session stays (one OPEN only).
+    sb.speaker.reload(config(speakerYaml(b, [{ node: a, extra: ACCEPT_ALL }])));
+    expect(sb.speaker.status().peers.map((p) => p.name)).toEqual(['a']);
+    await eventually('c sees b go', () => peerRow(sc, 'b').state !== 'Established');
+    expect(peerRow(sa, 'b').messagesIn.open).toBe(1);
+  });
+
+  it('rejects a reload whose policy does not compile and keeps running', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    const sa = await startSpeaker(a, speakerYaml(a, []));
+    // The YAML schema already refuses unknown filter names; a programmatic configuration can still hold one.
+    const good = config(speakerYaml(a, [{ node: b, extra: ACCEPT_ALL }]));
+    const bad = {
+      ...good,
+      peers: good.peers.map((peer) => ({ ...peer, import: { kind: 'filter' as const, name: 'missing' } })),
+    };
+    expect(() => sa.speaker.reload(bad)).toThrow(/missing/);
+    expect(sa.speaker.status().peers).toEqual([]);
+    expect(sa.speaker.live()).toBe(true);
+  });
+});
+
+describe('Speaker: limits and malformed UPDATEs', () => {
+  it('tears the session down with Cease/1 when a peer exceeds maxPrefix (teardown)', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    const sa = await startSpeaker(a, speakerYaml(a, [{ node: b, extra: ACCEPT_ALL }], ORIGINATE_THREE));
+    const sb = await startSpeaker(
+      b,
+      speakerYaml(b, [{ node: a, extra: `${ACCEPT_ALL}\nmaxPrefix: { limit: 2, action: teardown }` }]),
+    );
+    await eventually('a hears Cease/1', () => peerRow(sa, 'b').lastError === 'received NOTIFICATION 6/1');
+    expect(peerRow(sb, 'a').state).not.toBe('Established');
+    expect(sb.speaker.routes()).toEqual([]);
+    // Without restartAfter the session stays down.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(peerRow(sb, 'a').state).toBe('Idle');
+    expect(sb.speaker.readiness().reasons).toContain('peer a is Idle');
+  });
+
+  it('only warns with maxPrefix action warn', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    await startSpeaker(a, speakerYaml(a, [{ node: b, extra: ACCEPT_ALL }], ORIGINATE_THREE));
+    const sb = await startSpeaker(
+      b,
+      speakerYaml(b, [{ node: a, extra: `${ACCEPT_ALL}\nmaxPrefix: { limit: 2, action: warn }` }]),
+    );
+    await eventually('b has all three', () => sb.speaker.routes().length === 3);
+    expect(peerRow(sb, 'a').state).toBe('Established');
+  });
+
+  it('treat-as-withdraw keeps the session up; a broken UPDATE resets it with 3/1', async () => {
+    const b = await node('b', 65002);
+    const x = await node('x', 65009);
+    const sb = await startSpeaker(b, speakerYaml(b, [{ node: x, extra: `${ACCEPT_ALL}\npassive: true` }]));
+    const raw = new RawPeer(x, b);
+    raws.push(raw);
+    raw.start();
+    await established(sb, 'x');
+    const update = (originValue: number) => {
+      const bytes = encodeBgpMessage(
+        makeUpdate({
+          attributes: [
+            { kind: 'origin', value: 0 },
+            { kind: 'as-path', segments: [{ type: 2, asns: [65009] }] },
+            { kind: 'next-hop', address: parseIpv4(x.address) },
+          ],
+          nlri: [parsePrefix('10.9.0.0/24')],
+        }),
+        { as4: true },
+      );
+      // header 19, withdrawn length 2, attribute length 2, ORIGIN flags/type/length 3: the value octet.
+      bytes[26] = originValue;
+      return bytes;
+    };
+    expect(raw.peer.sendUpdate(update(0))).toBe(true);
+    await eventually('b learns 10.9', () => sb.speaker.routes({ prefix: '10.9.0.0/24' })[0]);
+    raw.peer.sendUpdate(update(7)); // ORIGIN 7: RFC 7606 treat-as-withdraw
+    await eventually('b withdrew 10.9', () => sb.speaker.routes().length === 0);
+    expect(peerRow(sb, 'x').state).toBe('Established');
+    expect(raw.notifications).toEqual([]);
+
+    const broken = update(0);
+    broken[21] = 0xff; // total path attribute length beyond the message: session reset 3/1
+    raw.peer.sendUpdate(broken);
+    await eventually('x hears 3/1', () => raw.notifications[0]);
+    expect(raw.notifications[0]).toMatchObject({ code: 3, subcode: 1 });
+    expect(peerRow(sb, 'x').lastError).toBe('sent NOTIFICATION 3/1');
+  });
+});
