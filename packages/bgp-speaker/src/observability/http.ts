@@ -78,7 +78,13 @@ export async function startObservability(options: ObservabilityOptions): Promise
   let healthAt: ListenAddress | undefined;
   try {
     const { metrics, health } = options;
-    if (metrics && health && metrics.port !== 0 && metrics.address === health.address && metrics.port === health.port) {
+    if (
+      metrics &&
+      health &&
+      metrics.port !== 0 &&
+      metrics.address === health.address &&
+      metrics.port === health.port
+    ) {
       metricsAt = await start(
         metrics,
         [metricsHandler, healthHandler],
