@@ -1,0 +1,138 @@
+// Unit tests of the lab cluster builder's pure parts: option validation (every problem named, with its
+// option, value and reason), the CNI network configuration, and the connectivity matrix's rendering.
+import { describe, expect, it } from 'vitest';
+import {
+  type ConnectivityMatrix,
+  describeUnreachable,
+  LabClusterOptionsError,
+  type LabClusterPod,
+  labNetworkConfig,
+  renderConnectivityMatrix,
+  resolveLabClusterOptions,
+} from '../src/index.js';
+
+function problemsOf(options: Parameters<typeof resolveLabClusterOptions>[0]): readonly string[] {
+  try {
+    resolveLabClusterOptions(options);
+  } catch (error) {
+    if (error instanceof LabClusterOptionsError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('resolveLabClusterOptions', () => {
+  it('applies the defaults of the issue: 4 nodes, 2 pods each, 10.244.0.0/16 with /26 blocks', () => {
+    const resolved = resolveLabClusterOptions({});
+    expect(resolved).toMatchObject({
+      name: 'caracal',
+      nodes: 4,
+      podsPerNode: 2,
+      poolCidr: '10.244.0.0/16',
+      blockSize: 26,
+      subnet: undefined,
+      detached: false,
+      waitForConnectivity: true,
+      podTcpListeners: true,
+    });
+  });
+
+  it('names every bad option with its value and the reason, all at once', () => {
+    const problems = problemsOf({ name: 'Bad_Name', nodes: 0, podsPerNode: 1.5, poolCidr: '10.244.0.1/16' });
+    expect(problems).toEqual([
+      'name: "Bad_Name" must start with a lower-case letter and hold only lower-case letters, digits and \'-\' (at most 31 characters)',
+      'nodes: 0 must be a whole number from 1 to 9',
+      'podsPerNode: 1.5 must be a whole number from 0 to 60',
+      'poolCidr: 10.244.0.1/16 has host bits set',
+    ]);
+  });
+
+  it('refuses a pool smaller than a block, a subnet that is not a /24, and a subnet inside the pool', () => {
+    expect(problemsOf({ poolCidr: '10.9.0.0/28', blockSize: 26 })).toEqual([
+      'poolCidr: 10.9.0.0/28 is smaller than one block (blockSize 26)',
+    ]);
+    expect(problemsOf({ subnet: '10.1.2.0/23' })).toEqual([
+      'subnet: "10.1.2.0/23" must be an IPv4 /24 (A.B.C.0/24)',
+    ]);
+    expect(problemsOf({ subnet: '10.244.7.0/24' })).toEqual([
+      'subnet: 10.244.7.0/24 overlaps the pool 10.244.0.0/16',
+    ]);
+    expect(problemsOf({ poolCidr: 'ten/8' })).toEqual(['poolCidr: "ten/8" is not an IPv4 CIDR (A.B.C.D/N)']);
+    expect(problemsOf({ nodes: 10 })).toEqual(['nodes: 10 must be a whole number from 1 to 9']);
+  });
+});
+
+describe('labNetworkConfig', () => {
+  it("is Calico's k8s-pod-network configuration with caracal-ipam", () => {
+    expect(labNetworkConfig('http://10.1.2.2:2379', 'node3')).toEqual({
+      cniVersion: '1.0.0',
+      name: 'k8s-pod-network',
+      type: 'caracal',
+      etcd_endpoints: 'http://10.1.2.2:2379',
+      nodename: 'node3',
+      mtu: 1500,
+      ipam: { type: 'caracal-ipam' },
+    });
+  });
+});
+
+const pod = (name: string, node: string, address: string): LabClusterPod => ({
+  name,
+  node,
+  namespace: `crlabcd-${name}`,
+  containerId: `crlabcd-${name}`,
+  address,
+  hostInterface: undefined,
+  tcpPort: 7070,
+  listenerPid: undefined,
+  cniAddMs: 10,
+});
+
+describe('renderConnectivityMatrix', () => {
+  const a = pod('node1-p1', 'node1', '10.244.1.1');
+  const b = pod('node2-p1', 'node2', '10.244.2.1');
+  const matrix: ConnectivityMatrix = {
+    pods: [a, b],
+    cells: [
+      {
+        from: a.name,
+        to: b.name,
+        address: b.address,
+        ping: { ok: true },
+        tcp: { ok: false, detail: 'timeout' },
+      },
+      {
+        from: b.name,
+        to: a.name,
+        address: a.address,
+        ping: { ok: false, detail: '1 packets transmitted, 0 received' },
+        tcp: undefined,
+      },
+    ],
+    unreachable: [],
+    allReachable: false,
+    elapsedMs: 1234,
+  };
+  const withUnreachable = { ...matrix, unreachable: matrix.cells };
+
+  it('shows ping/tcp per ordered pair, the diagonal, and the count of reachable pairs', () => {
+    expect(renderConnectivityMatrix(withUnreachable)).toBe(
+      [
+        'from \\ to              node1-p1    node2-p1',
+        '                       10.244.1.1  10.244.2.1',
+        'node1-p1 (10.244.1.1)  ·           ok/--',
+        'node2-p1 (10.244.2.1)  --/         ·',
+        '',
+        "cell = ping/tcp from the row's pod to the column's pod: ok reachable, -- not; 0/2 pairs reachable (probed in 1.2 s)",
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('describes each unreachable pair with the reason of each failed probe', () => {
+    expect(describeUnreachable(withUnreachable)).toEqual([
+      'node1-p1 → node2-p1 (10.244.2.1): tcp: timeout',
+      'node2-p1 → node1-p1 (10.244.1.1): ping: 1 packets transmitted, 0 received',
+    ]);
+  });
+});
