@@ -84,6 +84,8 @@ export class PeerRuntime {
   staleTimer: unknown = null;
   maxPrefixRestartTimer: unknown = null;
   maxPrefixWarned = false;
+  /** Kept down on purpose (maximum prefix teardown): incoming connections are refused. */
+  heldDown = false;
   /** The last NOTIFICATION sent or received since the session came up (graceful restart needs it). */
   lastNotification: {
     readonly direction: 'sent' | 'received';

@@ -521,13 +521,30 @@ export class Speaker implements SpeakerView {
     if (this.#listener !== null)
       this.#listener.addPeer({
         remoteAddress: peerConfig.address,
-        acceptIncoming: (socket: SessionSocket) => self.acceptWhenSettled(socket),
+        acceptIncoming: (socket: SessionSocket) => this.#acceptIncoming(self, socket),
       });
     peer.start();
     this.#logger.info(
       { peer: peerConfig.name, address: peerConfig.address, as: peerConfig.asNumber },
       'peer configured',
     );
+  }
+
+  /**
+   * An incoming connection for a configured peer. The driver refuses connections while Idle, and it
+   * sits in Idle for the damped IdleHold time after any failure (also a refused connect), so two
+   * speakers restarting at different moments could keep refusing each other. A peer we did not hold
+   * down on purpose (stop, max-prefix teardown) is restarted on the spot to take the connection.
+   */
+  #acceptIncoming(runtime: PeerRuntime, socket: SessionSocket): void {
+    if (runtime.peer.state === 'Idle' && !runtime.heldDown && !this.#stopped) {
+      runtime.noteSocket(socket);
+      runtime.peer.stop(); // cancels the pending IdleHold restart (ManualStop is a no-op in Idle)
+      runtime.peer.start();
+      runtime.peer.acceptIncoming(socket); // adopted; the outgoing attempt just started is dropped
+      return;
+    }
+    runtime.acceptWhenSettled(socket);
   }
 
   #wirePeer(runtime: PeerRuntime): void {
@@ -860,6 +877,7 @@ export class Speaker implements SpeakerView {
     resetSessionWith(runtime.peer, { code: 6, subcode: 1, data });
     const peer = runtime.peer;
     // Stay down: no automatic restart, unless restartAfter says when.
+    runtime.heldDown = true;
     peer.stop();
     const restartAfter = runtime.config.maxPrefix?.restartAfter;
     if (restartAfter !== undefined) {
@@ -867,6 +885,7 @@ export class Speaker implements SpeakerView {
         runtime.maxPrefixRestartTimer = null;
         if (runtime.peer === peer && !this.#stopped) {
           log.info('restarting the session after a maximum prefix teardown');
+          runtime.heldDown = false;
           peer.start();
         }
       }, restartAfter * 1000);
