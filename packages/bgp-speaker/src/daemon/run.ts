@@ -1,8 +1,7 @@
 // Runs caracal-bgpd as a process: loads the configuration, starts the kernel FIB, the Speaker, the
 // control socket and the metrics/health endpoints, and maps signals: SIGTERM/SIGINT stop cleanly
 // (kernel routes kept when graceful restart is enabled), SIGHUP reloads the configuration file (a bad
-// file is logged and the old configuration stays). The FIB, control and observability modules are
-// loaded by name at run time: they are built alongside in src/fib, src/control and src/observability.
+// file is logged and the old configuration stays).
 
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -10,9 +9,11 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfigFile } from '../config/index.js';
 import type { BgpdConfig, LogLevel } from '../config/types.js';
+import { startControlServer } from '../control/index.js';
+import { createKernelFib } from '../fib/index.js';
 import type { ForwardingTable } from '../fib/types.js';
+import { startObservability } from '../observability/index.js';
 import { Speaker } from './speaker.js';
-import type { SpeakerView } from './view.js';
 
 export interface DaemonArguments {
   readonly configFile: string;
@@ -24,43 +25,6 @@ export interface RunningDaemon {
   readonly speaker: Speaker;
   stop(): Promise<void>;
   reload(): Promise<void>;
-}
-
-type CreateKernelFib = (options: { protocol: number; table: number; logger?: Logger }) => ForwardingTable;
-type StartControlServer = (options: {
-  socketPath: string;
-  view: SpeakerView;
-  logger?: Logger;
-}) => Promise<{ close(): Promise<void> }>;
-type StartObservability = (options: {
-  metrics?: { address: string; port: number };
-  health?: { address: string; port: number };
-  view: SpeakerView;
-  logger?: Logger;
-}) => Promise<{ close(): Promise<void> }>;
-
-/** Loads a sibling module by a computed name (so this file compiles before that module exists). */
-async function sibling(name: string): Promise<Record<string, unknown>> {
-  const specifier = `../${name}/index.js`;
-  try {
-    return (await import(specifier)) as Record<string, unknown>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return {};
-    throw error;
-  }
-}
-
-/** The named function of a sibling module, or undefined (logged) when that module does not provide it. */
-function optional<T>(
-  module: Record<string, unknown>,
-  name: string,
-  where: string,
-  logger: Logger,
-): T | undefined {
-  const value = module[name];
-  if (typeof value === 'function') return value as T;
-  logger.warn(`${where} does not provide ${name} in this build; running without it`);
-  return undefined;
 }
 
 /** The package version (from the nearest package.json above this file). */
@@ -83,20 +47,13 @@ export async function packageVersion(): Promise<string> {
 export async function startDaemon(args: DaemonArguments, logger: Logger): Promise<RunningDaemon> {
   const config: BgpdConfig = await loadConfigFile(args.configFile);
   logger.level = args.logLevel ?? config.logLevel;
-  let fib: ForwardingTable | undefined;
-  if (config.kernel.install) {
-    const createKernelFib = optional<CreateKernelFib>(
-      await sibling('fib'),
-      'createKernelFib',
-      'src/fib',
-      logger,
-    );
-    fib = createKernelFib?.({
-      protocol: config.kernel.protocol,
-      table: config.kernel.table,
-      logger: logger.child({ component: 'fib' }),
-    });
-  }
+  const fib: ForwardingTable | undefined = config.kernel.install
+    ? createKernelFib({
+        protocol: config.kernel.protocol,
+        table: config.kernel.table,
+        logger: logger.child({ component: 'fib' }),
+      })
+    : undefined;
   const speaker = new Speaker(config, {
     ...(fib !== undefined ? { fib } : {}),
     logger: logger.child({ component: 'speaker' }),
@@ -105,35 +62,22 @@ export async function startDaemon(args: DaemonArguments, logger: Logger): Promis
   await speaker.start();
   const closers: Array<{ close(): Promise<void> }> = [];
   try {
-    const startControlServer = optional<StartControlServer>(
-      await sibling('control'),
-      'startControlServer',
-      'src/control',
-      logger,
+    closers.push(
+      await startControlServer({
+        socketPath: config.control.socket,
+        view: speaker,
+        logger: logger.child({ component: 'control' }),
+      }),
     );
-    if (startControlServer !== undefined)
-      closers.push(
-        await startControlServer({
-          socketPath: config.control.socket,
-          view: speaker,
-          logger: logger.child({ component: 'control' }),
-        }),
-      );
-    const startObservability = optional<StartObservability>(
-      await sibling('observability'),
-      'startObservability',
-      'src/observability',
-      logger,
+    closers.push(
+      await startObservability({
+        metrics: { address: config.metrics.address, port: config.metrics.port },
+        // Without a health section, /liveness and /readiness share the metrics port.
+        health: config.health ?? { address: config.metrics.address, port: config.metrics.port },
+        view: speaker,
+        logger: logger.child({ component: 'observability' }),
+      }),
     );
-    if (startObservability !== undefined)
-      closers.push(
-        await startObservability({
-          metrics: { address: config.metrics.address, port: config.metrics.port },
-          ...(config.health !== undefined ? { health: config.health } : {}),
-          view: speaker,
-          logger: logger.child({ component: 'observability' }),
-        }),
-      );
   } catch (error) {
     await speaker.stop();
     for (const closer of closers) await closer.close();
