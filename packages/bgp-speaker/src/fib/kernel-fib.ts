@@ -82,6 +82,8 @@ export class KernelFib implements ForwardingTable {
   /** Extra routes of ours for one prefix (another metric), deleted at the next apply. */
   private strays: KernelRoute[] = [];
   private readonly retries = new Map<string, RetryState>();
+  /** Interfaces our routes in the kernel use: a link going down matters only when it is one of them. */
+  private readonly devicesInUse = new Set<string>();
 
   private lifecycle: Lifecycle = 'new';
   private applyTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -124,6 +126,7 @@ export class KernelFib implements ForwardingTable {
       table: this.options.table,
     });
     for (const route of existing) {
+      this.noteDevices(route);
       if (this.inKernel.has(route.dst)) {
         this.strays.push(route);
         continue;
@@ -342,6 +345,7 @@ export class KernelFib implements ForwardingTable {
       try {
         await this.routeTable.replaceRoute(wanted);
         this.writes++;
+        this.noteDevices(wanted);
         // A newer set() may have changed the wish meanwhile: it is dirty again and handled next round.
         this.inKernel.set(prefix, wanted);
         this.retries.delete(prefix);
@@ -425,6 +429,12 @@ export class KernelFib implements ForwardingTable {
 
   private onKernelEvent(event: KernelEvent): void {
     switch (event.kind) {
+      case 'route-added': {
+        if (event.route.protocol === this.options.protocol && event.route.table === this.options.table) {
+          this.noteDevices(event.route);
+        }
+        return;
+      }
       case 'route-removed': {
         const route = event.route;
         if (route.protocol !== this.options.protocol || route.table !== this.options.table) return;
@@ -432,13 +442,12 @@ export class KernelFib implements ForwardingTable {
         return;
       }
       case 'link-removed':
-        // The kernel drops routes through a link that goes away or down without telling us per route.
-        this.requestResync(true);
-        return;
       case 'link-changed':
       case 'link-added':
-        if (!event.link.up) {
-          if (event.kind === 'link-changed') this.requestResync(true);
+        if (event.kind === 'link-removed' || !event.link.up) {
+          // The kernel drops routes through a link that goes away or down without a message per route;
+          // a link none of our routes uses (a pod's veth) costs nothing.
+          if (event.kind !== 'link-added' && this.devicesInUse.has(event.link.name)) this.requestResync(true);
           return;
         }
         // Writes waiting for this interface (ENODEV, ENETUNREACH) need not wait for their backoff.
@@ -448,6 +457,12 @@ export class KernelFib implements ForwardingTable {
       default:
         return;
     }
+  }
+
+  /** Remembers the interfaces our routes go out of (the kernel names them even when we gave none). */
+  private noteDevices(route: KernelRoute): void {
+    if (route.device !== undefined) this.devicesInUse.add(route.device);
+    for (const hop of route.nextHops ?? []) if (hop.device !== undefined) this.devicesInUse.add(hop.device);
   }
 
   private requestResync(debounced = false): void {
@@ -474,6 +489,7 @@ export class KernelFib implements ForwardingTable {
     this.resyncs++;
     const actualByPrefix = new Map<string, KernelRoute>();
     for (const route of actual) {
+      this.noteDevices(route);
       if (actualByPrefix.has(route.dst)) this.strays.push(route);
       else actualByPrefix.set(route.dst, route);
     }

@@ -3,7 +3,8 @@
 // (IPv4, ECMP, blackhole, IPv6 with link-local gateways and IPv6 ECMP) installed; a graceful restart
 // that keeps them all; a sweep that removes only the unclaimed ones; routes of other protocols and
 // other tables never touched; a hand-deleted route put back; a write refused with ENETUNREACH retried
-// until the gateway becomes reachable; stop without keepRoutes removing ours.
+// until the gateway becomes reachable; routes the kernel drops with a link going down restored when it comes
+// back; stop without keepRoutes removing ours.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,13 +77,20 @@ describe.skipIf(!namespacesWork)('kernel FIB on the real kernel', () => {
     ip('link', 'set', 'lo', 'up');
     ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
     execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v0.accept_dad=0']);
+    // Without this the kernel forgets v0's IPv6 addresses when it goes down (the link-cycle step).
+    execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v0.keep_addr_on_down=1']);
     ip('link', 'set', 'v0', 'up');
     ip('link', 'set', 'v1', 'up');
     ip('addr', 'add', '192.0.2.1/24', 'dev', 'v0');
     ip('addr', 'add', '2001:db8:ff::1/64', 'dev', 'v0', 'nodad');
-    // Someone else's routes: another protocol in our table, and our protocol in another table.
-    ip('route', 'add', '198.51.100.0/24', 'via', '192.0.2.9', 'proto', 'static');
-    ip('route', 'add', '10.100.0.0/24', 'via', '192.0.2.9', 'proto', '201', 'table', '100');
+    // Someone else's routes (on a link the test never cycles): another protocol in our table, and our
+    // protocol in another table.
+    ip('link', 'add', 'w0', 'type', 'veth', 'peer', 'name', 'w1');
+    ip('link', 'set', 'w0', 'up');
+    ip('link', 'set', 'w1', 'up');
+    ip('addr', 'add', '198.18.0.1/24', 'dev', 'w0');
+    ip('route', 'add', '198.51.100.0/24', 'via', '198.18.0.9', 'proto', 'static');
+    ip('route', 'add', '10.100.0.0/24', 'via', '198.18.0.9', 'proto', '201', 'table', '100');
   });
   afterAll(() => {
     spawnSync('ip', ['netns', 'del', ns]);
@@ -146,6 +154,14 @@ describe.skipIf(!namespacesWork)('kernel FIB on the real kernel', () => {
        sh('ip', 'addr', 'add', '203.0.113.1/24', 'dev', 'v0');
        while (!fib.isInstalled('10.202.0.0/24') && Date.now() < deadline + 10000) await sleep(20);
        out.reachable = fib.stats();
+       // The kernel drops the IPv4 routes through v0 silently when it goes down; they come back after it.
+       sh('ip', 'link', 'set', 'v0', 'down');
+       await sleep(300);
+       out.whileDown = JSON.parse(sh('ip', '-j', 'route', 'show', 'proto', '201', 'dev', 'v0')).length;
+       sh('ip', 'link', 'set', 'v0', 'up');
+       const upDeadline = Date.now() + 15000;
+       while (!fib.stats().synced && Date.now() < upDeadline) await sleep(20);
+       out.afterLinkUp = fib.stats();
        await fib.stop({ keepRoutes: true });`,
     );
     expect(second.afterStart).toMatchObject({ desired: 0, staleFromPreviousRun: 1000, writes: 0 });
@@ -163,6 +179,15 @@ describe.skipIf(!namespacesWork)('kernel FIB on the real kernel', () => {
     expect((second.unreachable as { lastError: string }).lastError).toMatch(/ENETUNREACH|unreachable/i);
     expect(second.reachable).toMatchObject({ desired: 816, installed: 816, pendingRetries: 0, synced: true });
 
+    expect(second.whileDown).toBe(0);
+    expect(second.afterLinkUp).toMatchObject({
+      desired: 816,
+      installed: 816,
+      pendingRetries: 0,
+      synced: true,
+    });
+    expect((second.afterLinkUp as { repaired: number }).repaired).toBeGreaterThan(700);
+
     kernel = ourRoutes();
     expect(kernel).toHaveLength(816);
     const dsts = new Set(kernel.map((r) => r.dst));
@@ -177,11 +202,11 @@ describe.skipIf(!namespacesWork)('kernel FIB on the real kernel', () => {
     expect(kernelRoutes('-4', '10.200.3.0/24', 'proto', '201')[0]?.type).toBe('blackhole'); // route 903 changed
     // Others' routes untouched.
     expect(kernelRoutes('-4', '198.51.100.0/24')[0]).toMatchObject({
-      gateway: '192.0.2.9',
+      gateway: '198.18.0.9',
       protocol: 'static',
     });
     expect(kernelRoutes('-4', 'table', '100')).toEqual([
-      expect.objectContaining({ dst: '10.100.0.0/24', gateway: '192.0.2.9', protocol: '201' }),
+      expect.objectContaining({ dst: '10.100.0.0/24', gateway: '198.18.0.9', protocol: '201' }),
     ]);
 
     // A stop without keepRoutes removes ours, and only ours.

@@ -242,6 +242,26 @@ describe('KernelFib', () => {
     expect(fib.stats()).toMatchObject({ repaired: 1, staleFromPreviousRun: 0, synced: true });
   });
 
+  it('re-installs routes the kernel dropped with their interface, and ignores links we do not use', async () => {
+    const kernel = tableWithLinks();
+    kernel.addLink('cali1234');
+    const fib = newFib(kernel, { resyncIntervalMs: 0 });
+    await fib.start({ keepExisting: false });
+    fib.set('2001:db8::/64', { kind: 'unicast', nextHops: [{ gateway: 'fe80::1', device: 'eth1' }] });
+    fib.set('10.1.0.0/24', { kind: 'unicast', nextHops: [{ gateway: '192.0.2.1' }] });
+    await fib.flush();
+    kernel.removeLink('cali1234');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await fib.flush();
+    expect(fib.stats().resyncs).toBe(0);
+    kernel.removeLink('eth1');
+    await waitFor('the loss to be noticed', () => fib.stats().pendingRetries === 1);
+    expect(fib.stats()).toMatchObject({ resyncs: 1, repaired: 1, installed: 1, synced: false });
+    kernel.addLink('eth1');
+    await waitFor('the route back on the new interface', () => fib.isInstalled('2001:db8::/64'));
+    expect(ours(kernel).map((r) => r.dst)).toEqual(['10.1.0.0/24', '2001:db8::/64']);
+  });
+
   it('finds changes the events missed with the periodic resync', async () => {
     const kernel = tableWithLinks();
     const fib = newFib(kernel, { resyncIntervalMs: 20 });
