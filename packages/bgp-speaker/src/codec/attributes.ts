@@ -647,11 +647,7 @@ export const ATTRIBUTE_CODECS: AttributeCodecTable = {
   },
 };
 
-/**
- * Octets of the attribute's value (without flags/type/length). The common kinds are computed inline (a
- * switch on `kind` instead of a table lookup plus a closure call, which shows up when every UPDATE carries
- * its own attributes); the rest go through ATTRIBUTE_CODECS.
- */
+/** Octets of the attribute's value (without flags/type/length). */
 export function attributeValueLength(attribute: BgpPathAttribute, context: BgpCodecContext): number {
   switch (attribute.kind) {
     case 'origin':
@@ -662,13 +658,8 @@ export function attributeValueLength(attribute: BgpPathAttribute, context: BgpCo
       return 4;
     case 'communities':
       return attribute.values.length * 4;
-    case 'as-path': {
-      const asSize = context.as4 ? 4 : 2;
-      const segments = attribute.segments;
-      let total = 0;
-      for (let i = 0; i < segments.length; i++) total += 2 + segments[i]!.asns.length * asSize;
-      return total;
-    }
+    case 'as-path':
+      return segmentsLength(attribute.segments, context.as4 ? 4 : 2);
     case 'unknown':
       return attribute.value.length;
     default:
@@ -679,47 +670,138 @@ export function attributeValueLength(attribute: BgpPathAttribute, context: BgpCo
   }
 }
 
-function writeAttributeValue(
+function segmentsLength(segments: readonly AsPathSegment[], asSize: number): number {
+  let total = 0;
+  for (let i = 0; i < segments.length; i++) total += 2 + segments[i]!.asns.length * asSize;
+  return total;
+}
+
+/** Header octets (flags, type, 1- or 2-octet length) for a value of `valueLength` under `flags`. */
+function headerLength(flags: number, valueLength: number): number {
+  return flags & AttributeFlag.extendedLength || valueLength > 255 ? 4 : 3;
+}
+
+/**
+ * Octets of the whole attribute (flags, type, length octet(s), value).
+ *
+ * Encoding is organised so that each function reads `kind` once and then only the fields of that kind:
+ * an UPDATE's attributes all have different shapes, so every property read shared by all kinds (kind,
+ * flags) is a megamorphic lookup, while a read inside one kind's case sees one or two shapes.
+ */
+export function attributeEncodedLength(attribute: BgpPathAttribute, context: BgpCodecContext): number {
+  switch (attribute.kind) {
+    case 'origin':
+      return headerLength(attribute.flags ?? 0x40, 1) + 1;
+    case 'next-hop':
+    case 'local-pref':
+      return headerLength(attribute.flags ?? 0x40, 4) + 4;
+    case 'med':
+      return headerLength(attribute.flags ?? 0x80, 4) + 4;
+    case 'communities': {
+      const valueLength = attribute.values.length * 4;
+      return headerLength(attribute.flags ?? 0xc0, valueLength) + valueLength;
+    }
+    case 'as-path': {
+      const valueLength = segmentsLength(attribute.segments, context.as4 ? 4 : 2);
+      return headerLength(attribute.flags ?? 0x40, valueLength) + valueLength;
+    }
+    default: {
+      const valueLength = attributeValueLength(attribute, context);
+      return headerLength(attribute.flags ?? defaultFlags(attribute), valueLength) + valueLength;
+    }
+  }
+}
+
+export function attributesEncodedLength(
+  attributes: readonly BgpPathAttribute[],
+  context: BgpCodecContext,
+): number {
+  let total = 0;
+  for (let i = 0; i < attributes.length; i++) total += attributeEncodedLength(attributes[i]!, context);
+  return total;
+}
+
+/**
+ * Writes an attribute header at `at` (the extended-length bit added when the value needs it); returns the
+ * offset of the value.
+ */
+function putHeader(out: Uint8Array, at: number, flags: number, code: number, valueLength: number): number {
+  if (valueLength > 0xffff) throw new BgpEncodeError(`attribute ${code} value ${valueLength} > 65535 octets`);
+  if (valueLength > 255) flags |= AttributeFlag.extendedLength;
+  out[at] = flags;
+  out[at + 1] = code;
+  if (flags & AttributeFlag.extendedLength) {
+    out[at + 2] = valueLength >>> 8;
+    out[at + 3] = valueLength;
+    return at + 4;
+  }
+  out[at + 2] = valueLength;
+  return at + 3;
+}
+
+/**
+ * Writes one attribute at `at`; returns the offset after it. The common kinds are written in one step
+ * (header and value, each field read once); the rest go through ATTRIBUTE_CODECS.
+ */
+export function writeAttribute(
   attribute: BgpPathAttribute,
   context: BgpCodecContext,
   out: Uint8Array,
   at: number,
 ): number {
-  // Same inline fast path as attributeValueLength for the fixed-size kinds.
   switch (attribute.kind) {
     case 'origin':
+      at = putHeader(out, at, attribute.flags ?? 0x40, 1, 1);
       out[at] = attribute.value;
       return at + 1;
     case 'next-hop':
-      return put32(out, at, attribute.address);
+      return put32(out, putHeader(out, at, attribute.flags ?? 0x40, 3, 4), attribute.address);
     case 'med':
+      return put32(out, putHeader(out, at, attribute.flags ?? 0x80, 4, 4), attribute.value);
     case 'local-pref':
-      return put32(out, at, attribute.value);
+      return put32(out, putHeader(out, at, attribute.flags ?? 0x40, 5, 4), attribute.value);
     case 'communities': {
       const values = attribute.values;
+      at = putHeader(out, at, attribute.flags ?? 0xc0, 8, values.length * 4);
       for (let i = 0; i < values.length; i++) at = put32(out, at, values[i]!);
       return at;
     }
     case 'as-path':
-      if (context.as4) return writeWideSegments(attribute.segments, out, at);
-      break;
-    case 'unknown':
-      out.set(attribute.value, at);
-      return at + attribute.value.length;
+      if (context.as4) {
+        const segments = attribute.segments;
+        at = putHeader(out, at, attribute.flags ?? 0x40, 2, segmentsLength(segments, 4));
+        return writeWideSegments(segments, out, at);
+      }
+      return writeGenericAttribute(attribute, context, out, at);
     default:
-      return (ATTRIBUTE_CODECS[attribute.kind] as AttributeCodec<BgpPathAttribute>).write(
-        attribute,
-        context,
-        out,
-        at,
-      );
+      return writeGenericAttribute(attribute, context, out, at);
   }
-  return (ATTRIBUTE_CODECS[attribute.kind] as AttributeCodec<BgpPathAttribute>).write(
-    attribute,
-    context,
-    out,
-    at,
-  );
+}
+
+/** writeAttribute through the attribute's codec: value length, header, value, and a check of the two. */
+function writeGenericAttribute(
+  attribute: BgpPathAttribute,
+  context: BgpCodecContext,
+  out: Uint8Array,
+  at: number,
+): number {
+  const valueLength = attributeValueLength(attribute, context);
+  const code = attributeCode(attribute);
+  at = putHeader(out, at, attribute.flags ?? defaultFlags(attribute), code, valueLength);
+  let end: number;
+  if (attribute.kind === 'unknown') {
+    out.set(attribute.value, at);
+    end = at + valueLength;
+  } else
+    end = (ATTRIBUTE_CODECS[attribute.kind] as AttributeCodec<BgpPathAttribute>).write(
+      attribute,
+      context,
+      out,
+      at,
+    );
+  if (end !== at + valueLength)
+    throw new BgpEncodeError(`attribute ${code} wrote ${end - at} of ${valueLength} octets`);
+  return end;
 }
 
 /** 4-octet AS_PATH segments (the AS4 session case, where no ASN can be out of range). */
@@ -733,46 +815,6 @@ function writeWideSegments(segments: readonly AsPathSegment[], out: Uint8Array, 
     for (let i = 0; i < asns.length; i++) at = put32(out, at, asns[i]!);
   }
   return at;
-}
-
-/** Octets of the whole attribute (flags, type, length octet(s), value). */
-export function attributeEncodedLength(attribute: BgpPathAttribute, context: BgpCodecContext): number {
-  const valueLength = attributeValueLength(attribute, context);
-  const flags = attribute.flags ?? defaultFlags(attribute);
-  return (flags & AttributeFlag.extendedLength || valueLength > 255 ? 4 : 3) + valueLength;
-}
-
-export function attributesEncodedLength(
-  attributes: readonly BgpPathAttribute[],
-  context: BgpCodecContext,
-): number {
-  let total = 0;
-  for (const attribute of attributes) total += attributeEncodedLength(attribute, context);
-  return total;
-}
-
-/** Writes one attribute at `at`; returns the offset after it. */
-export function writeAttribute(
-  attribute: BgpPathAttribute,
-  context: BgpCodecContext,
-  out: Uint8Array,
-  at: number,
-): number {
-  const valueLength = attributeValueLength(attribute, context);
-  if (valueLength > 0xffff)
-    throw new BgpEncodeError(`attribute ${attributeCode(attribute)} value ${valueLength} > 65535 octets`);
-  let flags = attribute.flags ?? defaultFlags(attribute);
-  if (valueLength > 255) flags |= AttributeFlag.extendedLength;
-  out[at++] = flags;
-  out[at++] = attributeCode(attribute);
-  if (flags & AttributeFlag.extendedLength) at = put16(out, at, valueLength);
-  else out[at++] = valueLength;
-  const end = writeAttributeValue(attribute, context, out, at);
-  if (end !== at + valueLength)
-    throw new BgpEncodeError(
-      `attribute ${attributeCode(attribute)} wrote ${end - at} of ${valueLength} octets`,
-    );
-  return end;
 }
 
 /** The encoded attribute block (for reuse across many UPDATEs). */

@@ -3,7 +3,7 @@
 // data, type 1/3) and yields whole messages as views when possible.
 
 import { type BgpCodecContext, maxMessageLength } from './errors.js';
-import { BGP_HEADER_LENGTH, decodeBgpHeader } from './messages.js';
+import { BGP_HEADER_LENGTH, bgpMessageLengthAt } from './messages.js';
 
 export class BgpFramer {
   private buffered: Uint8Array = new Uint8Array(0);
@@ -39,7 +39,7 @@ export class BgpFramer {
     const messages: Uint8Array[] = [];
     let at = 0;
     while (data.length - at >= BGP_HEADER_LENGTH) {
-      const { length } = decodeBgpHeader(data.subarray(at, at + BGP_HEADER_LENGTH), this.context);
+      const length = bgpMessageLengthAt(data, at, this.context);
       if (data.length - at < length) break;
       messages.push(data.subarray(at, at + length));
       at += length;

@@ -12,28 +12,36 @@ function u32At(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
-/** AS_PATH / AS4_PATH segments of bytes[start, end), or undefined when malformed (general path reports it). */
+/**
+ * AS_PATH / AS4_PATH segments of bytes[start, end), or undefined when malformed (general path reports it).
+ * A first pass checks the segment headers and counts them, so the list is allocated at its exact size.
+ */
 function segmentsAt(
   bytes: Uint8Array,
   start: number,
   end: number,
   wide: boolean,
 ): AsPathSegment[] | undefined {
-  const segments: AsPathSegment[] = [];
   const asSize = wide ? 4 : 2;
-  let at = start;
-  while (at < end) {
+  let count = 0;
+  for (let at = start; at < end; count++) {
     if (at + 2 > end) return undefined;
     const type = bytes[at]!;
-    const count = bytes[at + 1]!;
-    if (type < 1 || type > 4 || count === 0) return undefined;
-    const segmentEnd = at + 2 + count * asSize;
-    if (segmentEnd > end) return undefined;
-    const asns: number[] = new Array(count);
+    const asnCount = bytes[at + 1]!;
+    if (type < 1 || type > 4 || asnCount === 0) return undefined;
+    at += 2 + asnCount * asSize;
+    if (at > end) return undefined;
+  }
+  const segments: AsPathSegment[] = new Array(count);
+  let at = start;
+  for (let s = 0; s < count; s++) {
+    const type = bytes[at]! as AsPathSegment['type'];
+    const asnCount = bytes[at + 1]!;
+    const asns: number[] = new Array(asnCount);
     at += 2;
-    if (wide) for (let i = 0; i < count; i++, at += 4) asns[i] = u32At(bytes, at);
-    else for (let i = 0; i < count; i++, at += 2) asns[i] = (bytes[at]! << 8) | bytes[at + 1]!;
-    segments.push({ type: type as AsPathSegment['type'], asns });
+    if (wide) for (let i = 0; i < asnCount; i++, at += 4) asns[i] = u32At(bytes, at);
+    else for (let i = 0; i < asnCount; i++, at += 2) asns[i] = (bytes[at]! << 8) | bytes[at + 1]!;
+    segments[s] = { type, asns };
   }
   return segments;
 }

@@ -26,8 +26,6 @@ import {
 } from './update.js';
 
 export const BGP_HEADER_LENGTH = 19;
-/** The 16 all-ones marker octets, copied into each encoded header in one call. */
-const BGP_MARKER = new Uint8Array(16).fill(0xff);
 export const BgpMessageTypes = {
   open: 1,
   update: 2,
@@ -260,17 +258,18 @@ export function decodeRouteRefreshBody(body: Uint8Array, whole: Uint8Array = bod
 // ---------------------------------------------------------------- whole messages
 
 /**
- * Checks the 19-octet header at bytes[0..19) and returns the message type (the total length is octets
- * 16..17). Returns a number rather than an object so decoding a message allocates nothing for its header.
+ * Checks the 19-octet header at bytes[at..at+19) and returns the message type (the total length is octets
+ * 16..17). Returns a number rather than an object so decoding or framing a message allocates nothing for
+ * its header.
  */
-function checkBgpHeader(bytes: Uint8Array, context: BgpCodecContext): number {
-  if (bytes.length < BGP_HEADER_LENGTH)
-    throw sessionReset(1, 2, twoOctets(bytes.length), `header: ${bytes.length} octets < 19`);
+function checkBgpHeaderAt(bytes: Uint8Array, at: number, context: BgpCodecContext): number {
+  if (bytes.length - at < BGP_HEADER_LENGTH)
+    throw sessionReset(1, 2, twoOctets(bytes.length - at), `header: ${bytes.length - at} octets < 19`);
   for (let i = 0; i < 16; i++)
-    if (bytes[i] !== 0xff)
+    if (bytes[at + i] !== 0xff)
       throw sessionReset(1, 1, new Uint8Array(0), `header: marker octet ${i} is not 0xff`);
-  const length = (bytes[16]! << 8) | bytes[17]!;
-  const type = bytes[18]!;
+  const length = (bytes[at + 16]! << 8) | bytes[at + 17]!;
+  const type = bytes[at + 18]!;
   const max =
     type === 1 || type === 4 ? Math.min(4096, maxMessageLength(context)) : maxMessageLength(context);
   const min = BGP_MIN_MESSAGE_LENGTH[type];
@@ -280,10 +279,19 @@ function checkBgpHeader(bytes: Uint8Array, context: BgpCodecContext): number {
     throw sessionReset(
       1,
       2,
-      bytes.subarray(16, 18),
+      bytes.subarray(at + 16, at + 18),
       `header: length ${length} invalid for message type ${type}`,
     );
   return type;
+}
+
+/**
+ * The total length of the message whose header starts at bytes[at] (for framing a stream in place), after
+ * the same checks as decodeBgpHeader; throws its session-reset BgpDecodeErrors.
+ */
+export function bgpMessageLengthAt(bytes: Uint8Array, at: number, context: BgpCodecContext): number {
+  checkBgpHeaderAt(bytes, at, context);
+  return (bytes[at + 16]! << 8) | bytes[at + 17]!;
 }
 
 /** Reads and checks the 19-octet header at bytes[0..19); returns type and total length. */
@@ -291,7 +299,7 @@ export function decodeBgpHeader(
   bytes: Uint8Array,
   context: BgpCodecContext,
 ): { type: number; length: number } {
-  const type = checkBgpHeader(bytes, context);
+  const type = checkBgpHeaderAt(bytes, 0, context);
   return { type, length: (bytes[16]! << 8) | bytes[17]! };
 }
 
@@ -361,7 +369,7 @@ const MESSAGE_CODEC_BY_CODE: readonly (BgpMessageCodec<BgpMessage> | undefined)[
 
 /** Decodes one complete message (header included); throws only session-reset BgpDecodeErrors. */
 export function decodeBgpMessage(bytes: Uint8Array, context: BgpCodecContext): BgpMessage {
-  const type = checkBgpHeader(bytes, context);
+  const type = checkBgpHeaderAt(bytes, 0, context);
   const length = (bytes[16]! << 8) | bytes[17]!;
   if (length !== bytes.length)
     throw sessionReset(
@@ -387,38 +395,161 @@ export function bgpMessageEncodedLength(message: BgpMessage, context: BgpCodecCo
   return BGP_HEADER_LENGTH + codecOf(message).bodyLength(message, context);
 }
 
-/** Encodes a message (header included); throws BgpEncodeError if it exceeds the context's maximum length. */
-export function encodeBgpMessage(message: BgpMessage, context: BgpCodecContext): Uint8Array {
-  if (message.type === 'update') return encodeUpdateMessage(message, context);
-  const codec = codecOf(message);
-  const length = BGP_HEADER_LENGTH + codec.bodyLength(message, context);
+/**
+ * The encoded length of `message` (header included), checked against the context's maximum. UPDATEs (the
+ * message sent by the million) are measured directly rather than through the codec table's closures.
+ */
+function checkedEncodedLength(message: BgpMessage, context: BgpCodecContext): number {
+  const length =
+    BGP_HEADER_LENGTH +
+    (message.type === 'update'
+      ? updateBodyLength(message, context)
+      : codecOf(message).bodyLength(message, context));
   const max = maxMessageLength(context);
   if (length > max)
     throw new BgpEncodeError(`${message.type} message of ${length} octets exceeds the maximum ${max}`);
+  return length;
+}
+
+/** Writes the message, `length` octets as checkedEncodedLength gave, at out[at..at+length). */
+function writeMessageAt(
+  message: BgpMessage,
+  context: BgpCodecContext,
+  length: number,
+  out: Uint8Array,
+  at: number,
+): void {
+  // The marker by direct stores: for 16 octets this is cheaper than a set() or fill() call.
+  for (let i = 0; i < 16; i++) out[at + i] = 0xff;
+  out[at + 16] = length >>> 8;
+  out[at + 17] = length & 0xff;
+  if (message.type === 'update') {
+    out[at + 18] = 2;
+    encodeUpdateBody(message, context, out, at + BGP_HEADER_LENGTH);
+    return;
+  }
+  const codec = codecOf(message);
+  out[at + 18] = codec.typeCode;
+  codec.writeBody(message, context, out, at + BGP_HEADER_LENGTH);
+}
+
+/** Encodes a message (header included); throws BgpEncodeError if it exceeds the context's maximum length. */
+export function encodeBgpMessage(message: BgpMessage, context: BgpCodecContext): Uint8Array {
+  const length = checkedEncodedLength(message, context);
   const out = new Uint8Array(length);
-  out.set(BGP_MARKER);
-  out[16] = length >>> 8;
-  out[17] = length & 0xff;
-  out[18] = codec.typeCode;
-  codec.writeBody(message, context, out, BGP_HEADER_LENGTH);
+  writeMessageAt(message, context, length, out, 0);
   return out;
 }
 
 /**
- * encodeBgpMessage for UPDATEs, the message sent by the million: called directly rather than through the
- * codec table's closures (same checks and bytes as the generic path).
+ * Encodes messages back to back into one buffer: the bytes a speaker hands to its socket in one write. Same
+ * bytes and checks as encodeBgpMessage per message, without a separate buffer for each one (allocating a
+ * Uint8Array per small UPDATE costs more than encoding it).
  */
-function encodeUpdateMessage(update: BgpUpdate, context: BgpCodecContext): Uint8Array {
-  const length = BGP_HEADER_LENGTH + updateBodyLength(update, context);
-  const max = maxMessageLength(context);
-  if (length > max) throw new BgpEncodeError(`update message of ${length} octets exceeds the maximum ${max}`);
-  const out = new Uint8Array(length);
-  out.set(BGP_MARKER);
-  out[16] = length >>> 8;
-  out[17] = length & 0xff;
-  out[18] = 2;
-  encodeUpdateBody(update, context, out, BGP_HEADER_LENGTH);
+export function encodeBgpMessages(messages: readonly BgpMessage[], context: BgpCodecContext): Uint8Array {
+  const lengths = new Array<number>(messages.length);
+  let total = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const length = checkedEncodedLength(messages[i]!, context);
+    lengths[i] = length;
+    total += length;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const length = lengths[i]!;
+    writeMessageAt(messages[i]!, context, length, out, at);
+    at += length;
+  }
   return out;
+}
+
+/**
+ * Streaming encoder: `write` appends each message (header included) to a reusable buffer that grows as
+ * needed; `take` returns everything written since the last take, as one Uint8Array of back-to-back
+ * messages, and keeps the buffer for the next batch. For a speaker sending many small UPDATEs (one per
+ * distinct attribute set), this is one allocation per batch instead of one per message.
+ */
+export class BgpMessageWriter {
+  #buffer: Uint8Array;
+  #length = 0;
+  #context: BgpCodecContext;
+
+  constructor(context: BgpCodecContext, initialCapacity = 65536) {
+    if (!Number.isInteger(initialCapacity) || initialCapacity < 0)
+      throw new RangeError(
+        `BgpMessageWriter: initialCapacity ${initialCapacity} is not a non-negative integer`,
+      );
+    this.#context = context;
+    this.#buffer = new Uint8Array(initialCapacity);
+  }
+
+  /** Changes the negotiated options for the messages written from now on. */
+  setContext(context: BgpCodecContext): void {
+    this.#context = context;
+  }
+
+  /** Octets written and not yet taken. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Appends one message; throws BgpEncodeError (writing nothing) like encodeBgpMessage. */
+  write(message: BgpMessage): void {
+    if (message.type === 'update') {
+      this.#writeUpdate(message);
+      return;
+    }
+    const context = this.#context;
+    const length = checkedEncodedLength(message, context);
+    const at = this.#length;
+    if (this.#buffer.length - at < length) this.#grow(at + length);
+    writeMessageAt(message, context, length, this.#buffer, at);
+    this.#length = at + length;
+  }
+
+  /** Everything written since the last take (a copy: the writer keeps its buffer); empties the writer. */
+  take(): Uint8Array {
+    const out = this.#buffer.slice(0, this.#length);
+    this.#length = 0;
+    return out;
+  }
+
+  /**
+   * One pass for UPDATEs: with room for a maximum-length message ensured, the body is written straight
+   * into the buffer (encodeUpdateBody fills in the withdrawn and attribute lengths behind itself), then the
+   * header. An UPDATE over the maximum is detected from where it ended; the octets it wrote past the
+   * buffer's end were dropped (typed-array semantics) or made a copy throw RangeError, and either way it is
+   * reported as encodeBgpMessage reports it, nothing being added to the output.
+   */
+  #writeUpdate(update: BgpUpdate): void {
+    const context = this.#context;
+    const max = maxMessageLength(context);
+    const at = this.#length;
+    if (this.#buffer.length - at < max) this.#grow(at + max);
+    const out = this.#buffer;
+    let end: number;
+    try {
+      end = encodeUpdateBody(update, context, out, at + BGP_HEADER_LENGTH);
+    } catch (error) {
+      if (error instanceof RangeError) checkedEncodedLength(update, context);
+      throw error;
+    }
+    const length = end - at;
+    if (length > max)
+      throw new BgpEncodeError(`update message of ${length} octets exceeds the maximum ${max}`);
+    for (let i = 0; i < 16; i++) out[at + i] = 0xff;
+    out[at + 16] = length >>> 8;
+    out[at + 17] = length & 0xff;
+    out[at + 18] = 2;
+    this.#length = end;
+  }
+
+  #grow(needed: number): void {
+    const next = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
+    next.set(this.#buffer.subarray(0, this.#length));
+    this.#buffer = next;
+  }
 }
 
 export const KEEPALIVE_MESSAGE: BgpKeepalive = { type: 'keepalive' };

@@ -211,6 +211,10 @@ function nlriError(field: string, message: string, subcode: number = BgpUpdateSu
  * caller re-labels it for MP attributes) naming `field` when a length is over the maximum or overruns.
  * Offsets in error messages are counted from `offsetBase` (the start of the enclosing body when `bytes` is
  * a whole message).
+ *
+ * Two passes: the first checks every length and counts the prefixes (reading only the length octets), the
+ * second fills an array of exactly that size. A growing array would allocate a 16-slot backing store for
+ * the typical single-prefix UPDATE and copy repeatedly for a packed one.
  */
 export function readNlri(
   bytes: Uint8Array,
@@ -221,15 +225,63 @@ export function readNlri(
   field: string,
   offsetBase = 0,
 ): BgpPrefix[] {
-  const prefixes: BgpPrefix[] = [];
-  const maxBits = afi === 1 ? 32 : 128;
+  const count = countNlri(bytes, start, end, afi === 1 ? 32 : 128, addPath, field, offsetBase);
+  const prefixes: BgpPrefix[] = new Array(count);
+  let at = start;
+  if (afi === 1) {
+    for (let i = 0; i < count; i++) {
+      let pathId = -1;
+      if (addPath) {
+        pathId = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+        at += 4;
+      }
+      const length = bytes[at++]!;
+      let address: number;
+      if (length > 24)
+        address =
+          ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+      else if (length > 16)
+        address = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8)) >>> 0;
+      else if (length > 8) address = ((bytes[at]! << 24) | (bytes[at + 1]! << 16)) >>> 0;
+      else if (length > 0) address = (bytes[at]! << 24) >>> 0;
+      else address = 0;
+      at += (length + 7) >>> 3;
+      prefixes[i] = pathId < 0 ? { afi: 1, address, length } : { afi: 1, address, length, pathId };
+    }
+    return prefixes;
+  }
+  for (let i = 0; i < count; i++) {
+    let pathId = -1;
+    if (addPath) {
+      pathId = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+      at += 4;
+    }
+    const length = bytes[at++]!;
+    const octets = (length + 7) >>> 3;
+    const address = new Uint8Array(16);
+    for (let k = 0; k < octets; k++) address[k] = bytes[at + k]!;
+    at += octets;
+    prefixes[i] = pathId < 0 ? { afi: 2, address, length } : { afi: 2, address, length, pathId };
+  }
+  return prefixes;
+}
+
+/** The number of prefixes in bytes[start, end), every length checked (readNlri's first pass). */
+function countNlri(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  maxBits: number,
+  addPath: boolean,
+  field: string,
+  offsetBase: number,
+): number {
+  let count = 0;
   let at = start;
   while (at < end) {
-    let pathId: number | undefined;
     if (addPath) {
       if (at + 4 > end)
         throw nlriError(field, `path identifier at offset ${at - offsetBase} overruns the field`);
-      pathId = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
       at += 4;
       if (at >= end)
         throw nlriError(field, `prefix length missing after path identifier at offset ${at - offsetBase}`);
@@ -243,23 +295,8 @@ export function readNlri(
         field,
         `prefix /${length} at offset ${at - 1 - offsetBase} overruns the field by ${at + octets - end} octets`,
       );
-    if (afi === 1) {
-      let address = 0;
-      if (octets > 0) address = bytes[at]! << 24;
-      if (octets > 1) address |= bytes[at + 1]! << 16;
-      if (octets > 2) address |= bytes[at + 2]! << 8;
-      if (octets > 3) address |= bytes[at + 3]!;
-      prefixes.push(
-        pathId === undefined
-          ? { afi: 1, address: address >>> 0, length }
-          : { afi: 1, address: address >>> 0, length, pathId },
-      );
-    } else {
-      const address = new Uint8Array(16);
-      address.set(bytes.subarray(at, at + octets));
-      prefixes.push(pathId === undefined ? { afi: 2, address, length } : { afi: 2, address, length, pathId });
-    }
     at += octets;
+    count++;
   }
-  return prefixes;
+  return count;
 }

@@ -62,6 +62,26 @@ function appendError(errors: BgpDecodeError[] | undefined, error: BgpDecodeError
   return errors;
 }
 
+/**
+ * How many attribute headers bytes[start, end) holds (the last one possibly truncated or overrunning): the
+ * most attributes the decode loop can keep.
+ */
+function countAttributes(bytes: Uint8Array, start: number, end: number): number {
+  let count = 0;
+  let at = start;
+  while (at < end) {
+    count++;
+    if (bytes[at]! & 0x10) {
+      if (at + 4 > end) break;
+      at += 4 + ((bytes[at + 2]! << 8) | bytes[at + 3]!);
+    } else {
+      if (at + 3 > end) break;
+      at += 3 + bytes[at + 2]!;
+    }
+  }
+  return count;
+}
+
 /** Well-known mandatory attribute codes (RFC 4271 §5): with classic NLRI, and with MP_REACH_NLRI only. */
 const MANDATORY_WITH_NLRI = [1, 2, 3] as const;
 const MANDATORY_MP_ONLY = [1, 2] as const;
@@ -110,7 +130,10 @@ export function decodeUpdateBodyAt(bytes: Uint8Array, start: number, context: Bg
           start,
         );
 
-  const attributes: BgpPathAttribute[] = [];
+  // Sized to the attribute headers present (an upper bound: discarded ones are dropped below) instead of
+  // growing from empty, which allocates a 16-slot backing store for the usual five or so attributes.
+  const attributes: BgpPathAttribute[] = new Array(countAttributes(body, attributesStart, attributesEnd));
+  let attributeCount = 0;
   // Allocated on the first error only: a clean UPDATE shares NO_ERRORS.
   let errors: BgpDecodeError[] | undefined;
   const seen = seenInGeneration;
@@ -182,13 +205,14 @@ export function decodeUpdateBodyAt(bytes: Uint8Array, start: number, context: Bg
     // general path, which needs a view of the value.
     const common = decodeCommonAttribute(flags, code, body, valueStart, end, as4);
     if (common !== undefined) {
-      attributes.push(common);
+      attributes[attributeCount++] = common;
       continue;
     }
     const decoded = decodePathAttribute(flags, code, body.subarray(valueStart, end), context);
     if (decoded instanceof BgpDecodeError) errors = appendError(errors, decoded);
-    else attributes.push(decoded);
+    else attributes[attributeCount++] = decoded;
   }
+  if (attributeCount < attributes.length) attributes.length = attributeCount;
 
   const nlri = readNlri(body, attributesEnd, bytes.length, 1, addPathV4, 'UPDATE NLRI', start);
   if (nlri.length > 0 || seen[14] === current) {

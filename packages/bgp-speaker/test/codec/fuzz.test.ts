@@ -12,11 +12,13 @@ import {
   type BgpExtendedCommunity,
   BgpFramer,
   type BgpMessage,
+  BgpMessageWriter,
   type BgpPathAttribute,
   type BgpPrefix,
   bgpMessageEncodedLength,
   decodeBgpMessage,
   encodeBgpMessage,
+  encodeBgpMessages,
   ipv4ToString,
   makeUpdate,
   messageToJson,
@@ -281,6 +283,42 @@ describe('round trip of arbitrary valid models', () => {
         },
       ),
       { numRuns: 600 },
+    );
+  });
+});
+
+function concatenated(parts: readonly Uint8Array[]): Uint8Array {
+  return Uint8Array.from(parts.flatMap((part) => [...part]));
+}
+
+describe('encoding many messages into one buffer', () => {
+  it('BgpMessageWriter and encodeBgpMessages give exactly the encodeBgpMessage bytes back to back', () => {
+    fc.assert(
+      fc.property(
+        contexts.chain((context) =>
+          fc.tuple(
+            fc.constant(context),
+            fc.array(messages(context), { maxLength: 12 }),
+            // Small capacities make the writer grow; take points split the output into batches.
+            fc.integer({ min: 0, max: 300 }),
+            fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+          ),
+        ),
+        ([context, list, initialCapacity, takeAfter]) => {
+          const expected = concatenated(list.map((message) => encodeBgpMessage(message, context)));
+          expect(encodeBgpMessages(list, context)).toEqual(expected);
+          const writer = new BgpMessageWriter(context, initialCapacity);
+          const batches: Uint8Array[] = [];
+          list.forEach((message, i) => {
+            writer.write(message);
+            if (takeAfter[i]) batches.push(writer.take());
+          });
+          batches.push(writer.take());
+          expect(writer.length).toBe(0);
+          expect(concatenated(batches)).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
