@@ -1,6 +1,6 @@
 // The HTTP endpoints of caracal-bgpd: /metrics (Prometheus text) and /liveness, /readiness (for
 // Kubernetes probes and people). Metrics and health listen on their own address/port, or share one
-// server when both are given the same address and (non-zero) port; port 0 picks a free port each.
+// server when both are given the same address and port (also port 0: one free port for both).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -78,13 +78,7 @@ export async function startObservability(options: ObservabilityOptions): Promise
   let healthAt: ListenAddress | undefined;
   try {
     const { metrics, health } = options;
-    if (
-      metrics &&
-      health &&
-      metrics.port !== 0 &&
-      metrics.address === health.address &&
-      metrics.port === health.port
-    ) {
+    if (metrics && health && metrics.address === health.address && metrics.port === health.port) {
       metricsAt = await start(
         metrics,
         [metricsHandler, healthHandler],

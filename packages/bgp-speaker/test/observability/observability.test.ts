@@ -14,14 +14,15 @@ async function start(fake: FakeSpeakerView, shared = false): Promise<Observabili
   const observability = await startObservability({
     view: fake.view,
     metrics: { address: '127.0.0.1', port: 0 },
-    ...(shared ? {} : { health: { address: '127.0.0.1', port: 0 } }),
+    // Same address and port (0 included) means one shared server; 127.0.0.2 is loopback too on Linux.
+    health: { address: shared ? '127.0.0.1' : '127.0.0.2', port: 0 },
   });
   started.push(observability);
   return observability;
 }
 
-async function get(port: number | undefined, path: string, method = 'GET') {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+async function get(port: number | undefined, path: string, method = 'GET', host = '127.0.0.1') {
+  const response = await fetch(`http://${host}:${port}${path}`, { method });
   return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
 }
 
@@ -87,9 +88,10 @@ describe('observability endpoints', () => {
     const fake = new FakeSpeakerView();
     const observability = await start(fake);
     const port = observability.health?.port;
-    expect(port).not.toBe(observability.metrics?.port);
-    expect(await get(port, '/liveness')).toMatchObject({ status: 200, body: 'live\n' });
-    expect(await get(port, '/readiness')).toMatchObject({
+    expect(observability.health?.address).toBe('127.0.0.2');
+    const health = (path: string, method = 'GET') => get(port, path, method, '127.0.0.2');
+    expect(await health('/liveness')).toMatchObject({ status: 200, body: 'live\n' });
+    expect(await health('/readiness')).toMatchObject({
       status: 200,
       body: '{"ready":true,"reasons":[]}\n',
     });
@@ -98,8 +100,8 @@ describe('observability endpoints', () => {
       ready: false,
       reasons: ['peer upstream is Active', 'restart: waiting for End-of-RIB'],
     };
-    expect(await get(port, '/liveness')).toMatchObject({ status: 503, body: 'not live\n' });
-    const notReady = await get(port, '/readiness');
+    expect(await health('/liveness')).toMatchObject({ status: 503, body: 'not live\n' });
+    const notReady = await health('/readiness');
     expect(notReady.status).toBe(503);
     expect(notReady.type).toBe('application/json');
     expect(JSON.parse(notReady.body)).toEqual({
@@ -107,9 +109,9 @@ describe('observability endpoints', () => {
       reasons: ['peer upstream is Active', 'restart: waiting for End-of-RIB'],
     });
     // Each server serves its own paths only.
-    expect((await get(port, '/metrics')).status).toBe(404);
+    expect((await health('/metrics')).status).toBe(404);
     expect((await get(observability.metrics?.port, '/readiness')).status).toBe(404);
-    expect(await get(port, '/readiness', 'POST')).toMatchObject({
+    expect(await health('/readiness', 'POST')).toMatchObject({
       status: 405,
       body: 'method POST not allowed\n',
     });
@@ -119,6 +121,8 @@ describe('observability endpoints', () => {
     const fake = new FakeSpeakerView();
     const first = await start(fake, true);
     const port = first.metrics?.port ?? 0;
+    expect(first.health).toEqual(first.metrics); // both asked 127.0.0.1 port 0: one server
+    expect((await get(port, '/readiness')).status).toBe(200);
     await first.close();
     started.splice(0);
     const shared = await startObservability({
