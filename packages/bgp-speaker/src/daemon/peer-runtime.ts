@@ -11,7 +11,13 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import type { AdjRibIn } from '../rib/adj-rib-in.js';
 import type { ExportPeer } from '../rib/adj-rib-out.js';
 import type { PeerInfo } from '../rib/route.js';
-import { type MessageCounts, normalizeAddress, type Peer, type SessionSocket } from '../session/index.js';
+import {
+  type AcceptingPeer,
+  type MessageCounts,
+  normalizeAddress,
+  type Peer,
+  type SessionSocket,
+} from '../session/index.js';
 import type { PeerKind } from './view.js';
 
 export const ZERO_COUNTS: MessageCounts = {
@@ -84,6 +90,8 @@ export class PeerRuntime {
   staleTimer: unknown = null;
   maxPrefixRestartTimer: unknown = null;
   maxPrefixWarned = false;
+  /** What the Listener hands this peer's incoming connections to. */
+  accepting: AcceptingPeer | null = null;
   /** Kept down on purpose (maximum prefix teardown): incoming connections are refused. */
   heldDown = false;
   /** The last NOTIFICATION sent or received since the session came up (graceful restart needs it). */

@@ -88,8 +88,12 @@ export interface ReloadResult {
 const REFRESH_REQUEST = 0;
 const REFRESH_BEGIN = 1;
 const REFRESH_END = 2;
-/** RFC 8538 Cease subcode 9: Hard Reset (no graceful restart even with the N bit). */
-const CEASE_HARD_RESET = 9;
+/**
+ * Cease subcodes that end a session without graceful restart even with the RFC 8538 N bit: 9 Hard Reset,
+ * and 1 (maximum number of prefixes reached) and 3 (peer de-configured), which RFC 8538 §5 says to send
+ * as a Hard Reset (we send them plain, so both ends treat them as one).
+ */
+const HARD_CEASES: ReadonlySet<number> = new Set([1, 3, 9]);
 const MAX_ECMP_PATHS = 16;
 
 function familyOf(afi: number, safi: number): string {
@@ -256,7 +260,7 @@ export class Speaker implements SpeakerView {
     for (const name of diff.peersRemoved) {
       const runtime = this.#peers.get(name);
       if (runtime === undefined) continue;
-      this.#stopPeer(runtime);
+      this.#stopPeer(runtime, 3);
       this.#forgetPeer(runtime);
     }
     const peersReset: string[] = [];
@@ -269,7 +273,7 @@ export class Speaker implements SpeakerView {
       // The peer's role and RIB options are fixed in its Adj-RIB-In: changing them is a reset here.
       const hardFields = ['routeReflectorClient', 'softReconfiguration', 'maxPrefix', 'importLimit'];
       if (change.impact === 'reset' || change.fields.some((field) => hardFields.includes(field))) {
-        this.#stopPeer(runtime);
+        this.#stopPeer(runtime, 6);
         this.#forgetPeer(runtime);
         this.#addPeer(peerConfig, runtime);
         peersReset.push(change.name);
@@ -518,11 +522,11 @@ export class Speaker implements SpeakerView {
     this.#peers.set(peerConfig.name, self);
     this.#byAddress.set(normalizeAddress(peerConfig.address), self);
     this.#wirePeer(self);
-    if (this.#listener !== null)
-      this.#listener.addPeer({
-        remoteAddress: peerConfig.address,
-        acceptIncoming: (socket: SessionSocket) => this.#acceptIncoming(self, socket),
-      });
+    self.accepting = {
+      remoteAddress: peerConfig.address,
+      acceptIncoming: (socket: SessionSocket) => this.#acceptIncoming(self, socket),
+    };
+    this.#listener?.addPeer(self.accepting);
     peer.start();
     this.#logger.info(
       { peer: peerConfig.name, address: peerConfig.address, as: peerConfig.asNumber },
@@ -582,9 +586,16 @@ export class Speaker implements SpeakerView {
     });
   }
 
-  #stopPeer(runtime: PeerRuntime): void {
+  /**
+   * Stops a peer's session. `cease`: the Cease subcode (RFC 4486) when the session is Established — 3 Peer
+   * De-configured, 6 Other Configuration Change; otherwise the driver's Administrative Shutdown (2).
+   */
+  #stopPeer(runtime: PeerRuntime, cease?: 3 | 6): void {
     this.#cancel(runtime.maxPrefixRestartTimer);
     runtime.maxPrefixRestartTimer = null;
+    runtime.heldDown = true;
+    if (cease !== undefined && runtime.peer.state === 'Established')
+      resetSessionWith(runtime.peer, { code: 6, subcode: cease });
     runtime.peer.stop();
     // A stopped peer's routes go at once (no graceful restart for a peer we removed or reset).
     this.#endHelper(runtime);
@@ -595,7 +606,7 @@ export class Speaker implements SpeakerView {
     this.#peers.delete(runtime.name);
     if (this.#byAddress.get(normalizeAddress(runtime.address)) === runtime)
       this.#byAddress.delete(normalizeAddress(runtime.address));
-    this.#listener?.removePeer({ remoteAddress: runtime.address, acceptIncoming: () => {} });
+    if (runtime.accepting !== null) this.#listener?.removePeer(runtime.accepting);
   }
 
   #dropPeerRoutes(runtime: PeerRuntime): void {
@@ -731,8 +742,9 @@ export class Speaker implements SpeakerView {
       gr !== null &&
       runtime.config.gracefulRestart.enabled &&
       (notification === undefined ||
-        // RFC 8538: with the N bit on both sides a NOTIFICATION other than Hard Reset keeps the routes.
-        (gr.notification && !(notification.code === 6 && notification.subcode === CEASE_HARD_RESET)));
+        // RFC 8538: with the N bit on both sides a NOTIFICATION keeps the routes, except a Hard Reset and
+        // the Cease subcodes §5 wants sent as one (maximum prefixes reached, peer de-configured).
+        (gr.notification && !(notification.code === 6 && HARD_CEASES.has(notification.subcode))));
     if (graceful && gr !== null) {
       runtime.peerRestarting = true;
       this.#locRib.applyPeerChanges(runtime.info, runtime.ribIn.markStale());

@@ -109,6 +109,7 @@ describe('Speaker: policy', () => {
     sb.speaker.reload(config(speakerYaml(b, [{ node: a, extra: ACCEPT_ALL }])));
     expect(sb.speaker.status().peers.map((p) => p.name)).toEqual(['a']);
     await eventually('c sees b go', () => peerRow(sc, 'b').state !== 'Established');
+    expect(peerRow(sc, 'b').lastError).toBe('received NOTIFICATION 6/3'); // Cease: Peer De-configured
     expect(peerRow(sa, 'b').messagesIn.open).toBe(1);
   });
 
