@@ -6,7 +6,9 @@
 // a SIGKILLed caracal-node restarted on one node interrupts no TCP flow between two other nodes and no
 // route of ours disappears on any node while it comes back (its children are adopted) — and the same
 // when its children are SIGKILLed with it (caracal-bgpd restarts gracefully, Felix re-syncs); a remote
-// block route and a local pod route deleted by hand come back; CNI errors carry the spec's codes.
+// block route and a local pod route deleted by hand come back; CNI errors carry the spec's codes; a new
+// Node, a new block and a BGPPeer reach every caracal-bgpd by SIGHUP reload (same pid) without resetting
+// the sessions that did not change, and readiness names the session that is not Established.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,8 +25,9 @@ import {
 } from '@caracal/datastore';
 import { allocationsOf, IpamClient } from '@caracal/ipam';
 import { Lab, type LabProcess, labAvailable, waitUntil } from '@caracal/lab';
-import type { IPPoolResource } from '@caracal/model';
+import type { BGPPeerResource, IPPoolResource, NodeResource } from '@caracal/model';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type BgpdStatusAnswer, queryBgpdStatus } from '../src/agent/bgpd-control.js';
 
 const availability = labAvailable();
 const etcdMissing = etcdUnavailableReason();
@@ -644,4 +647,122 @@ describe.skipIf(!runnable)('a 4-node caracal cluster (caracal-node + felix + bgp
     const podLinks = (await theLab().exec(podName, ['ip', '-o', 'link', 'show'], { check: true })).stdout;
     expect(podLinks).not.toContain('eth0');
   }, 60_000);
+
+  it('a new Node, a new block and a BGPPeer reach every bgpd by reload, without resetting unchanged sessions', async () => {
+    type Row = BgpdStatusAnswer['peers'][number] & { since?: string };
+    const bgpdStatus = (node: NodeName) => queryBgpdStatus(join(runDir(node), 'bgpd.sock'));
+    const sessions = async (node: NodeName) =>
+      new Map((await bgpdStatus(node)).peers.map((p) => [p.name ?? p.peerAddress, p as Row]));
+    const before = new Map<NodeName, { pid: number | null; reloads: number; rows: Map<string, Row> }>();
+    for (const node of NODES) {
+      before.set(node, {
+        pid: statusOf(node).bgpdPid,
+        reloads: (await metric(node, 'caracal_node_bgpd_reloads_total')) ?? 0,
+        rows: await sessions(node),
+      });
+      expect([...(before.get(node)?.rows.values() ?? [])].map((r) => r.state)).toEqual([
+        'Established',
+        'Established',
+        'Established',
+      ]);
+    }
+    const resources = new ResourceStore(store as EtcdKeyValueStore);
+    const n5 = `n5-${tag}`;
+    const n5Address = `${subnet}.15`;
+    const node5: NodeResource = {
+      apiVersion: 'caracal.io/v1',
+      kind: 'Node',
+      metadata: { name: n5 },
+      spec: { bgp: { ipv4Address: `${n5Address}/24` } },
+    };
+    const peer: BGPPeerResource = {
+      apiVersion: 'caracal.io/v1',
+      kind: 'BGPPeer',
+      metadata: { name: `tor-${tag}` },
+      spec: { peerIP: n5Address, asNumber: 64512, holdTime: '30s' },
+    };
+    const ipam = new IpamClient({
+      store: store as EtcdKeyValueStore,
+      pools: [{ name: `pool-${tag}`, cidr: poolCidr, blockSize: 26 }],
+      nodeMatchesSelector: () => true,
+    });
+    const handle = `fill-${tag}`;
+    try {
+      // A new Node: every bgpd gets a (not yet Established) session to it; readiness names it.
+      await resources.create(node5);
+      for (const node of NODES) {
+        await waitUntil(
+          `${node}'s bgpd peering with ${n5}`,
+          async () => (await sessions(node)).has(`mesh-${n5}`) || undefined,
+          {
+            timeoutMs: 20_000,
+            intervalMs: 200,
+          },
+        );
+        const ready = await readiness(node);
+        expect(ready.status).toBe(503);
+        expect(ready.reasons.some((r) => r.startsWith(`BGP session mesh-${n5} (${n5Address}) is `))).toBe(
+          true,
+        );
+      }
+
+      // A new block on n2 (its first one filled by 70 addresses): advertised, routed on the others via n2.
+      const blocksBefore = statusOf('n2').advertisedBlocks;
+      const assigned = await ipam.autoAssign({ node: nodeResourceName('n2'), handleId: handle, num4: 70 });
+      const newBlocks = [...new Set(assigned.assignments.map((a) => a.block))].filter(
+        (b) => !blocksBefore.includes(b),
+      );
+      expect(newBlocks.length).toBeGreaterThan(0);
+      await waitUntil(
+        'the new block routed via n2 on n1, n3, n4',
+        async () => {
+          for (const node of ['n1', 'n3', 'n4'] as const) {
+            const routes = [...(await ourRoutes(node))].join('\n');
+            if (!newBlocks.every((b) => routes.includes(`${b} via ${nodeAddress('n2')}`))) return undefined;
+          }
+          return true;
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+      expect(statusOf('n2').advertisedBlocks).toEqual(
+        expect.arrayContaining([...blocksBefore, ...newBlocks]),
+      );
+
+      // A BGPPeer to n5's address replaces the mesh session to it (its hold time wins).
+      await resources.create(peer);
+      for (const node of NODES) {
+        await waitUntil(
+          `${node}'s bgpd with the BGPPeer`,
+          async () => {
+            const rows = await sessions(node);
+            return (rows.has(`peer-tor-${tag}`) && !rows.has(`mesh-${n5}`)) || undefined;
+          },
+          { timeoutMs: 20_000, intervalMs: 200 },
+        );
+      }
+    } finally {
+      await resources.delete('BGPPeer', peer.metadata.name).catch(() => {});
+      await resources.delete('Node', n5).catch(() => {});
+      await ipam.releaseByHandle(handle).catch(() => {});
+    }
+    for (const node of NODES) await waitReady(node, 30_000);
+    // Every change was a reload of the same bgpd; the sessions between the four nodes never reset.
+    for (const node of NODES) {
+      const was = before.get(node);
+      expect(statusOf(node).bgpdPid).toBe(was?.pid);
+      expect(await metric(node, 'caracal_node_bgpd_reloads_total')).toBeGreaterThanOrEqual(
+        (was?.reloads ?? 0) + 3,
+      );
+      const now = await sessions(node);
+      expect([...now.keys()].sort()).toEqual([...(was?.rows.keys() ?? [])].sort());
+      for (const [name, row] of was?.rows ?? []) {
+        expect(row.since).toMatch(/^\d{4}-\d\d-\d\dT/);
+        expect({ name, state: now.get(name)?.state, since: now.get(name)?.since }).toEqual({
+          name,
+          state: 'Established',
+          since: row.since,
+        });
+      }
+    }
+  }, 150_000);
 });

@@ -4,7 +4,8 @@
 // Node resource appears with the address and prefix detected from the default route's interface; a block
 // affinity is claimed and confirmed; peers.json lists the other Nodes of etcd (mesh) with the right
 // passive side and follows a Node added later; caracal-felix runs, is restarted when killed while the
-// agent stays up; SIGTERM stops both.
+// agent stays up; caracal-bgpd runs with the generated bgpd.yaml and readiness names each BGP session not
+// Established; SIGTERM stops all three.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +22,7 @@ import {
 } from '@caracal/datastore';
 import type { NodeResource } from '@caracal/model';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
 const isRoot = process.getuid?.() === 0;
 const namespacesWork = isRoot && spawnSync('ip', ['netns', 'list']).status === 0;
@@ -89,6 +91,7 @@ async function http(path: string): Promise<{ status: number; body: string }> {
 }
 interface Status {
   felixPid: number | null;
+  bgpdPid: number | null;
   blocks: string[];
 }
 interface PeersFile {
@@ -106,9 +109,18 @@ const otherNode = (name: string, ip: string): NodeResource => ({
 
 describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () => {
   beforeAll(async () => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', join(repo, 'packages/node'), join(repo, 'packages/felix')], {
-      stdio: 'inherit',
-    });
+    execFileSync(
+      'pnpm',
+      [
+        'exec',
+        'tsc',
+        '-b',
+        join(repo, 'packages/node'),
+        join(repo, 'packages/felix'),
+        join(repo, 'packages/bgp-speaker'),
+      ],
+      { stdio: 'inherit' },
+    );
     scratch = mkdtempSync(join(tmpdir(), `${prefix}-`));
     runDir = join(scratch, 'run');
     execFileSync('ip', ['netns', 'add', ns]);
@@ -301,22 +313,52 @@ describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () =>
     expect(metrics).toMatch(/^caracal_node_felix_restarts_total 1$/m);
     expect(metrics).toMatch(/^caracal_node_planned_peers 3$/m);
 
-    // Readiness names what it waits for, and turns healthy when felix is ready too.
-    const ready = await waitFor(
-      'readiness 200',
+    // caracal-bgpd runs with the generated bgpd.yaml: this node's address, its block, the three nodes.
+    const bgpdPid = await waitFor('a bgpd pid', () => readJson<Status>('status.json').bgpdPid ?? undefined);
+    expect(isAlive(bgpdPid)).toBe(true);
+    const bgpdYaml = parseYaml(readFileSync(join(runDir, 'bgpd.yaml'), 'utf8')) as {
+      routerId: string;
+      listen: { address: string; port: number };
+      originate: { prefix: string; blackhole: boolean }[];
+      peers: { name: string; address: string; passive: boolean }[];
+      control: { socket: string };
+    };
+    expect(bgpdYaml.routerId).toBe(nsAddress);
+    expect(bgpdYaml.listen).toEqual({ address: nsAddress, port: 179 });
+    expect(bgpdYaml.originate).toEqual([{ prefix: cidr, blackhole: false }]);
+    expect(bgpdYaml.peers.map((p) => p.address).sort()).toEqual([
+      `${subnet}.1`,
+      `${subnet}.50`,
+      `${subnet}.9`,
+    ]);
+    expect(bgpdYaml.control.socket).toBe(join(runDir, 'bgpd.sock'));
+
+    // Readiness: once Felix is ready, what remains is exactly the three BGP sessions (those nodes do not
+    // exist), each named with its state.
+    const waiting = await waitFor(
+      'readiness waiting only for BGP sessions',
       async () => {
-        const r = await http('/readiness');
-        return r.status === 200 ? (JSON.parse(r.body) as { healthy: boolean; reasons: string[] }) : undefined;
+        const body = JSON.parse((await http('/readiness')).body) as { healthy: boolean; reasons: string[] };
+        return body.reasons.length === 3 && body.reasons.every((r) => r.startsWith('BGP session '))
+          ? body
+          : undefined;
       },
       60_000,
     );
-    expect(ready).toEqual({ healthy: true, reasons: [] });
-    expect((await http('/metrics')).body).toMatch(/^caracal_node_ready 1$/m);
+    expect(waiting.healthy).toBe(false);
+    expect(waiting.reasons.map((r) => r.split(' ').slice(0, 4).join(' ')).sort()).toEqual([
+      `BGP session mesh-${prefix}-hi (${subnet}.9)`,
+      `BGP session mesh-${prefix}-late (${subnet}.50)`,
+      `BGP session mesh-${prefix}-lo (${subnet}.1)`,
+    ]);
+    expect((await http('/metrics')).body).toMatch(/^caracal_node_ready 0$/m);
 
-    // SIGTERM stops felix and the agent.
+    // SIGTERM stops felix, bgpd and the agent.
     agent.kill('SIGTERM');
     expect(await agentExit).toBe(0);
     expect(isAlive(secondFelix)).toBe(false);
+    expect(isAlive(bgpdPid)).toBe(false);
     expect(existsSync(join(runDir, 'node.pid'))).toBe(false);
+    expect(existsSync(join(runDir, 'bgpd.pid'))).toBe(false);
   }, 150_000);
 });

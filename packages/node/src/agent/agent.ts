@@ -401,6 +401,9 @@ export class NodeAgent {
     const bgpd = this.bgpd;
     if (bgpd?.pid === undefined) return;
     const generation = bgpd.generation;
+    const summary = () =>
+      JSON.stringify([this.bgpdStatusError, this.bgpdStatus?.peers.map((p) => [p.name, p.state])]);
+    const previous = summary();
     try {
       this.bgpdStatus = await queryBgpdStatus(bgpdControlSocket(this.options.runDir));
       this.bgpdStatusError = undefined;
@@ -413,6 +416,8 @@ export class NodeAgent {
       this.bgpdStatus = undefined;
       this.bgpdStatusError = (error as Error).message;
     }
+    // status.json follows the session states (caracalctl and people read it).
+    if (summary() !== previous) this.writeStatus();
   }
 
   private async startFelix(): Promise<void> {

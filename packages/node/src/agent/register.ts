@@ -45,7 +45,8 @@ export async function registerNode(
     const existing = await resources.get<NodeResource>('Node', reg.nodeName);
     const next = desiredNode(existing, reg);
     // A restarted agent with the same address writes nothing (no watch event for every other node).
-    if (existing !== undefined && JSON.stringify(next.spec) === JSON.stringify(existing.spec)) return existing;
+    if (existing !== undefined && JSON.stringify(next.spec) === JSON.stringify(existing.spec))
+      return existing;
     try {
       return existing === undefined ? await resources.create(next) : await resources.update(next);
     } catch (error) {
