@@ -3,6 +3,8 @@
 // the peer's address; a SIGHUP reload without the origination withdraws it from the other kernel; a
 // blackhole origination is installed locally; `caracal-bgp status` reads the control socket; SIGTERM
 // without graceful restart removes our routes from the kernel, and the peer withdraws what it learned.
+// Graceful restart with the real kernel FIB: after kill -9 both kernels keep the routes, the helper marks
+// them stale, and the restarted daemon sweeps the previous run's routes its peer no longer announces.
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -46,8 +48,14 @@ const N2: NodeSetup = {
   peer: { name: 'n1', address: '10.88.0.1', asNumber: 65101 },
 };
 
-function configText(node: NodeSetup, dir: string, originate: readonly string[]): string {
+function configText(
+  node: NodeSetup,
+  dir: string,
+  originate: readonly string[],
+  extra: string[] = [],
+): string {
   return [
+    ...extra,
     `asNumber: ${node.asNumber}`,
     `routerId: ${node.address}`,
     `listen: { address: ${node.address}, port: 179 }`,
@@ -196,6 +204,115 @@ describeLab('caracal-bgpd ↔ caracal-bgpd in two namespaces', () => {
       for (const dir of dirs.values()) rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('graceful restart: kill -9 keeps routes on both sides; the restarted daemon sweeps what was not re-learned', async () => {
+    const dirs: string[] = [];
+    const processes: LabProcess[] = [];
+    const gr = ['gracefulRestart: { enabled: true, restartTime: 60 }'];
+    try {
+      for (const name of ['n1', 'n2']) await lab().exec(name, ['ip', 'route', 'flush', 'proto', '201']);
+      const dir1 = join(lab().runDir, 'n1-gr');
+      const dir2 = join(lab().runDir, 'n2-gr');
+      for (const dir of [dir1, dir2]) {
+        mkdirSync(dir, { recursive: true });
+        dirs.push(dir);
+      }
+      writeFileSync(join(dir1, 'bgpd.yaml'), configText(N1, dir1, ['{ prefix: 10.201.1.0/24 }'], gr));
+      writeFileSync(
+        join(dir2, 'bgpd.yaml'),
+        configText(N2, dir2, ['{ prefix: 10.202.2.0/24 }', '{ prefix: 10.202.5.0/24 }'], gr),
+      );
+      const first = await lab().spawn('n1', [BGPD, '--config', join(dir1, 'bgpd.yaml')], {
+        name: 'bgpd-gr-1',
+      });
+      processes.push(first);
+      const bgpd2 = await lab().spawn('n2', [BGPD, '--config', join(dir2, 'bgpd.yaml')], { name: 'bgpd-gr' });
+      processes.push(bgpd2);
+      await waitUntil(
+        'n1 to install both of n2’s prefixes',
+        async () => (await kernelRoutes(lab(), 'n1')).length === 2 || undefined,
+        { timeoutMs: 60_000 },
+      );
+      await waitUntil(
+        'n2 to install n1’s prefix',
+        async () => (await kernelRoutes(lab(), 'n2')).length === 1 || undefined,
+        { timeoutMs: 30_000 },
+      );
+
+      // kill -9 n1: its kernel keeps n2's routes; n2 (helper) keeps n1's route, stale, in its kernel.
+      await first.stop({ signal: 'SIGKILL' });
+      const peerOfN2 = async () => {
+        const out = await lab().exec(
+          'n2',
+          [BGP, 'status', '--socket', join(dir2, 'bgpd.sock'), '-o', 'json'],
+          {
+            check: true,
+          },
+        );
+        return (JSON.parse(out.stdout) as { peers: Array<Record<string, unknown>> }).peers[0] as {
+          state: string;
+          prefixes: { stale: number };
+          gracefulRestart: { negotiated: boolean; peerRestarting: boolean };
+        };
+      };
+      await waitUntil(
+        'n2 to see n1 restarting',
+        async () => (await peerOfN2()).gracefulRestart.peerRestarting || undefined,
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      expect((await peerOfN2()).prefixes.stale).toBe(1);
+      expect((await kernelRoutes(lab(), 'n2')).some((r) => r.startsWith('10.201.1.0/24 via 10.88.0.1'))).toBe(
+        true,
+      );
+      expect((await kernelRoutes(lab(), 'n1')).length).toBe(2);
+
+      // While n1 is down, n2 stops originating 10.202.5.0/24.
+      writeFileSync(join(dir2, 'bgpd.yaml'), configText(N2, dir2, ['{ prefix: 10.202.2.0/24 }'], gr));
+      await lab().exec('n2', ['kill', '-HUP', String(bgpd2.pid)], { check: true });
+      await bgpd2.waitForLog(/configuration reloaded/);
+
+      // n1 restarts: it finds its previous routes, restarts gracefully, and after n2's End-of-RIB keeps
+      // 10.202.2.0/24 and sweeps 10.202.5.0/24; n2 sweeps nothing of n1's (re-announced).
+      const second = await lab().spawn('n1', [BGPD, '--config', join(dir1, 'bgpd.yaml')], {
+        name: 'bgpd-gr-2',
+      });
+      processes.push(second);
+      await second.waitForLog(/"restarting":true/, { timeoutMs: 20_000 });
+      await second.waitForLog(/graceful restart complete/, { timeoutMs: 60_000 });
+      await waitUntil(
+        'n1 to sweep 10.202.5.0/24',
+        async () => {
+          const routes = await kernelRoutes(lab(), 'n1');
+          return routes.length === 1 && routes[0]?.startsWith('10.202.2.0/24 via 10.88.0.2')
+            ? routes
+            : undefined;
+        },
+        { timeoutMs: 20_000 },
+      );
+      await waitUntil(
+        'n2 to end the helper role',
+        async () => {
+          const peer = await peerOfN2();
+          return (
+            (peer.state === 'Established' &&
+              !peer.gracefulRestart.peerRestarting &&
+              peer.prefixes.stale === 0) ||
+            undefined
+          );
+        },
+        { timeoutMs: 30_000 },
+      );
+      expect((await kernelRoutes(lab(), 'n2')).some((r) => r.startsWith('10.201.1.0/24 via 10.88.0.1'))).toBe(
+        true,
+      );
+    } finally {
+      for (const process of processes) if (process.running) await process.stop({ signal: 'SIGKILL' });
+      for (const name of ['n1', 'n2']) await lab().exec(name, ['ip', 'route', 'flush', 'proto', '201']);
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it('exits 2 with file:line:col for a bad configuration', async () => {
     const dir = join(lab().runDir, 'bad-config');
