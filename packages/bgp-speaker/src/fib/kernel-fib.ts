@@ -232,11 +232,14 @@ export class KernelFib implements ForwardingTable {
       installed,
       pendingRetries: this.retries.size,
       staleFromPreviousRun: this.stale.size,
+      // Synced: nothing left to write (an armed but empty apply does not count).
       synced:
         this.lifecycle === 'started' &&
         installed === this.desired.size &&
         this.retries.size === 0 &&
-        this.isIdle(),
+        this.dirty.size === 0 &&
+        this.strays.length === 0 &&
+        this.running === undefined,
       failedWrites: this.failedWrites,
       writes: this.writes,
       repaired: this.repaired,
