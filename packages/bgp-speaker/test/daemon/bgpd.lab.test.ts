@@ -279,7 +279,7 @@ describeLab('caracal-bgpd ↔ caracal-bgpd in two namespaces', () => {
         name: 'bgpd-gr-2',
       });
       processes.push(second);
-      await second.waitForLog(/"restarting":true/, { timeoutMs: 20_000 });
+      await second.waitForLog(/graceful restart: restarting speaker/, { timeoutMs: 20_000 });
       await second.waitForLog(/graceful restart complete/, { timeoutMs: 60_000 });
       await waitUntil(
         'n1 to sweep 10.202.5.0/24',
