@@ -444,7 +444,8 @@ export class Speaker implements SpeakerView {
       uptimeSeconds: stats.uptime === null ? null : Math.floor(stats.uptime / 1000),
       info: established ? 'Established' : (stats.lastError ?? runtime.lastError ?? stats.state),
       lastError: stats.lastError ?? runtime.lastError,
-      families: (negotiated?.families ?? []).map(familyName),
+      // Negotiated families while the session is up, the configured ones otherwise.
+      families: negotiated === null ? runtime.config.families : negotiated.families.map(familyName),
       prefixes: { received, accepted, advertised: this.#advertisedCount(runtime), stale },
       messagesIn: addCounts(runtime.baseIn, stats.messagesIn),
       messagesOut: addCounts(runtime.baseOut, runtime.correctedOut(stats.messagesOut)),
@@ -456,18 +457,27 @@ export class Speaker implements SpeakerView {
     };
   }
 
-  /** Prefixes currently advertised to the peer: its group's export of the Loc-RIB minus split horizon. */
+  /**
+   * Prefixes currently advertised to the peer: what its update group advertises, minus the group's routes
+   * learned from this very peer (split horizon). Costs the peer's own received paths, not the whole table;
+   * cached until the next flush.
+   */
   #advertisedCount(runtime: PeerRuntime): number {
-    if (runtime.exportPeer === null) return 0;
-    if (this.#restarting) return 0;
+    const exportPeer = runtime.exportPeer;
+    const info = runtime.info;
+    if (exportPeer === null || info === null || this.#restarting) return 0;
     if (runtime.advertisedCache !== null) return runtime.advertisedCache;
-    let count = 0;
-    for (const best of this.#locRib.bestPaths()) {
-      if (best.peer?.address === runtime.address) continue;
-      if (this.#adjRibOut.exportAttributes(best, runtime.exportPeer) !== undefined) count += 1;
+    const group = this.#adjRibOut.groups().find((g) => g.members.includes(info.address));
+    if (group === undefined) return 0;
+    let own = 0;
+    for (const path of runtime.ribIn?.paths() ?? []) {
+      if (!path.accepted) continue;
+      const best = this.#locRib.best(path.prefix)?.best;
+      if (best === undefined || best.peer?.address !== info.address || best.pathId !== path.pathId) continue;
+      if (this.#adjRibOut.exportAttributes(best, exportPeer) !== undefined) own += 1;
     }
-    runtime.advertisedCache = count;
-    return count;
+    runtime.advertisedCache = group.advertised - own;
+    return runtime.advertisedCache;
   }
 
   // ---- peers ------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // The daemon's import/export policy, ROUTE-REFRESH after a reload, maximum-prefix teardown, and
 // RFC 7606: a treat-as-withdraw UPDATE keeps the session, a structurally broken one resets it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeBgpMessage, makeUpdate, parseIpv4, parsePrefix } from '../../src/codec/index.js';
+import { encodeBgpMessage, formatPrefix, makeUpdate, parseIpv4, parsePrefix } from '../../src/codec/index.js';
+import { endOfRibFamily } from '../../src/daemon/index.js';
 import {
   config,
   established,
@@ -126,6 +127,40 @@ describe('Speaker: policy', () => {
     expect(() => sa.speaker.reload(bad)).toThrow(/missing/);
     expect(sa.speaker.status().peers).toEqual([]);
     expect(sa.speaker.live()).toBe(true);
+  });
+});
+
+describe('Speaker: route refresh from a peer', () => {
+  it('answers a ROUTE-REFRESH by re-sending its table and End-of-RIB', async () => {
+    const b = await node('b', 65002);
+    const x = await node('x', 65009);
+    const sb = await startSpeaker(
+      b,
+      speakerYaml(b, [{ node: x, extra: `${ACCEPT_ALL}\npassive: true` }], ORIGINATE_THREE),
+    );
+    const raw = new RawPeer(x, b);
+    raws.push(raw);
+    raw.start();
+    await established(sb, 'x');
+    const announced = () =>
+      raw.received.flatMap((m) => (m.type === 'update' ? m.nlri.map((p) => formatPrefix(p)) : []));
+    const endOfRibs = () =>
+      raw.received.filter((m) => m.type === 'update' && endOfRibFamily(m) !== null).length;
+    await eventually('x gets the table and End-of-RIB', () => announced().length === 3 && endOfRibs() === 1);
+    raw.peer.sendUpdate(
+      encodeBgpMessage({ type: 'route-refresh', afi: 1, safi: 1, subtype: 0 }, { as4: true }),
+    );
+    await eventually('x gets the table again', () => announced().length === 6 && endOfRibs() === 2);
+    expect(announced().slice(3).sort()).toEqual(['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24']);
+    expect(peerRow(sb, 'x').messagesIn.routeRefresh).toBe(1);
+    // A request for a family that was not negotiated is ignored.
+    raw.peer.sendUpdate(
+      encodeBgpMessage({ type: 'route-refresh', afi: 2, safi: 1, subtype: 0 }, { as4: true }),
+    );
+    await eventually('b counted it', () => peerRow(sb, 'x').messagesIn.routeRefresh === 2);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(announced()).toHaveLength(6);
+    expect(peerRow(sb, 'x').state).toBe('Established');
   });
 });
 
