@@ -265,9 +265,13 @@ export function decodeRouteRefreshBody(body: Uint8Array, whole: Uint8Array = bod
 function checkBgpHeaderAt(bytes: Uint8Array, at: number, context: BgpCodecContext): number {
   if (bytes.length - at < BGP_HEADER_LENGTH)
     throw sessionReset(1, 2, twoOctets(bytes.length - at), `header: ${bytes.length - at} octets < 19`);
-  for (let i = 0; i < 16; i++)
-    if (bytes[at + i] !== 0xff)
-      throw sessionReset(1, 1, new Uint8Array(0), `header: marker octet ${i} is not 0xff`);
+  // One branch for the 16 marker octets (AND of all of them); the loop naming the bad one runs on error only.
+  let marker = 0xff;
+  for (let i = 0; i < 16; i++) marker &= bytes[at + i]!;
+  if (marker !== 0xff)
+    for (let i = 0; i < 16; i++)
+      if (bytes[at + i] !== 0xff)
+        throw sessionReset(1, 1, new Uint8Array(0), `header: marker octet ${i} is not 0xff`);
   const length = (bytes[at + 16]! << 8) | bytes[at + 17]!;
   const type = bytes[at + 18]!;
   const max =
