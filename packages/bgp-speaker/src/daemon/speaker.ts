@@ -389,18 +389,19 @@ export class Speaker implements SpeakerView {
   }
 
   status(): SpeakerStatus {
-    let paths = 0;
+    const peers = [...this.#peers.values()].map((runtime) => this.#statusRow(runtime));
+    // Loc-RIB paths are the accepted Adj-RIB-In paths of every peer (stale ones too) plus our originations;
+    // counted without building the route views.
+    let paths = this.#originations.size;
+    for (const row of peers) paths += row.prefixes.accepted;
     let prefixes = 0;
-    for (const view of this.#locRib.routes()) {
-      prefixes += 1;
-      paths += view.candidates.length;
-    }
+    for (const _best of this.#locRib.bestPaths()) prefixes += 1;
     return {
       routerId: this.#config.routerId,
       asNumber: this.#config.asNumber,
       version: this.#version,
       startedAt: this.#startedAt.toISOString(),
-      peers: [...this.#peers.values()].map((runtime) => this.#statusRow(runtime)),
+      peers,
       locRib: { prefixes, paths },
       restarting: this.#restarting,
     };
