@@ -3,6 +3,7 @@
 // survive a session reset. The Speaker (speaker.ts) drives it; this file holds no routing logic.
 
 import { networkInterfaces } from 'node:os';
+import type { Logger } from 'pino';
 import type { BgpDecodeError } from '../codec/errors.js';
 import type { PeerConfig } from '../config/types.js';
 import type { NegotiatedSessionOptions } from '../fsm/open.js';
@@ -117,6 +118,8 @@ export class PeerRuntime {
     public importPolicy: CompiledPolicy,
     public exportPolicy: CompiledPolicy,
     now: Date,
+    /** This peer's logger (a child of the speaker's). */
+    readonly log: Logger,
   ) {
     this.peer = peer;
     this.since = now;

@@ -133,6 +133,8 @@ export class Speaker implements SpeakerView {
   #stopped = false;
   #flushScheduled = false;
   #restarting: boolean;
+  /** The `restarting` option as given (undefined: decided from the FIB at start). */
+  readonly #explicitRestarting: boolean | undefined;
   #restartTimer: unknown = null;
 
   /** Every change of a prefix's best path or ECMP set, after the FIB was told. */
@@ -151,8 +153,6 @@ export class Speaker implements SpeakerView {
     this.#locRib = new LocRib({ decision: { maxPaths: config.kernel.ecmp ? MAX_ECMP_PATHS : 1 } });
     this.#adjRibOut = this.#newAdjRibOut(config);
   }
-
-  readonly #explicitRestarting: boolean | undefined;
 
   get config(): BgpdConfig {
     return this.#config;
@@ -198,8 +198,18 @@ export class Speaker implements SpeakerView {
         port: config.listen.port,
         onRejected: (remote) => this.#logger.warn({ remote }, 'connection from an unknown address rejected'),
       });
+      try {
+        this.#listenPort = await listener.listen();
+      } catch (error) {
+        // Nothing runs yet: undo the FIB start (its routes stay, so a later start can still be graceful).
+        this.#cancel(this.#restartTimer);
+        this.#stopped = true;
+        await this.#fib?.stop({ keepRoutes: true });
+        throw new Error(
+          `cannot listen on ${config.listen.address} port ${config.listen.port}: ${(error as Error).message}`,
+        );
+      }
       this.#listener = listener;
-      this.#listenPort = await listener.listen();
       this.#listening = true;
       this.#logger.info({ address: config.listen.address, port: this.#listenPort }, 'listening');
     }
@@ -253,7 +263,11 @@ export class Speaker implements SpeakerView {
       ['listen', 'kernel', 'gracefulRestart', 'control', 'metrics', 'health'].includes(key),
     );
     this.#config = next;
-    if (diff.globalChanged.includes('logLevel')) this.#logger.level = next.logLevel;
+    if (diff.globalChanged.includes('logLevel')) {
+      // pino children keep the level they were made with: set it on the per-peer loggers too.
+      this.#logger.level = next.logLevel;
+      for (const runtime of this.#peers.values()) runtime.log.level = next.logLevel;
+    }
     if (['asNumber', 'routerId', 'clusterId'].some((key) => diff.globalChanged.includes(key)))
       this.#adjRibOut = this.#newAdjRibOut(next);
 
@@ -522,6 +536,7 @@ export class Speaker implements SpeakerView {
       compilePolicy(peerConfig.import, this.#config.policy),
       compilePolicy(peerConfig.export, this.#config.policy),
       new Date(this.#clock.now()),
+      this.#logger.child({ peer: peerConfig.name }),
     );
     if (previous !== undefined) {
       previous.retireDriver();
@@ -564,7 +579,7 @@ export class Speaker implements SpeakerView {
 
   #wirePeer(runtime: PeerRuntime): void {
     const peer = runtime.peer;
-    const log = this.#logger.child({ peer: runtime.name });
+    const log = runtime.log;
     peer.on('stateChanged', (from, to) => {
       if (runtime.peer !== peer) return;
       runtime.state = to;
@@ -1026,7 +1041,7 @@ export class Speaker implements SpeakerView {
     runtime.exportPolicy = exportPolicy;
     const options = runtime.negotiated;
     if (options === null) return;
-    const log = this.#logger.child({ peer: runtime.name });
+    const log = runtime.log;
     const importChanged = fields.includes('import') || fields.includes('global.policy');
     if (importChanged && runtime.ribIn !== null && runtime.info !== null) {
       if (peerConfig.softReconfiguration) {

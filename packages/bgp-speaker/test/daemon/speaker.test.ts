@@ -4,6 +4,7 @@ import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OriginationCommand } from '../../src/daemon/index.js';
 import { established, eventually, node, peerRow, speakerYaml, startSpeaker, stopAll } from './harness.js';
+import { MemoryFib } from './memory-fib.js';
 
 afterEach(stopAll);
 
@@ -76,5 +77,16 @@ describe('Speaker: two eBGP speakers', () => {
     commands.next({ op: 'withdraw', prefix: '192.0.2.0/24' });
     await eventually('b loses 192.0.2.0/24', () => sb.speaker.routes().length === 1);
     expect(sa.fib.routes.has('192.0.2.0/24')).toBe(false);
+  });
+
+  it('fails to start with the listen address named when the port is taken, keeping the FIB routes', async () => {
+    const a = await node('a', 65001);
+    const first = await startSpeaker(a, speakerYaml(a, []));
+    const fib = new MemoryFib();
+    await expect(startSpeaker(a, speakerYaml(a, []), { fib })).rejects.toThrow(
+      `cannot listen on ${a.address} port ${a.port}: listen EADDRINUSE`,
+    );
+    expect(fib.stopped).toEqual({ keepRoutes: true });
+    expect(first.speaker.live()).toBe(true);
   });
 });

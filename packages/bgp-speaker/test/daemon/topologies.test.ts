@@ -107,5 +107,6 @@ describe('Speaker: ECMP', () => {
     expect(gateways).toEqual([x.address, y.address].sort());
     const row = sz.speaker.routes({ prefix: '10.50.0.0/16' })[0]!;
     expect(row.paths.filter((p) => p.multipath)).toHaveLength(2);
+    expect(sz.speaker.status().locRib).toEqual({ prefixes: 1, paths: 2 });
   });
 });
