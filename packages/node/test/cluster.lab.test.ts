@@ -5,7 +5,8 @@
 // is reachable from every node (time logged); CNI DEL removes the pod's route and releases its address;
 // a SIGKILLed caracal-node restarted on one node interrupts no TCP flow between two other nodes and no
 // route of ours disappears on any node while it comes back (its children are adopted) — and the same
-// when its children are SIGKILLed with it (caracal-bgpd restarts gracefully, Felix re-syncs); a remote
+// when its children are SIGKILLed with it (caracal-bgpd restarts gracefully, Felix re-syncs); a Felix
+// crash leaves the BGP sessions as they were and a bgpd crash is restarted gracefully; a remote
 // block route and a local pod route deleted by hand come back; CNI errors carry the spec's codes; a new
 // Node, a new block and a BGPPeer reach every caracal-bgpd by SIGHUP reload (same pid) without resetting
 // the sessions that did not change, and readiness names the session that is not Established.
@@ -227,6 +228,13 @@ const statusOf = (node: NodeName) =>
     bgpdAdopted: boolean;
     advertisedBlocks: string[];
   };
+
+/** How many times a node's bgpd.log says a bgpd started as the restarting speaker (RFC 4724). */
+function gracefulRestartsLogged(node: NodeName): number {
+  return readFileSync(join(runDir(node), 'bgpd.log'), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('graceful restart: restarting speaker')).length;
+}
 
 async function metric(node: NodeName, name: string): Promise<number | undefined> {
   const text = await (await fetch(`http://${nodeAddress(node)}:9098/metrics`)).text();
@@ -527,6 +535,7 @@ describe.skipIf(!runnable)('a 4-node caracal cluster (caracal-node + felix + bgp
       expect([...(baseline.get('n1') ?? [])].some((r) => /proto 201/.test(r))).toBe(true);
       expect([...(baseline.get('n1') ?? [])].some((r) => r.startsWith('blackhole'))).toBe(true);
       const before = statusOf('n1');
+      const restartsLoggedBefore = gracefulRestartsLogged('n1');
       const sampler = sampleRoutes(NODES, baseline);
       const echoesBefore = echoCount(flow);
 
@@ -549,6 +558,8 @@ describe.skipIf(!runnable)('a 4-node caracal cluster (caracal-node + felix + bgp
       if (killChildren) {
         expect(after.felixPid).not.toBe(before.felixPid);
         expect(after.bgpdPid).not.toBe(before.bgpdPid);
+        // The new bgpd found our proto-201 routes and started as the restarting speaker.
+        expect(gracefulRestartsLogged('n1')).toBe(restartsLoggedBefore + 1);
       } else {
         expect(after).toMatchObject({
           felixPid: before.felixPid,
@@ -586,6 +597,60 @@ describe.skipIf(!runnable)('a 4-node caracal cluster (caracal-node + felix + bgp
   it('kill -9 caracal-node AND its felix and bgpd on n1, restart: graceful restart keeps every route, flows keep going', async () => {
     await restartWithoutDisruption(true);
   }, 180_000);
+
+  it('a Felix crash leaves the BGP sessions alone; a bgpd crash is restarted gracefully, no route lost', async () => {
+    const sessionsOf = async (node: NodeName) =>
+      new Map(
+        (await queryBgpdStatus(join(runDir(node), 'bgpd.sock'))).peers.map((p) => [
+          p.name ?? p.peerAddress,
+          `${p.state} since ${(p as { since?: string }).since}`,
+        ]),
+      );
+    const baseline = new Map<NodeName, Set<string>>();
+    for (const node of NODES) baseline.set(node, await ourRoutes(node));
+    const sampler = sampleRoutes(NODES, baseline);
+    try {
+      // Felix on n2 dies: restarted by the agent; n2's sessions are not touched.
+      const sessionsBefore = await sessionsOf('n2');
+      const felixRestarts = (await metric('n2', 'caracal_node_felix_restarts_total')) ?? 0;
+      const felix = statusOf('n2').felixPid as number;
+      process.kill(felix, 'SIGKILL');
+      await waitUntil(
+        'Felix restarted on n2',
+        () => {
+          const pid = statusOf('n2').felixPid;
+          return (pid !== null && pid !== felix) || undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      await waitReady('n2', 30_000);
+      expect(await metric('n2', 'caracal_node_felix_restarts_total')).toBe(felixRestarts + 1);
+      expect(await sessionsOf('n2')).toEqual(sessionsBefore);
+
+      // bgpd on n3 dies: the agent restarts it; the new one starts as a graceful restart.
+      const bgpdRestarts = (await metric('n3', 'caracal_node_bgpd_restarts_total')) ?? 0;
+      const restartsLogged = gracefulRestartsLogged('n3');
+      const bgpd = statusOf('n3').bgpdPid as number;
+      process.kill(bgpd, 'SIGKILL');
+      await waitUntil(
+        'bgpd restarted on n3',
+        () => {
+          const pid = statusOf('n3').bgpdPid;
+          return (pid !== null && pid !== bgpd) || undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      await waitReady('n3', 60_000);
+      expect(await metric('n3', 'caracal_node_bgpd_restarts_total')).toBe(bgpdRestarts + 1);
+      expect(gracefulRestartsLogged('n3')).toBe(restartsLogged + 1);
+      await sleep(2000);
+    } finally {
+      const { missing, samples } = await sampler.stop();
+      expect(samples).toBeGreaterThan(10);
+      expect(missing).toEqual([]);
+    }
+    for (const node of NODES) await waitReady(node, 30_000);
+  }, 120_000);
 
   it('a remote block route and a local pod route deleted by hand are restored', async () => {
     const remoteBlock = statusOf('n3').advertisedBlocks[0] as string;
