@@ -10,8 +10,8 @@
 //
 //   bench/run bgpd                       (as root; default: 100k with kernel, 1M RIB only)
 //   BGPD_BENCH_RUNS=100000:kernel,1000000:kernel BGPD_BENCH_RECEIVERS=bird,gobgp,caracal bench/run bgpd
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, type LabProcess, repositoryRoot, waitUntil } from '@caracal/lab';
@@ -38,7 +38,6 @@ interface Measurement {
 
 const SENDER_JS = join(dirname(fileURLToPath(import.meta.url)), 'bgpd-sender.js');
 const BGPD_JS = join(repositoryRoot(), 'packages/bgp-speaker/dist/src/cli/caracal-bgpd.js');
-const BGP_CLI_JS = join(repositoryRoot(), 'packages/bgp-speaker/dist/src/cli/caracal-bgp.js');
 const SENDER = '10.88.0.1';
 const RECEIVER = '10.88.0.2';
 const SENDER_AS = 65100;
@@ -77,6 +76,19 @@ async function shell(lab: Lab, node: string, script: string, timeoutMs = 600_000
   const result = await lab.exec(node, ['sh', '-c', script], { timeoutMs });
   if (result.code !== 0) throw new Error(`${node}: ${script}: exit ${result.code}: ${result.stderr}`);
   return result.stdout;
+}
+
+/**
+ * Stops a lab process. Lab processes are unref'd children: while one takes its time to exit (caracal-bgpd
+ * removing 1M kernel routes), nothing else keeps this script's event loop alive, so a timer does.
+ */
+async function stopKeepingAlive(process: LabProcess, graceMs: number): Promise<void> {
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    await process.stop({ graceMs });
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
 
 /** The receiver's config and control socket folder, inside the lab's log folder (kept on failure). */
@@ -201,15 +213,26 @@ metrics: { address: 127.0.0.1, port: 9092 }
   const process = await lab.spawn('rcv', [globalThis.process.execPath, BGPD_JS, '--config', config], {
     name: 'caracal-bgpd',
   });
-  const ribCount = async () =>
+  // The control socket's protocol (one JSON line each way) straight from here: spawning caracal-bgp for
+  // every poll would cost the receiver more CPU than BIRD's birdc or GoBGP's gobgp do.
+  const ribCount = () =>
     new Promise<number>((resolve, reject) => {
-      execFile(
-        globalThis.process.execPath,
-        [BGP_CLI_JS, 'status', '-o', 'json', '--socket', socket],
-        (error, stdout) => {
-          if (error) reject(error);
-          else resolve((JSON.parse(stdout) as { locRib: { prefixes: number } }).locRib.prefixes);
-        },
+      const client = connect(socket);
+      let answer = '';
+      client.on('connect', () => client.write('{"op":"status"}\n'));
+      client.on('data', (chunk: Buffer) => {
+        answer += chunk.toString('utf8');
+        if (!answer.includes('\n')) return;
+        client.destroy();
+        try {
+          resolve((JSON.parse(answer) as { locRib: { prefixes: number } }).locRib.prefixes);
+        } catch (error) {
+          reject(error);
+        }
+      });
+      client.on('error', reject);
+      client.on('close', () =>
+        reject(new Error(`control socket ${socket} closed without an answer: ${answer}`)),
       );
     });
   await waitUntil(
@@ -297,8 +320,8 @@ async function measure(receiverKind: ReceiverKind, spec: RunSpec): Promise<Measu
     // Let deferred work (BIRD's table pruning, GC in GoBGP and Node) settle before reading RSS.
     await new Promise((r) => setTimeout(r, 2000));
     const rssAfterMiB = rssMiB(receiver.process.pid);
-    await sender.stop();
-    await receiver.process.stop({ graceMs: 10_000 });
+    await stopKeepingAlive(sender, 3000);
+    await stopKeepingAlive(receiver.process, 30_000);
     failed = false;
     return {
       receiver: receiverKind,

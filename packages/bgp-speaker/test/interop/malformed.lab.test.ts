@@ -11,6 +11,7 @@ import { randomInt } from 'node:crypto';
 import { type Topology, waitUntil } from '@caracal/lab';
 import { describeLab, useLab } from '@caracal/lab/vitest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RouteRow, SpeakerStatus } from '../../src/daemon/index.js';
 import { buildSpeaker, CaracalBgpd, kernelRoutes } from './peers.js';
 import { announceBytes, basicAttributes, RawBgpPeer, withdrawBytes } from './raw-peer.js';
 
@@ -102,6 +103,15 @@ describeLab('caracal-bgpd and malformed UPDATEs (RFC 7606) from a raw peer', () 
     await waitUntil('10.70.0.0/24 in our kernel', async () =>
       (await kernelRoutes(lab(), 'us', { family: 4, protocol: 201 })).find((r) => r.dst === '10.70.0.0/24'),
     );
+    // The command line client sees the same Loc-RIB and session.
+    const viaCli = await us.cli<{ routes: RouteRow[] }>('routes');
+    expect(viaCli.routes.map((r) => r.prefix).sort()).toEqual((await prefixes()).sort());
+    const statusViaCli = await us.cli<SpeakerStatus>('status');
+    expect(statusViaCli.peers.find((p) => p.name === 'raw')).toMatchObject({
+      state: 'Established',
+      peerAs: RAW_AS,
+      localAs: OUR_AS,
+    });
   });
 
   it('malformed AS_PATH: treat-as-withdraw, no NOTIFICATION, the session stays up and takes a later valid UPDATE', async () => {
