@@ -11,6 +11,7 @@ import {
   peerRow,
   speakerYaml,
   startSpeaker,
+  startSpeakers,
   stopAll,
 } from './harness.js';
 import { RawPeer } from './raw-peer.js';
@@ -161,6 +162,30 @@ describe('Speaker: route refresh from a peer', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(announced()).toHaveLength(6);
     expect(peerRow(sb, 'x').state).toBe('Established');
+  });
+});
+
+describe('Speaker: enhanced route refresh', () => {
+  it('brackets the re-sent table with BoRR/EoRR, and the receiver keeps exactly what was re-sent', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    const peerExtra = (importRef: string) =>
+      `import: ${importRef}\nexport: { action: accept }\nenhancedRouteRefresh: true`;
+    const bYaml = (importRef: string) => speakerYaml(b, [{ node: a, extra: peerExtra(importRef) }]);
+    const [, sb] = await startSpeakers([
+      [a, speakerYaml(a, [{ node: b, extra: peerExtra('{ action: accept }') }], ORIGINATE_THREE)],
+      [b, bYaml('{ action: reject }')],
+    ]);
+    if (sb === undefined) throw new Error('speaker missing');
+    await eventually('b received three (rejected)', () => peerRow(sb, 'a').prefixes.received === 3);
+    expect(sb.speaker.routes()).toEqual([]);
+    sb.speaker.reload(config(bYaml('{ action: accept }')));
+    await eventually('b accepted all three', () => sb.speaker.routes().length === 3);
+    // ROUTE-REFRESH out; BoRR and EoRR in.
+    await eventually('BoRR and EoRR counted', () => peerRow(sb, 'a').messagesIn.routeRefresh === 2);
+    expect(peerRow(sb, 'a').messagesOut.routeRefresh).toBe(1);
+    expect(peerRow(sb, 'a').prefixes).toMatchObject({ received: 3, accepted: 3, stale: 0 });
+    expect(peerRow(sb, 'a').state).toBe('Established');
   });
 });
 
