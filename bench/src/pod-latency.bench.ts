@@ -159,6 +159,20 @@ async function main(): Promise<void> {
   );
   console.log(line('  ADD result → first echo reply', reply, ''));
   console.log(line('kernel: ip veth + address + routes → pingable, one host', floor, '1.0x'));
+  // The first pod of each block after the first: its block had to be claimed and advertised by BGP.
+  const blockOf = (address: string) => {
+    const value = address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0);
+    return Math.floor(value / 2 ** (32 - cluster.pool.blockSize));
+  };
+  const firstOfBlock = rows.filter(
+    (row, index) => index > 0 && rows.findIndex((r) => blockOf(r.address) === blockOf(row.address)) === index,
+  );
+  if (firstOfBlock.length > 0) {
+    console.log('');
+    console.log(
+      `first pod of a new block: ${firstOfBlock.map((r) => `${r.pod} ${r.address} ${ms(r.totalMs)} (ADD ${ms(r.cniAddMs)}, reply ${ms(r.toReplyMs)})`).join('; ')}`,
+    );
+  }
   const slow = rows.filter((r) => r.totalMs > total.p50 * 2);
   if (slow.length > 0) {
     console.log('');
