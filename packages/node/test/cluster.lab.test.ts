@@ -456,10 +456,15 @@ describe.skipIf(!runnable)('a 4-node caracal cluster (caracal-node + felix + bgp
       );
     }
     expect(failures).toEqual([]);
-    // The agents' metrics see every session Established.
+    // Metrics of the three processes: the agent's (9098) sees every session Established, bgpd serves its
+    // own on 9092 (three Established sessions), Felix its own on 9091.
     for (const node of NODES) {
       expect(await metric(node, 'caracal_node_bgp_sessions_established')).toBe(3);
       expect(await metric(node, 'caracal_node_ready')).toBe(1);
+      const bgpdMetrics = await (await fetch(`http://${nodeAddress(node)}:9092/metrics`)).text();
+      expect(bgpdMetrics).toMatch(/^caracal_bgp_sessions\{state="Established"\} 3$/m);
+      const felixMetrics = await (await fetch(`http://${nodeAddress(node)}:9091/metrics`)).text();
+      expect(felixMetrics).toMatch(/^felix_datastore_in_sync 1$/m);
     }
   }, 120_000);
 
