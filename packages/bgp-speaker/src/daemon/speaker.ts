@@ -100,6 +100,21 @@ function familyOf(afi: number, safi: number): string {
   return familyName({ afi, safi });
 }
 
+/**
+ * A peer's import policy: its own, then the global one (when the peer has its own; otherwise the
+ * configuration already resolved the global one into the peer). Evaluation stops at the first reject.
+ */
+export function importPolicyFor(config: BgpdConfig, peer: PeerConfig): CompiledPolicy {
+  const own = compilePolicy(peer.import, config.policy);
+  if (policyKey(peer.import) === policyKey(config.import)) return own;
+  const global = compilePolicy(config.import, config.policy);
+  return (input) => {
+    const first = own(input);
+    if (!first.accepted) return first;
+    return global(first.attributes === input.attributes ? input : { ...input, attributes: first.attributes });
+  };
+}
+
 /** The family of an End-of-RIB marker (RFC 4724 §2), or null when the UPDATE is not one. */
 export function endOfRibFamily(update: BgpUpdate): string | null {
   if (update.withdrawn.length > 0 || update.nlri.length > 0) return null;
@@ -254,7 +269,7 @@ export class Speaker implements SpeakerView {
       next.peers.map((peer) => [
         peer.name,
         {
-          importPolicy: compilePolicy(peer.import, next.policy),
+          importPolicy: importPolicyFor(next, peer),
           exportPolicy: compilePolicy(peer.export, next.policy),
         },
       ]),
@@ -279,7 +294,23 @@ export class Speaker implements SpeakerView {
     }
     const peersReset: string[] = [];
     const peersRefreshed: string[] = [];
-    for (const change of diff.peersChanged) {
+    // A peer with its own import policy also runs the global one after it: a changed global import
+    // policy is an import change for it even though its own fields did not change.
+    const globalImportChanged = policyKey(previous.import) !== policyKey(next.import);
+    const changes = diff.peersChanged.map((change) => ({ ...change, fields: [...change.fields] }));
+    if (globalImportChanged)
+      for (const peer of next.peers) {
+        if (policyKey(peer.import) === policyKey(next.import) || diff.peersAdded.includes(peer.name))
+          continue;
+        const change = changes.find((c) => c.name === peer.name);
+        if (change === undefined)
+          changes.push({ name: peer.name, impact: 'refresh', fields: ['global.import'] });
+        else if (!change.fields.includes('import')) {
+          change.fields.push('global.import');
+          if (change.impact === 'none') change.impact = 'refresh';
+        }
+      }
+    for (const change of changes) {
       const runtime = this.#peers.get(change.name);
       const peerConfig = next.peers.find((p) => p.name === change.name);
       const policies = compiled.get(change.name);
@@ -533,7 +564,7 @@ export class Speaker implements SpeakerView {
     runtime = new PeerRuntime(
       peerConfig,
       peer,
-      compilePolicy(peerConfig.import, this.#config.policy),
+      importPolicyFor(this.#config, peerConfig),
       compilePolicy(peerConfig.export, this.#config.policy),
       new Date(this.#clock.now()),
       this.#logger.child({ peer: peerConfig.name }),
@@ -1042,7 +1073,8 @@ export class Speaker implements SpeakerView {
     const options = runtime.negotiated;
     if (options === null) return;
     const log = runtime.log;
-    const importChanged = fields.includes('import') || fields.includes('global.policy');
+    const importChanged =
+      fields.includes('import') || fields.includes('global.policy') || fields.includes('global.import');
     if (importChanged && runtime.ribIn !== null && runtime.info !== null) {
       if (peerConfig.softReconfiguration) {
         this.#locRib.applyPeerChanges(runtime.info, runtime.ribIn.reapplyImportPolicy(importPolicy));

@@ -79,6 +79,42 @@ describe('Speaker: policy', () => {
     expect(peerRow(sb, 'a').state).toBe('Established');
   });
 
+  it('runs a peer’s own import policy, then the global one, and refreshes when the global one changes', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    const policy = [
+      'policy:',
+      '  filters:',
+      '    tag:',
+      '      - { match: {}, then: { addCommunity: ["65002:1"], action: accept } }',
+      '    tag-but-not-ten-three:',
+      '      - { match: { prefix: [{ prefix: 10.3.0.0/24 }] }, then: { action: reject } }',
+      '      - { match: {}, then: { addCommunity: ["65002:1"], action: accept } }',
+    ].join('\n');
+    const own =
+      'import: [{ match: { prefix: [{ prefix: 10.2.0.0/24 }] }, then: { action: reject } }, { match: {}, then: { action: accept } }]';
+    const bYaml = (global: string) =>
+      speakerYaml(
+        b,
+        [{ node: a, extra: `${own}\nexport: { action: accept }` }],
+        `${policy}\nimport: { filter: ${global} }`,
+      );
+    const [, sb] = await startSpeakers([
+      [a, speakerYaml(a, [{ node: b, extra: ACCEPT_ALL }], ORIGINATE_THREE)],
+      [b, bYaml('tag')],
+    ]);
+    if (sb === undefined) throw new Error('speaker missing');
+    await eventually('b has 10.1 and 10.3', () => sb.speaker.routes().length === 2);
+    expect(sb.speaker.routes().map((r) => [r.prefix, r.paths[0]?.communities])).toEqual([
+      ['10.1.0.0/24', ['65002:1']],
+      ['10.3.0.0/24', ['65002:1']],
+    ]);
+    const result = sb.speaker.reload(config(bYaml('tag-but-not-ten-three')));
+    expect(result.peersRefreshed).toEqual(['a']);
+    await eventually('b dropped 10.3', () => sb.speaker.routes().length === 1);
+    expect(peerRow(sb, 'a').messagesOut.routeRefresh).toBe(1);
+  });
+
   it('reload adds and removes peers and originations without touching unchanged sessions', async () => {
     const a = await node('a', 65001);
     const b = await node('b', 65002);
