@@ -133,7 +133,7 @@ describe.skipIf(!runnable)('caracalctl lab up, status and down (built executable
     expect(down.code).toBe(0);
     expect(down.stdout).toMatch(
       new RegExp(
-        `lab cluster '${name}' \\(run ${runId}\\) is down: \\d+ processes stopped, 14 namespaces and 1 root link\\(s\\) removed`,
+        `lab cluster '${name}' \\(run ${runId}\\) is down: processes stopped \\(\\d+ PIDs signalled, their children with them\\), 14 namespaces and 1 root link\\(s\\) removed`,
       ),
     );
     expect(namespacesOf(runId)).toEqual([]);

@@ -3,7 +3,8 @@
 // only once every pod reaches every other (ping and TCP, across nodes through routes BGP installed);
 // every node's caracal-bgpd reports its session to the other node Established; another process's view
 // (attachLabCluster, from the state file) sees the same cluster; addPod wires a pod reachable from the
-// other node, deletePod removes its veth and namespace; down() leaves no namespace, root link, process
+// other node, deletePod removes its veth and namespace; a pod cut off makes waitForConnectivity fail
+// naming each unreachable pair and the BGP sessions; down() leaves no namespace, root link, process
 // or state behind, and a second down finds nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +13,13 @@ import { resolve } from 'node:path';
 import { etcdUnavailableReason } from '@caracal/datastore';
 import { labAvailable, waitUntil } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachLabCluster, downLabCluster, type LabCluster, startLabCluster } from '../src/index.js';
+import {
+  attachLabCluster,
+  downLabCluster,
+  type LabCluster,
+  LabUnreachableError,
+  startLabCluster,
+} from '../src/index.js';
 
 const lab = labAvailable();
 const etcdMissing = etcdUnavailableReason();
@@ -128,6 +135,25 @@ describe.skipIf(!runnable)(
       expect(veth.status).not.toBe(0);
       expect(await c.ping('node2-p1', added.address)).toBe(false);
       expect(c.pods.map((p) => p.name)).toEqual(['node1-p1', 'node2-p1']);
+    });
+
+    it('names every unreachable pair and the BGP sessions when a pod is cut off', async () => {
+      const c = cluster as LabCluster;
+      const cut = c.pod('node2-p1');
+      execFileSync('ip', ['-n', cut.namespace, 'link', 'set', 'eth0', 'down']);
+      const failure = await c.waitForConnectivity({ timeoutMs: 2000 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(LabUnreachableError);
+      const { message, matrix } = failure as LabUnreachableError;
+      expect(matrix.unreachable.map((cell) => `${cell.from}→${cell.to}`).sort()).toEqual([
+        'node1-p1→node2-p1',
+        'node2-p1→node1-p1',
+      ]);
+      expect(message).toContain(`2 of 2 pod pairs still unreachable after 2.0 s`);
+      expect(message).toContain(`node1-p1 → node2-p1 (${cut.address}): ping: `);
+      expect(message).toContain(`BGP sessions:\n  node1: ${c.node('node2').address} Established`);
     });
 
     it('goes down leaving no namespace, root link, process or state, and a second down finds nothing', async () => {

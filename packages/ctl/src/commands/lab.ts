@@ -132,7 +132,7 @@ function hints(cluster: LabCluster): string {
     `  bin/caracalctl --etcd-endpoints ${cluster.etcdEndpoint} ipam show --show-blocks`,
     ...(node ? [`  bin/caracalctl --run-dir ${node.runDir} node status`] : []),
     `  bin/caracalctl lab status --name ${cluster.name}`,
-    `  bin/caracalctl lab down --name ${cluster.name}        (or ./dev down)`,
+    `  bin/caracalctl lab down --name ${cluster.name}        (or ./dev down${cluster.name === 'caracal' ? '' : ` --name ${cluster.name}`})`,
     '',
   ].join('\n');
 }
@@ -250,8 +250,8 @@ export function registerLabCommands(program: Command, io: CliIo): void {
         return;
       }
       io.writeOut(
-        `lab cluster '${name}' (run ${torn.runId}) is down: ${torn.processes.length} processes stopped, ` +
-          `${torn.namespaces.length} namespaces and ${torn.rootLinks.length} root link(s) removed\n`,
+        `lab cluster '${name}' (run ${torn.runId}) is down: processes stopped (${torn.processes.length} PIDs signalled, ` +
+          `their children with them), ${torn.namespaces.length} namespaces and ${torn.rootLinks.length} root link(s) removed\n`,
       );
     });
 }

@@ -774,7 +774,7 @@ export class LabCluster {
       state.complete = true;
       cluster.save();
       if (resolved.detached) cluster.detach();
-      progress(`lab cluster '${resolved.name}' up in ${seconds(performance.now() - started)}`);
+      progress(`lab cluster '${resolved.name}' built in ${seconds(performance.now() - started)}`);
       return cluster;
     } catch (error) {
       progress(`lab cluster '${resolved.name}': build failed, tearing down what was made`);
