@@ -3,6 +3,7 @@
 // graceful restart they go at once. As restarting speaker (kernel routes found from a previous run), the
 // speaker keeps them until End-of-RIB from its peers, then sweeps what was not re-learned.
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeBgpMessage, makeUpdate, parsePrefix } from '../../src/codec/index.js';
 import {
   established,
   eventually,
@@ -14,8 +15,13 @@ import {
   stopAll,
 } from './harness.js';
 import { MemoryFib } from './memory-fib.js';
+import { RawPeer } from './raw-peer.js';
 
-afterEach(stopAll);
+const raws: RawPeer[] = [];
+afterEach(async () => {
+  for (const raw of raws.splice(0)) raw.stop();
+  await stopAll();
+});
 
 const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
 const gr = (restartTime: number) => `gracefulRestart: { enabled: true, restartTime: ${restartTime} }`;
@@ -137,6 +143,40 @@ describe('Speaker: graceful restart, restarting speaker', () => {
     // b's own routes are advertised once the restart is complete.
     await eventually('a learns 10.5', () => sa.speaker.routes({ prefix: '10.5.0.0/24' })[0]);
     expect(sb.speaker.readiness()).toEqual({ ready: true, reasons: [] });
+  });
+
+  it('sets the Restart State bit and forwarding state in its OPEN, and waits for End-of-RIB before advertising', async () => {
+    const b = await node('b', 65002);
+    const x = await node('x', 65009);
+    const previousRun = new MemoryFib([
+      ['10.99.0.0/24', { kind: 'unicast', nextHops: [{ gateway: x.address }] }],
+    ]);
+    const sb = await startSpeaker(
+      b,
+      speakerYaml(
+        b,
+        [{ node: x, extra: `${ACCEPT_ALL}\npassive: true` }],
+        `${gr(60)}\noriginate:\n  - { prefix: 10.5.0.0/24 }`,
+      ),
+      { fib: previousRun },
+    );
+    const raw = new RawPeer(x, b, { gracefulRestart: true });
+    raws.push(raw);
+    raw.start();
+    await eventually('x established', () => raw.options);
+    expect(raw.options?.gracefulRestart).toMatchObject({
+      restartState: true,
+      families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+    });
+    // Nothing is advertised (not even End-of-RIB) while b waits for x's End-of-RIB.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(raw.received).toEqual([]);
+    expect(sb.speaker.restarting).toBe(true);
+    raw.peer.sendUpdate(encodeBgpMessage(makeUpdate({}), { as4: true })); // End-of-RIB
+    await eventually('b advertises 10.5 then End-of-RIB', () => raw.received.length >= 2);
+    expect(raw.received[0]).toMatchObject({ type: 'update', nlri: [parsePrefix('10.5.0.0/24')] });
+    expect(sb.speaker.restarting).toBe(false);
+    expect(previousRun.routes.has('10.99.0.0/24')).toBe(false);
   });
 
   it('is not restarting without routes of a previous run', async () => {

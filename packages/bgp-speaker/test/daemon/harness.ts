@@ -124,16 +124,16 @@ export async function node(name: string, asNumber: number): Promise<Node> {
   return { name, address, asNumber, port: await freePort(address) };
 }
 
-/** Polls `probe` until it returns a value other than undefined/false (20 s at most). */
+/** Polls `probe` until it returns a value other than undefined/null/false (20 s at most). */
 export async function eventually<T>(
   what: string,
-  probe: () => T | undefined | false,
+  probe: () => T | undefined | null | false,
   timeoutMs = 20000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
-    if (value !== undefined && value !== false) return value;
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

@@ -28,6 +28,16 @@ export class RawPeer {
         routeRefresh: extra.routeRefresh ?? true,
         enhancedRouteRefresh: false,
         extendedMessage: false,
+        ...(extra.gracefulRestart
+          ? {
+              gracefulRestart: {
+                restartTime: 30,
+                restartState: false,
+                notification: false,
+                forwardingPreserved: [],
+              },
+            }
+          : {}),
       },
       remote: { address: remote.address, port: remote.port, asNumber: remote.asNumber },
       localAddress: self.address,
