@@ -10,6 +10,7 @@
 //
 //   bench/run bgpd                       (as root; default: 100k with kernel, 1M RIB only)
 //   BGPD_BENCH_RUNS=100000:kernel,1000000:kernel BGPD_BENCH_RECEIVERS=bird,gobgp,caracal bench/run bgpd
+//   BGPD_BENCH_PROFILE=/tmp/prof …   (V8 CPU profile of caracal-bgpd, written when it stops)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -210,9 +211,16 @@ control: { socket: ${socket} }
 metrics: { address: 127.0.0.1, port: 9092 }
 `,
   );
-  const process = await lab.spawn('rcv', [globalThis.process.execPath, BGPD_JS, '--config', config], {
-    name: 'caracal-bgpd',
-  });
+  // BGPD_BENCH_PROFILE=DIR: a V8 CPU profile of caracal-bgpd per run (written when it stops), for pprof/devtools.
+  const profile = globalThis.process.env.BGPD_BENCH_PROFILE;
+  const nodeFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const process = await lab.spawn(
+    'rcv',
+    [globalThis.process.execPath, ...nodeFlags, BGPD_JS, '--config', config],
+    {
+      name: 'caracal-bgpd',
+    },
+  );
   // The control socket's protocol (one JSON line each way) straight from here: spawning caracal-bgp for
   // every poll would cost the receiver more CPU than BIRD's birdc or GoBGP's gobgp do.
   const ribCount = () =>
