@@ -134,6 +134,11 @@ export class PeerRuntime {
     return this.config.address;
   }
 
+  /** The peer's identity in the RIBs and the update groups: its address, IPv4-mapped IPv6 unwrapped. */
+  get ribAddress(): string {
+    return normalizeAddress(this.config.address);
+  }
+
   /** Outgoing sockets of this peer still connecting (see `acceptWhenSettled`). */
   readonly connecting = new Set<SessionSocket>();
   #settleWaiters: Array<() => void> = [];

@@ -661,13 +661,12 @@ export class Speaker implements SpeakerView {
 
   #forgetPeer(runtime: PeerRuntime): void {
     this.#peers.delete(runtime.name);
-    if (this.#byAddress.get(normalizeAddress(runtime.address)) === runtime)
-      this.#byAddress.delete(normalizeAddress(runtime.address));
+    if (this.#byAddress.get(runtime.ribAddress) === runtime) this.#byAddress.delete(runtime.ribAddress);
     if (runtime.accepting !== null) this.#listener?.removePeer(runtime.accepting);
   }
 
   #dropPeerRoutes(runtime: PeerRuntime): void {
-    if (runtime.exportPeer !== null) this.#adjRibOut.removePeer(runtime.address);
+    if (runtime.exportPeer !== null) this.#adjRibOut.removePeer(runtime.ribAddress);
     runtime.exportPeer = null;
     if (runtime.ribIn !== null && runtime.info !== null)
       this.#locRib.applyPeerChanges(runtime.info, runtime.ribIn.clear());
@@ -677,7 +676,7 @@ export class Speaker implements SpeakerView {
 
   #peerInfo(runtime: PeerRuntime, options: NegotiatedSessionOptions): PeerInfo {
     return {
-      address: normalizeAddress(runtime.address),
+      address: runtime.ribAddress,
       asNumber: options.peerAs,
       routerId: parseRouterId(options.peerRouterId) ?? 0,
       ibgp: options.ibgp,
@@ -786,7 +785,7 @@ export class Speaker implements SpeakerView {
     const options = runtime.negotiated;
     runtime.negotiated = null;
     runtime.lastError = reason;
-    if (runtime.exportPeer !== null) this.#adjRibOut.removePeer(runtime.address);
+    if (runtime.exportPeer !== null) this.#adjRibOut.removePeer(runtime.ribAddress);
     runtime.exportPeer = null;
     runtime.advertisedCache = null;
     this.#cancel(runtime.staleTimer);
@@ -1029,7 +1028,7 @@ export class Speaker implements SpeakerView {
     const before =
       previousExport === null ? new Map<string, BgpPrefix>() : this.#exportedKeys(runtime, previousExport);
     for (const family of borr) this.#sendRouteRefresh(runtime, family.afi, family.safi, REFRESH_BEGIN);
-    this.#adjRibOut.removePeer(runtime.address);
+    this.#adjRibOut.removePeer(runtime.ribAddress);
     const exportPeer = this.#exportPeer(runtime, info, options);
     runtime.exportPeer = exportPeer;
     runtime.advertisedCache = null;
@@ -1051,7 +1050,7 @@ export class Speaker implements SpeakerView {
   #exportedKeys(runtime: PeerRuntime, template: ExportPeer): Map<string, BgpPrefix> {
     const keys = new Map<string, BgpPrefix>();
     for (const best of this.#locRib.bestPaths()) {
-      if (best.peer?.address === runtime.address) continue;
+      if (best.peer?.address === runtime.ribAddress) continue;
       if (this.#adjRibOut.exportAttributes(best, template) !== undefined)
         keys.set(prefixKey(best.prefix), best.prefix);
     }
