@@ -88,6 +88,20 @@ describe.skipIf(!runnable)('caracalctl lab up, status and down (built executable
     if (existsSync(statePath)) await runBuiltCli(['lab', 'down', '--name', name]);
   }, 120_000);
 
+  it('up refuses a --subnet that overlaps a route of this machine, before making anything', async () => {
+    // A /24 inside a connected route of the root namespace (the machine's own network, or a lab's).
+    const routes = JSON.parse(spawnSync('ip', ['-4', '-j', 'route'], { encoding: 'utf8' }).stdout) as {
+      dst: string;
+    }[];
+    const connected = routes.find((r) => /\/(1[6-9]|2[0-4])$/.test(r.dst));
+    if (connected === undefined) return;
+    const subnet = `${connected.dst.split('/')[0]?.split('.').slice(0, 3).join('.')}.0/24`;
+    const up = await runBuiltCli(['lab', 'up', '--name', name, '--subnet', subnet]);
+    expect(up.code).toBe(2);
+    expect(up.stderr).toContain(`--subnet: ${subnet} overlaps the route ${connected.dst} of this machine`);
+    expect(existsSync(statePath)).toBe(false);
+  });
+
   it('up builds it, prints steps, an all-reachable matrix and Established BGP tables, and leaves it running', async () => {
     const up = await runBuiltCli(['lab', 'up', '--name', name, '--timeout', '120000']);
     expect(up.stderr).toBe('');

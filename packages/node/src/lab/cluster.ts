@@ -202,17 +202,35 @@ export function resolveLabClusterOptions(options: LabClusterOptions): ResolvedOp
   };
 }
 
-/** A random 10.x.y.0/24 that overlaps no IPv4 route or address of this machine's root namespace, nor the pool. */
-async function pickFreeSubnet(poolCidr: string): Promise<string> {
-  const used: { base: number; length: number }[] = [];
-  const pool = parseCidr(poolCidr);
-  if (pool) used.push(pool);
+/** The IPv4 routes of this machine's root namespace (every table), as prefixes; `default` left out. */
+async function rootRoutes(): Promise<{ text: string; base: number; length: number }[]> {
   const routes = await runCommand(['ip', '-4', '-j', 'route', 'show', 'table', 'all'], { timeoutMs: 10_000 });
+  const found: { text: string; base: number; length: number }[] = [];
   for (const route of JSON.parse(routes.stdout || '[]') as { dst?: string }[]) {
     if (route.dst === undefined || route.dst === 'default') continue;
-    const parsed = parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/32`);
-    if (parsed && parsed.length >= 8) used.push(parsed);
+    const text = route.dst.includes('/') ? route.dst : `${route.dst}/32`;
+    const parsed = parseCidr(text);
+    if (parsed && parsed.length >= 8) found.push({ text, ...parsed });
   }
+  return found;
+}
+
+/** Throws when a given cluster subnet overlaps a route of this machine (the root namespace joins the segment). */
+async function checkSubnetFree(subnet: string): Promise<void> {
+  const wanted = parseCidr(subnet) as { base: number; length: number };
+  const clash = (await rootRoutes()).find((route) => cidrsOverlap(route, wanted));
+  if (clash) {
+    throw new LabClusterOptionsError([
+      `subnet: ${subnet} overlaps the route ${clash.text} of this machine; choose another /24 or leave it out`,
+    ]);
+  }
+}
+
+/** A random 10.x.y.0/24 that overlaps no IPv4 route or address of this machine's root namespace, nor the pool. */
+async function pickFreeSubnet(poolCidr: string): Promise<string> {
+  const used: { base: number; length: number }[] = await rootRoutes();
+  const pool = parseCidr(poolCidr);
+  if (pool) used.push(pool);
   for (let attempt = 0; attempt < 200; attempt++) {
     const candidate = `10.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 256)}.0/24`;
     const parsed = parseCidr(candidate) as { base: number; length: number };
@@ -599,6 +617,7 @@ export class LabCluster {
     }
 
     const started = performance.now();
+    if (resolved.subnet !== undefined) await checkSubnetFree(resolved.subnet);
     const subnet = resolved.subnet ?? (await pickFreeSubnet(resolved.poolCidr));
     const prefix = subnet.split('.').slice(0, 3).join('.');
     const runId = newRunId();
