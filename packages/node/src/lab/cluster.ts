@@ -296,6 +296,32 @@ function clusterTopology(name: string, subnet: string, nodes: number): Topology 
   };
 }
 
+const FATAL_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Removes the cluster's state folder when this process ends — at exit, or on SIGINT/SIGTERM/SIGHUP,
+ * when @caracal/lab's own handler tears the namespaces down — unless the cluster was detached. The
+ * signal listener runs before the lab's (prepended) and takes itself off, so the lab's handler still
+ * re-raises the signal. Returns the function that uninstalls it all.
+ */
+function removeWithProcess(state: LabClusterState): () => void {
+  const remove = () => {
+    if (!state.detached) rmSync(state.clusterDir, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    remove();
+    uninstall();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const uninstall = () => {
+    process.off('exit', remove);
+    for (const signal of FATAL_SIGNALS) process.off(signal, onSignal);
+  };
+  process.once('exit', remove);
+  for (const signal of FATAL_SIGNALS) process.prependListener(signal, onSignal);
+  return uninstall;
+}
+
 /** A running (or attached-to) lab cluster. Build one with `startLabCluster`, find one with `attachLabCluster`. */
 export class LabCluster {
   private constructor(
@@ -304,6 +330,8 @@ export class LabCluster {
     private readonly lab: Lab | undefined,
     private readonly root: string,
     private readonly podTcpListeners: boolean,
+    /** Stops removing the state folder when this process ends (once detached or down). */
+    private readonly keepStateAtExit: () => void = () => {},
   ) {}
 
   get name(): string {
@@ -557,6 +585,7 @@ export class LabCluster {
     this.lab?.detach();
     this.state.detached = true;
     this.save();
+    this.keepStateAtExit();
   }
 
   /**
@@ -592,6 +621,7 @@ export class LabCluster {
       rmSync(this.logDir, { recursive: true, force: true });
     }
     rmSync(this.state.clusterDir, { recursive: true, force: true });
+    this.keepStateAtExit();
     return { name: this.name, runId: this.runId, namespaces, processes, rootLinks };
   }
 
@@ -645,9 +675,7 @@ export class LabCluster {
     writeLabClusterState(state);
     // A cluster this process did not leave running on purpose goes with it (@caracal/lab removes the
     // namespaces and processes at exit); its state folder goes too.
-    process.once('exit', () => {
-      if (!state.detached) rmSync(clusterDir, { recursive: true, force: true });
-    });
+    const removeStateAtExit = removeWithProcess(state);
     progress(
       `lab cluster '${resolved.name}' (run ${runId}): ${resolved.nodes} nodes on ${subnet}, pool ${resolved.poolCidr}, ` +
         `${resolved.podsPerNode} pods per node; state ${labClusterStatePath(resolved.name)}`,
@@ -665,7 +693,7 @@ export class LabCluster {
           }),
       );
       const running = lab;
-      const cluster = new LabCluster(state, running, root, resolved.podTcpListeners);
+      const cluster = new LabCluster(state, running, root, resolved.podTcpListeners, removeStateAtExit);
 
       await step(progress, `etcd at ${state.etcdEndpoint}`, async () => {
         const dataDir = join(logDir, 'etcd-data');
@@ -796,6 +824,7 @@ export class LabCluster {
       progress(`lab cluster '${resolved.name}' built in ${seconds(performance.now() - started)}`);
       return cluster;
     } catch (error) {
+      removeStateAtExit();
       progress(`lab cluster '${resolved.name}': build failed, tearing down what was made`);
       const keep = `logs kept in ${logDir}`;
       for (const pod of state.pods) await removeNamespace(pod.namespace).catch(() => {});
