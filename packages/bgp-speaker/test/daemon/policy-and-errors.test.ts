@@ -243,6 +243,25 @@ describe('Speaker: limits and malformed UPDATEs', () => {
     expect(sb.speaker.readiness().reasons).toContain('peer a is Idle');
   });
 
+  it('comes back after restartAfter following a maxPrefix teardown', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    const [, sb] = await startSpeakers([
+      [a, speakerYaml(a, [{ node: b, extra: ACCEPT_ALL }], ORIGINATE_THREE)],
+      [
+        b,
+        speakerYaml(b, [
+          { node: a, extra: `${ACCEPT_ALL}\nmaxPrefix: { limit: 2, action: teardown, restartAfter: 1 }` },
+        ]),
+      ],
+    ]);
+    if (sb === undefined) throw new Error('speaker missing');
+    // Each time the session comes back, a sends three prefixes again and b tears it down again.
+    await eventually('a second teardown', () => peerRow(sb, 'a').flaps >= 2, 15000);
+    expect(peerRow(sb, 'a').messagesIn.open).toBeGreaterThanOrEqual(2);
+    expect(peerRow(sb, 'a').lastError).toBe('sent NOTIFICATION 6/1');
+  });
+
   it('only warns with maxPrefix action warn', async () => {
     const a = await node('a', 65001);
     const b = await node('b', 65002);
