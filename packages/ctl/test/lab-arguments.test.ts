@@ -1,7 +1,8 @@
 // Unit tests of `caracalctl lab` command-line mechanics that stop before any namespace is made: bad flag
 // values are usage errors (exit 2) naming the flag; `status` of a cluster that is not up fails (exit 1)
-// saying how to start one; `down` of one that is not up succeeds with "nothing to do" (idempotent).
-import { mkdtempSync, rmSync } from 'node:fs';
+// saying how to start one, and of one whose namespaces are gone says so (its `down` removes its state);
+// `down` of one that is not up succeeds with "nothing to do" (idempotent).
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,51 @@ describe('caracalctl lab', () => {
     expect(result.err).toContain(
       "no lab cluster named 'absent' is up (start one with: caracalctl lab up --name absent)",
     );
+  });
+
+  it('fails status of a cluster whose namespaces are gone, saying how to remove what is left', async () => {
+    const dir = join(stateDir, 'gone');
+    mkdirSync(dir, { recursive: true });
+    const state = {
+      version: 1,
+      name: 'gone',
+      runId: 'crlzzzz',
+      createdAt: '2026-11-21T20:00:00.000Z',
+      ownerPid: 1,
+      detached: true,
+      complete: true,
+      clusterDir: dir,
+      logDir: join(dir, 'logs'),
+      subnet: '10.199.1.0/24',
+      rootAddress: '10.199.1.1',
+      etcdEndpoint: 'http://10.199.1.2:2379',
+      pool: { name: 'default-ipv4-ippool', cidr: '10.244.0.0/16', blockSize: 26 },
+      nodes: [
+        {
+          name: 'node1',
+          namespace: 'crlzzzz-node1',
+          address: '10.199.1.11',
+          cidr: '10.199.1.11/24',
+          runDir: join(dir, 'node1'),
+          pid: 1,
+          healthPort: 9098,
+        },
+      ],
+      pods: [],
+      podCounters: {},
+    };
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
+    const result = await run('lab', 'status', '--name', 'gone');
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(
+      "lab cluster 'gone' (run crlzzzz) is not running any more: its namespaces are gone; `caracalctl lab down --name gone` removes what is left",
+    );
+    const down = await run('lab', 'down', '--name', 'gone');
+    expect(down.code).toBe(0);
+    expect(down.out).toContain(
+      "lab cluster 'gone' (run crlzzzz) is down: processes stopped (0 PIDs signalled",
+    );
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('takes down a cluster that is not up as a success with nothing to do', async () => {

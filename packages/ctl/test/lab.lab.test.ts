@@ -141,6 +141,14 @@ describe.skipIf(!runnable)('caracalctl lab up, status and down (built executable
     expectMeshEstablished(status.stdout);
   });
 
+  it('a second up of the same name fails, naming the running one, and leaves it alone', async () => {
+    const again = await runBuiltCli(['lab', 'up', '--name', name]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`lab cluster '${name}' is already up (run ${runId}`);
+    expect(again.stderr).toContain(`caracalctl lab down --name ${name}`);
+    expect(namespacesOf(runId)).toHaveLength(4 + 8 + 2);
+  });
+
   it('down removes every namespace, root link, process and the state; a second down has nothing to do', async () => {
     expect(rootLinksOf(runId)).toHaveLength(1);
     const down = await runBuiltCli(['lab', 'down', '--name', name]);

@@ -145,6 +145,12 @@ async function attachOrFail(name: string): Promise<LabCluster> {
       `no lab cluster named '${name}' is up (start one with: caracalctl lab up --name ${name})`,
     );
   }
+  if (!cluster.isRunning()) {
+    throw new CommandFailure(
+      `lab cluster '${name}' (run ${cluster.runId}) is not running any more: its namespaces are gone; ` +
+        `\`caracalctl lab down --name ${name}\` removes what is left`,
+    );
+  }
   return cluster;
 }
 

@@ -376,6 +376,17 @@ export class LabCluster {
     return this.state.detached;
   }
 
+  /**
+   * Whether the cluster still runs: its @caracal/lab run is recorded and its nodes' namespaces exist
+   * (false e.g. after `caracal-lab cleanup --all`, or when its builder died before detaching it).
+   */
+  isRunning(): boolean {
+    if (!listStates().some((s) => s.runId === this.runId)) return false;
+    return (
+      this.state.nodes.length > 0 && this.state.nodes.every((n) => existsSync(`/run/netns/${n.namespace}`))
+    );
+  }
+
   /** The node named `name`; throws naming the nodes there are. */
   node(name: string): LabClusterNode {
     const found = this.state.nodes.find((n) => n.name === name);
