@@ -5,6 +5,7 @@
 // with a TCP listener. Its state file lets another process probe it and take it down.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { connectDatastore, DEFAULT_ETCD_BINARY, datastoreStatus, ResourceStore } from '@caracal/datastore';
 import {
   cleanupStale,
@@ -318,7 +319,8 @@ function removeWithProcess(state: LabClusterState): () => void {
     for (const signal of FATAL_SIGNALS) process.off(signal, onSignal);
   };
   process.once('exit', remove);
-  for (const signal of FATAL_SIGNALS) process.prependListener(signal, onSignal);
+  // Signals reach only the main thread (as in @caracal/lab).
+  if (isMainThread) for (const signal of FATAL_SIGNALS) process.prependListener(signal, onSignal);
   return uninstall;
 }
 
