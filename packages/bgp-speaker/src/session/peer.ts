@@ -3,7 +3,7 @@
 // events, resolving connection collisions, and emitting typed events and statistics.
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import { BgpFramer } from '../codec/index.js';
+import { BGP_DEFAULT_CONTEXT, BgpFramer, encodeBgpMessage } from '../codec/index.js';
 import { resolveCollision } from '../fsm/collision.js';
 import { createFsmSession, defaultSendHoldTime, transition } from '../fsm/fsm.js';
 import {
@@ -57,6 +57,8 @@ export interface SessionSocket {
   destroy(): void;
   readonly writableLength: number;
   readonly remoteAddress?: string | undefined;
+  /** Our end's address once connected (node:net sets it). */
+  readonly localAddress?: string | undefined;
   /** Keeps reading (and discarding) after a rejection so the socket can close. */
   resume?(): this;
   on(event: 'data', listener: (chunk: Uint8Array) => void): this;
@@ -129,6 +131,19 @@ export interface PeerEvents {
 
 type Direction = 'outgoing' | 'incoming';
 
+/** What `Peer.stop()` tells the peer: a NOTIFICATION (default Cease/2), or nothing (`false`). */
+export interface PeerStopOptions {
+  /**
+   * The NOTIFICATION sent when a session (OpenSent, OpenConfirm, Established) exists; default Cease/2
+   * Administrative Shutdown. `false` closes the TCP connection without a NOTIFICATION: how a speaker that
+   * restarts gracefully without the RFC 8538 N bit keeps its routes at the helper (RFC 4724 §4).
+   */
+  readonly notification?: NotificationError | false;
+}
+
+/** RFC 7313 ROUTE-REFRESH subtypes: 0 request, 1 BoRR, 2 EoRR. */
+export type RouteRefreshSubtype = 0 | 1 | 2;
+
 class Connection {
   /** Header checks with the session's negotiated maximum length (4096 until extended messages). */
   readonly framer = new BgpFramer({ as4: true });
@@ -184,6 +199,16 @@ export class Peer extends EventEmitter<PeerEvents> {
   private dispatching = false;
   private currentEvent: FsmEvent['type'] | null = null;
   private readonly queue: FsmEvent[] = [];
+  /**
+   * Set by `sendNotification`/`stop()` for the teardown they start: the NOTIFICATION the FSM's
+   * SendNotification action sends instead of its own (null: none at all).
+   */
+  private notificationOverride: { readonly notification: NotificationError | null } | null = null;
+  /**
+   * Idle because an Established session went down (IdleHold damping applies: incoming connections are
+   * refused until it expires). Idle after connection failures only does not refuse them.
+   */
+  private idleAfterFlap = false;
 
   constructor(private readonly options: PeerOptions) {
     super();
@@ -216,12 +241,75 @@ export class Peer extends EventEmitter<PeerEvents> {
     });
   }
 
-  /** ManualStop: Cease/2 to the peer when a session exists, then Idle with no automatic restart. */
-  stop(): void {
+  /**
+   * ManualStop: a NOTIFICATION to the peer when a session exists (Cease/2 unless `options.notification`
+   * says otherwise; `false`: the TCP connection is closed without one), then Idle with no automatic
+   * restart. Incoming connections are refused until `start()`.
+   */
+  stop(options: PeerStopOptions = {}): void {
+    const chosen = options.notification;
+    if (chosen !== undefined && chosen !== false) checkNotification(chosen);
     this.stopped = true;
-    this.dispatch({ type: 'ManualStop' });
+    this.notificationOverride =
+      chosen === undefined ? null : { notification: chosen === false ? null : chosen };
+    try {
+      this.dispatch({ type: 'ManualStop' });
+    } finally {
+      this.notificationOverride = null;
+    }
     this.cancelTimer('IdleHold');
-    if (this.pending) this.closeConnection(this.pending, { code: 6, subcode: 2 });
+    if (this.pending) {
+      const pending = this.pending;
+      this.pending = null;
+      const notification =
+        chosen === undefined ? { code: 6, subcode: 2 } : chosen === false ? undefined : chosen;
+      if (pending.openSent) this.closeConnection(pending, notification);
+      else this.abandon(pending);
+    }
+  }
+
+  /**
+   * Sends a NOTIFICATION of our choice and takes the session down (the FSM's AutomaticStop with this
+   * NOTIFICATION instead of Cease/4: routes deleted, counter incremented, damped automatic restart unless
+   * stopped). For UPDATE errors found by the caller (3/x), Cease/1 maximum prefixes, Cease/3/6 reconfig.
+   * False when there is no session to notify (Idle, Connect, Active); nothing is sent then.
+   */
+  sendNotification(code: number, subcode: number, data?: Uint8Array): boolean {
+    const notification: NotificationError = data === undefined ? { code, subcode } : { code, subcode, data };
+    checkNotification(notification);
+    const state = this.fsm.state;
+    if (state !== 'OpenSent' && state !== 'OpenConfirm' && state !== 'Established') return false;
+    this.notificationOverride = { notification };
+    try {
+      this.dispatch({ type: 'AutomaticStop' });
+    } finally {
+      this.notificationOverride = null;
+    }
+    return true;
+  }
+
+  /**
+   * Sends a ROUTE-REFRESH (RFC 2918; subtype 1 BoRR / 2 EoRR: RFC 7313), counted as `routeRefresh` in
+   * `messagesOut`. False when not Established. Whether the peer negotiated route refresh is the caller's
+   * business (`negotiatedOptions.routeRefresh`).
+   */
+  sendRouteRefresh(afi: number, safi: number, subtype: RouteRefreshSubtype = 0): boolean {
+    if (!Number.isInteger(afi) || afi < 0 || afi > 0xffff)
+      throw new RangeError(`sendRouteRefresh: afi ${afi} is not a 16-bit unsigned integer`);
+    if (!Number.isInteger(safi) || safi < 0 || safi > 0xff)
+      throw new RangeError(`sendRouteRefresh: safi ${safi} is not an 8-bit unsigned integer`);
+    if (subtype !== 0 && subtype !== 1 && subtype !== 2)
+      throw new RangeError(`sendRouteRefresh: subtype ${String(subtype)} is not 0, 1 or 2`);
+    if (this.fsm.state !== 'Established' || !this.connection) return false;
+    const message = encodeBgpMessage({ type: 'route-refresh', afi, safi, subtype }, BGP_DEFAULT_CONTEXT);
+    this.write(this.connection, message, 'routeRefresh');
+    return true;
+  }
+
+  /** Our address on the connection the FSM runs on (after connect), e.g. for next hop self. */
+  get localSocketAddress(): string | undefined {
+    const address = this.connection?.connected ? this.connection.socket.localAddress : undefined;
+    return address === undefined || address === '' ? undefined : address;
   }
 
   /** Sends an UPDATE (a whole message, header included). False when not Established. */
@@ -256,9 +344,18 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /** An incoming TCP connection from this peer's address (handed over by the Listener). */
   acceptIncoming(socket: SessionSocket): void {
+    if (this.fsm.state === 'Idle' && this.mayStartForIncoming()) {
+      // Idle after connection failures only (a refused connect, the peer not up yet): waiting out the
+      // IdleHold time would make two speakers started at different moments refuse each other. Start at
+      // once, passively, to take this connection (as BIRD accepts while it waits to connect again).
+      this.cancelTimer('IdleHold');
+      this.forgetFsmTimer('IdleHold');
+      this.dispatch({ type: 'AutomaticStart_with_PassiveTcpEstablishment' });
+    }
     const state = this.fsm.state;
     if (state === 'Idle' || !this.listening) {
-      // Idle refuses connections (§8.2.2 Idle: "refuses all incoming BGP connections").
+      // Idle refuses connections (§8.2.2 Idle: "refuses all incoming BGP connections"): stopped, or
+      // damped after an Established session flapped.
       this.rejectSocket(socket, { code: 6, subcode: 5 });
       return;
     }
@@ -266,8 +363,13 @@ export class Peer extends EventEmitter<PeerEvents> {
     incoming.connected = true;
     const current = this.connection;
     if ((state === 'Connect' || state === 'Active') && !current?.connected) {
-      // No usable connection yet: abandon our attempt and adopt the peer's.
-      if (current) this.abandon(current);
+      // No usable connection yet: the peer's drives the FSM. Our own attempt, if any, is kept as the
+      // second connection (§6.8: both are kept until OPENs are exchanged, then the BGP Identifiers
+      // decide); dropping it would make two speakers connecting at once reset each other forever.
+      if (current) {
+        if (this.pending) this.abandon(current);
+        else this.pending = current;
+      }
       this.connection = incoming;
       this.wire(incoming);
       this.dispatch({ type: 'TcpConnection_Valid' });
@@ -283,6 +385,19 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.wire(incoming);
     this.dispatch({ type: 'TcpConnection_Valid' });
     if (state !== 'Established') this.sendOpenOn(incoming);
+  }
+
+  /** Idle, not stopped, restarting automatically, and not damped after an Established session flapped. */
+  private mayStartForIncoming(): boolean {
+    return !this.stopped && this.options.autoRestart !== false && !this.idleAfterFlap;
+  }
+
+  /** Removes a timer the driver cancelled on its own from the FSM's running set. */
+  private forgetFsmTimer(timer: FsmTimerName): void {
+    if (!this.fsm.runningTimers.has(timer)) return;
+    const running = new Set(this.fsm.runningTimers);
+    running.delete(timer);
+    this.fsm = { ...this.fsm, runningTimers: running };
   }
 
   private rejectSocket(socket: SessionSocket, notification: NotificationError): void {
@@ -324,6 +439,8 @@ export class Peer extends EventEmitter<PeerEvents> {
       this.flaps += 1;
       this.establishedAt = null;
     }
+    if (to === 'Idle') this.idleAfterFlap = from === 'Established';
+    else if (from === 'Idle') this.idleAfterFlap = false;
     if (to === 'Idle' && !this.stopped && this.options.autoRestart !== false) {
       this.queue.push({
         type: this.fsm.attributes.passiveTcpEstablishment
@@ -360,15 +477,22 @@ export class Peer extends EventEmitter<PeerEvents> {
         if (this.connection) this.write(this.connection, encodeKeepalive(), 'keepalive');
         return;
       case 'SendNotification': {
-        const notification: NotificationError =
-          action.data === undefined
-            ? { code: action.code, subcode: action.subcode }
-            : { code: action.code, subcode: action.subcode, data: action.data };
-        this.lastError = `sent NOTIFICATION ${action.code}/${action.subcode}`;
+        const override = this.notificationOverride;
+        const notification: NotificationError | null =
+          override !== null
+            ? override.notification
+            : action.data === undefined
+              ? { code: action.code, subcode: action.subcode }
+              : { code: action.code, subcode: action.subcode, data: action.data };
+        if (notification === null) {
+          this.lastError = 'closed without NOTIFICATION';
+          return;
+        }
+        this.lastError = `sent NOTIFICATION ${notification.code}/${notification.subcode}`;
         if (this.connection?.connected && !this.connection.closed) {
           this.write(
             this.connection,
-            encodeNotification(action.code, action.subcode, action.data),
+            encodeNotification(notification.code, notification.subcode, notification.data),
             'notification',
           );
         }
@@ -425,7 +549,18 @@ export class Peer extends EventEmitter<PeerEvents> {
     const connection = new Connection(socket, 'outgoing');
     this.connection = connection;
     socket.on('connect', () => {
-      if (connection.closed || this.connection !== connection) return;
+      if (connection.closed) return;
+      if (connection === this.pending) {
+        // Our attempt connected while the peer's connection drives the FSM: send OPEN on it and track
+        // it until the peer's OPEN arrives (§6.8); a session already Established keeps its connection.
+        connection.connected = true;
+        if (this.fsm.state === 'Established') {
+          this.pending = null;
+          this.closeConnection(connection, { code: 6, subcode: 7 });
+        } else this.sendOpenOn(connection);
+        return;
+      }
+      if (this.connection !== connection) return;
       connection.connected = true;
       this.dispatch({ type: 'Tcp_CR_Acked' });
     });
@@ -457,6 +592,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     if (connection === this.connection) {
       this.lastError ??= 'connection closed';
+      if (this.pending && this.pending.connected && this.fsm.state !== 'Established') {
+        // The other connection of a collision lives on: continue the session on it.
+        this.adoptPending();
+        return;
+      }
       this.dispatch({ type: 'TcpConnectionFails' });
     }
   }
@@ -470,7 +610,11 @@ export class Peer extends EventEmitter<PeerEvents> {
   private closeConnection(connection: Connection, notification?: NotificationError, force = false): void {
     if (connection.closed) return;
     if (notification && connection.connected) {
-      this.write(connection, encodeNotification(notification.code, notification.subcode), 'notification');
+      this.write(
+        connection,
+        encodeNotification(notification.code, notification.subcode, notification.data),
+        'notification',
+      );
       this.emit('notificationSent', notification);
     }
     connection.closed = true;
@@ -584,6 +728,17 @@ export class Peer extends EventEmitter<PeerEvents> {
         const notification = decodeNotification(message);
         this.lastError = `received NOTIFICATION ${notification.code}/${notification.subcode}`;
         this.emit('notificationReceived', notification);
+        if (
+          notification.code === 6 &&
+          notification.subcode === 7 &&
+          this.pending?.connected &&
+          this.fsm.state !== 'Established'
+        ) {
+          // The peer resolved the collision for the other connection before we did: continue on it.
+          this.abandon(connection);
+          this.adoptPending();
+          return;
+        }
         this.dispatch({
           type: notification.code === 2 && notification.subcode === 1 ? 'NotifMsgVerErr' : 'NotifMsg',
         });
@@ -645,9 +800,20 @@ export class Peer extends EventEmitter<PeerEvents> {
       return false;
     }
     if (verdict === 'noCollision') return false;
-    // The new connection wins: Cease/7 on the old one, and rebuild the FSM on the new connection by
-    // replaying its history (passive start, connection confirmed with our OPEN already sent, its OPEN).
+    // The new connection wins: Cease/7 on the old one, and the session continues on the new one.
     if (existing) this.closeConnection(existing, { code: 6, subcode: 7 });
+    this.adoptPending();
+    return true;
+  }
+
+  /**
+   * Makes the tracked second connection the session's, rebuilding the FSM on it by replaying its
+   * history: passive start, connection confirmed (our OPEN was already sent on it), its OPEN if received.
+   * The previous connection is already closed (or being closed) by the caller.
+   */
+  private adoptPending(): void {
+    const pending = this.pending;
+    if (pending === null) return;
     for (const timer of [...this.timers.keys()]) this.cancelTimer(timer);
     const previous = this.fsm;
     this.fsm = {
@@ -659,22 +825,36 @@ export class Peer extends EventEmitter<PeerEvents> {
     const from = previous.state;
     this.connection = pending;
     this.pending = null;
-    this.negotiated = pending.negotiated;
-    pending.framer.setContext(codecContextOf(pending.negotiated, 'receive'));
+    this.negotiated = null;
     const quiet = (event: FsmEvent): void => {
       const result = transition(this.fsm, event);
       this.fsm = result.session;
       for (const action of result.actions) this.perform(action);
     };
     quiet({ type: 'ManualStart_with_PassiveTcpEstablishment' });
-    quiet({ type: 'TcpConnectionConfirmed' });
-    quiet({ type: 'BGPOpen', holdTime: pending.negotiated.holdTime });
+    if (pending.connected) {
+      if (!pending.openSent) this.sendOpenOn(pending);
+      quiet({ type: 'TcpConnectionConfirmed' });
+      if (pending.negotiated) {
+        this.negotiated = pending.negotiated;
+        pending.framer.setContext(codecContextOf(pending.negotiated, 'receive'));
+        quiet({ type: 'BGPOpen', holdTime: pending.negotiated.holdTime });
+      }
+    }
     if (from !== this.fsm.state) this.emit('stateChanged', from, this.fsm.state);
-    return true;
   }
 
   /** For tests and diagnostics: the FSM's view. */
   get fsmSession(): FsmSession {
     return this.fsm;
   }
+}
+
+/** Checks a NOTIFICATION we are asked to send: code and subcode are octets (RFC 4271 §4.5). */
+function checkNotification(notification: NotificationError): void {
+  const { code, subcode } = notification;
+  if (!Number.isInteger(code) || code < 1 || code > 255)
+    throw new RangeError(`NOTIFICATION error code ${code} is not an integer from 1 to 255`);
+  if (!Number.isInteger(subcode) || subcode < 0 || subcode > 255)
+    throw new RangeError(`NOTIFICATION error subcode ${subcode} is not an integer from 0 to 255`);
 }

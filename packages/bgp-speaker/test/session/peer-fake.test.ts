@@ -356,6 +356,96 @@ describe('Peer with fakes', () => {
       expect(decodeNotification(incoming.sent()[0]![1])).toMatchObject({ code: 6, subcode: 5 });
     });
 
+    it('simultaneous connects, local id lower: both kept until the OPENs, the peer-initiated one survives', () => {
+      const ctx = setup();
+      ctx.peer.start();
+      const outgoing = ctx.sockets[0]!; // still connecting
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      expect(ctx.peer.state).toBe('OpenSent');
+      expect(outgoing.destroyed).toBe(false);
+      outgoing.emit('connect');
+      expect(outgoing.sentTypes()).toEqual([1]); // our OPEN on our own attempt too
+      outgoing.receive(peerOpen({ routerId: '10.0.0.2' })); // 10.0.0.2 > 10.0.0.1: its connection wins
+      expect(decodeNotification(outgoing.sent().at(-1)![1])).toMatchObject({ code: 6, subcode: 7 });
+      incoming.receive(peerOpen({ routerId: '10.0.0.2' }));
+      incoming.receive(encodeKeepalive());
+      expect(ctx.peer.state).toBe('Established');
+      expect(incoming.sentTypes()).toEqual([1, 4]);
+    });
+
+    it('simultaneous connects, local id higher: the session moves to our connection, theirs gets Cease/7', () => {
+      const ctx = setup({ local: { ...local, routerId: '10.0.0.9' } });
+      ctx.peer.start();
+      const outgoing = ctx.sockets[0]!;
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      outgoing.emit('connect');
+      outgoing.receive(peerOpen({ routerId: '10.0.0.2' }));
+      expect(decodeNotification(incoming.sent().at(-1)![1])).toMatchObject({ code: 6, subcode: 7 });
+      expect(ctx.peer.state).toBe('OpenConfirm');
+      outgoing.receive(encodeKeepalive());
+      expect(ctx.peer.state).toBe('Established');
+      expect(outgoing.sentTypes()).toEqual([1, 4]);
+    });
+
+    it('a Cease/7 on the first connection while the second is tracked continues on the second', () => {
+      const ctx = setup({ local: { ...local, routerId: '10.0.0.9' } });
+      ctx.peer.start();
+      const outgoing = ctx.sockets[0]!;
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      outgoing.emit('connect');
+      incoming.receive(encodeNotification(6, 7)); // the peer resolved first
+      expect(ctx.peer.state).toBe('OpenSent');
+      outgoing.receive(peerOpen({ routerId: '10.0.0.2' }));
+      outgoing.receive(encodeKeepalive());
+      expect(ctx.peer.state).toBe('Established');
+      expect(ctx.peer.stats().flaps).toBe(0);
+    });
+
+    it('Idle after a refused connect takes an incoming connection at once', () => {
+      const ctx = setup({ attributes: { idleHoldTime: 5 } });
+      ctx.peer.start();
+      ctx.sockets[0]!.emit('error', new Error('connect ECONNREFUSED'));
+      ctx.sockets[0]!.emit('close');
+      expect(ctx.peer.state).toBe('Idle');
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      expect(ctx.peer.state).toBe('OpenSent');
+      incoming.receive(peerOpen());
+      incoming.receive(encodeKeepalive());
+      expect(ctx.peer.state).toBe('Established');
+      ctx.clock.advance(60); // the cancelled IdleHold does not start another attempt
+      expect(ctx.sockets).toHaveLength(1);
+      expect(ctx.peer.state).toBe('Established');
+    });
+
+    it('Idle after an Established session flapped refuses incoming connections until IdleHold expires', () => {
+      const ctx = setup({ attributes: { idleHoldTime: 5 } });
+      const socket = establish(ctx);
+      socket.emit('close');
+      expect(ctx.peer.state).toBe('Idle');
+      const refused = new FakeSocket();
+      ctx.peer.acceptIncoming(refused);
+      expect(decodeNotification(refused.sent()[0]![1])).toMatchObject({ code: 6, subcode: 5 });
+      ctx.clock.advance(5);
+      expect(ctx.peer.state).toBe('Connect');
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      expect(ctx.peer.state).toBe('OpenSent');
+    });
+
+    it('a stopped peer refuses incoming connections', () => {
+      const ctx = setup();
+      ctx.peer.start();
+      ctx.peer.stop();
+      const incoming = new FakeSocket();
+      ctx.peer.acceptIncoming(incoming);
+      expect(decodeNotification(incoming.sent()[0]![1])).toMatchObject({ code: 6, subcode: 5 });
+      expect(ctx.peer.state).toBe('Idle');
+    });
+
     it('a passive peer adopts the incoming connection', () => {
       const ctx = setup({ attributes: { passiveTcpEstablishment: true } });
       ctx.peer.start();
@@ -368,6 +458,72 @@ describe('Peer with fakes', () => {
       expect(ctx.peer.state).toBe('Established');
       expect(ctx.sockets).toHaveLength(0);
     });
+  });
+});
+
+describe('NOTIFICATION, ROUTE-REFRESH and stop options', () => {
+  it('sendNotification sends the chosen NOTIFICATION with its data and goes Idle, then restarts damped', () => {
+    const ctx = setup({ attributes: { idleHoldTime: 5 } });
+    const socket = establish(ctx);
+    const down: string[] = [];
+    const sent: Array<[number, number]> = [];
+    ctx.peer.on('down', (reason) => down.push(reason));
+    ctx.peer.on('notificationSent', (n) => sent.push([n.code, n.subcode]));
+    expect(ctx.peer.sendNotification(6, 1, Uint8Array.of(0, 1, 1, 0, 0, 0, 10))).toBe(true);
+    const notification = decodeNotification(socket.sent().at(-1)![1]);
+    expect(notification).toMatchObject({ code: 6, subcode: 1 });
+    expect([...notification.data!]).toEqual([0, 1, 1, 0, 0, 0, 10]);
+    expect(sent).toEqual([[6, 1]]);
+    expect(down).toEqual(['sent NOTIFICATION 6/1']);
+    expect(ctx.peer.state).toBe('Idle');
+    expect(ctx.peer.stats().messagesOut.notification).toBe(1);
+    ctx.clock.advance(5);
+    expect(ctx.sockets).toHaveLength(2);
+  });
+
+  it('sendNotification refuses bad codes and does nothing without a session', () => {
+    const ctx = setup();
+    expect(() => ctx.peer.sendNotification(0, 1)).toThrow(/error code 0/);
+    expect(() => ctx.peer.sendNotification(6, 256)).toThrow(/subcode 256/);
+    ctx.peer.start();
+    expect(ctx.peer.sendNotification(6, 2)).toBe(false);
+    expect(ctx.peer.state).toBe('Connect');
+  });
+
+  it('sendRouteRefresh writes a ROUTE-REFRESH counted as routeRefresh, only when Established', () => {
+    const ctx = setup();
+    expect(ctx.peer.sendRouteRefresh(1, 1)).toBe(false);
+    const socket = establish(ctx);
+    expect(ctx.peer.sendRouteRefresh(2, 1, 1)).toBe(true);
+    const [type, message] = socket.sent().at(-1)!;
+    expect(type).toBe(5);
+    expect([...message.subarray(19)]).toEqual([0, 2, 1, 1]);
+    expect(ctx.peer.stats().messagesOut).toMatchObject({ routeRefresh: 1, update: 0 });
+    expect(() => ctx.peer.sendRouteRefresh(1, 1, 3 as 0)).toThrow(/subtype 3/);
+    expect(() => ctx.peer.sendRouteRefresh(70000, 1)).toThrow(/afi 70000/);
+  });
+
+  it('stop({ notification: false }) closes without a NOTIFICATION', () => {
+    const ctx = setup();
+    const socket = establish(ctx);
+    const down: string[] = [];
+    ctx.peer.on('down', (reason) => down.push(reason));
+    ctx.peer.stop({ notification: false });
+    expect(socket.sentTypes()).toEqual([1, 4]);
+    expect(socket.ended).toBe(true);
+    expect(down).toHaveLength(1);
+    expect(ctx.peer.state).toBe('Idle');
+    expect(ctx.peer.stats().messagesOut.notification).toBe(0);
+  });
+
+  it('stop({ notification }) sends that NOTIFICATION instead of Cease/2', () => {
+    const ctx = setup();
+    const socket = establish(ctx);
+    ctx.peer.stop({ notification: { code: 6, subcode: 9, data: Uint8Array.of(6, 2) } });
+    const notification = decodeNotification(socket.sent().at(-1)![1]);
+    expect(notification).toMatchObject({ code: 6, subcode: 9 });
+    expect([...notification.data!]).toEqual([6, 2]);
+    expect(ctx.peer.state).toBe('Idle');
   });
 });
 

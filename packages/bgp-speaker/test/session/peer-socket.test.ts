@@ -1,8 +1,15 @@
-// Two of our session drivers over real TCP on 127.0.0.1 (free port): OPEN → Established →
-// keepalives flow → ManualStop sends NOTIFICATION Cease/2 and both sides leave Established.
+// Two of our session drivers over real TCP on 127.0.0.x (free ports): OPEN → Established →
+// keepalives flow → ManualStop sends NOTIFICATION Cease/2 and both sides leave Established; two active
+// speakers started at the same moment (a §6.8 collision every time) or 10 s apart (one idling after
+// refused connects) reach Established.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalOpenSettings, NegotiatedSessionOptions, NotificationError } from '../../src/fsm/index.js';
-import { Listener, Peer } from '../../src/session/index.js';
+import type {
+  LocalOpenSettings,
+  NegotiatedSessionOptions,
+  NotificationError,
+  SessionState,
+} from '../../src/fsm/index.js';
+import { type Clock, Listener, Peer } from '../../src/session/index.js';
 
 const families = [{ afi: 1, safi: 1 }];
 const settings = (asNumber: number, routerId: string): LocalOpenSettings => ({
@@ -17,6 +24,57 @@ const settings = (asNumber: number, routerId: string): LocalOpenSettings => ({
 
 function waitFor<T>(register: (resolve: (value: T) => void) => void): Promise<T> {
   return new Promise((resolve) => register(resolve));
+}
+
+/** Timers that run only when the test advances them (real sockets, fake time). */
+class ManualClock implements Clock {
+  time = 0;
+  private timers: Array<{ at: number; callback: () => void; id: number }> = [];
+  private nextId = 1;
+  now(): number {
+    return this.time;
+  }
+  setTimeout(callback: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.timers.push({ at: this.time + ms, callback, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+  advance(seconds: number): void {
+    const end = this.time + seconds * 1000;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.timers.shift();
+      this.time = next.at;
+      next.callback();
+    }
+    this.time = end;
+  }
+}
+
+/** Resolves once `peer` is in `state` (checked on every state change). */
+function reach(peer: Peer, state: SessionState): Promise<void> {
+  return new Promise((resolve) => {
+    if (peer.state === state) return resolve();
+    const check = (_from: SessionState, to: SessionState) => {
+      if (to !== state) return;
+      peer.off('stateChanged', check);
+      resolve();
+    };
+    peer.on('stateChanged', check);
+  });
+}
+
+/** A port free on `address` right now (bound, then released). */
+async function freePort(address: string): Promise<number> {
+  const probe = new Listener({ address, port: 0 });
+  const port = await probe.listen();
+  await probe.close();
+  return port;
 }
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -98,4 +156,67 @@ describe('Peer over real sockets', () => {
     stranger.start();
     expect(await notification).toMatchObject({ code: 6, subcode: 5 });
   });
+
+  /** Two active speakers on 127.0.0.2 and 127.0.0.3, each with its listener; not started. */
+  async function activePair(clocks: { a?: Clock; b?: Clock } = {}, portB?: number) {
+    const a = { address: '127.0.0.2', listener: new Listener({ address: '127.0.0.2', port: 0 }) };
+    const b = { address: '127.0.0.3', listener: new Listener({ address: '127.0.0.3', port: portB ?? 0 }) };
+    const portA = await a.listener.listen();
+    cleanups.push(() => a.listener.close());
+    const boundB = portB ?? (await b.listener.listen());
+    if (portB === undefined) cleanups.push(() => b.listener.close());
+    const peerA = new Peer({
+      name: 'b-from-a',
+      local: settings(65001, '10.255.0.1'),
+      remote: { address: b.address, port: boundB, asNumber: 65002 },
+      localAddress: a.address,
+      ...(clocks.a ? { clock: clocks.a } : {}),
+    });
+    const peerB = new Peer({
+      name: 'a-from-b',
+      local: settings(65002, '10.255.0.2'),
+      remote: { address: a.address, port: portA, asNumber: 65001 },
+      localAddress: b.address,
+      ...(clocks.b ? { clock: clocks.b } : {}),
+    });
+    a.listener.addPeer(peerA);
+    b.listener.addPeer(peerB);
+    cleanups.push(() => peerA.stop());
+    cleanups.push(() => peerB.stop());
+    return { peerA, peerB, listenerB: b.listener };
+  }
+
+  it('two speakers started at the same moment reach Established (20 times)', async () => {
+    for (let round = 0; round < 20; round++) {
+      const { peerA, peerB } = await activePair();
+      const up = Promise.all([reach(peerA, 'Established'), reach(peerB, 'Established')]);
+      peerA.start();
+      peerB.start();
+      await up;
+      expect(peerA.stats().flaps).toBe(0);
+      expect(peerB.stats().flaps).toBe(0);
+      // One connection survived: each side sent at most one OPEN per connection (two at most in all).
+      expect(peerA.stats().messagesOut.open).toBeLessThanOrEqual(2);
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    }
+  }, 60_000);
+
+  it('a speaker started 10 s after the other connects at once, though the first idles after refusals', async () => {
+    const clockA = new ManualClock();
+    const clockB = new ManualClock();
+    const portB = await freePort('127.0.0.3');
+    const { peerA, peerB, listenerB } = await activePair({ a: clockA, b: clockB }, portB);
+    peerA.start();
+    await reach(peerA, 'Idle'); // connection refused: nobody listens on B's port yet
+    clockA.advance(10); // IdleHold (5 s) → another attempt, refused again
+    await reach(peerA, 'Connect');
+    await reach(peerA, 'Idle');
+    expect(peerA.stats().lastError).toMatch(/ECONNREFUSED/);
+    await listenerB.listen();
+    cleanups.push(() => listenerB.close());
+    const up = Promise.all([reach(peerA, 'Established'), reach(peerB, 'Established')]);
+    peerB.start(); // neither clock moves again: only B's first attempt can bring the session up
+    await up;
+    expect(peerB.stats().messagesIn.notification).toBe(0);
+  }, 20_000);
 });
