@@ -7,18 +7,12 @@ import type { Logger } from 'pino';
 import type { BgpDecodeError } from '../codec/errors.js';
 import type { PeerConfig } from '../config/types.js';
 import type { NegotiatedSessionOptions } from '../fsm/open.js';
-import type { FsmEvent, NotificationError, SessionState } from '../fsm/types.js';
+import type { NotificationError, SessionState } from '../fsm/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { AdjRibIn } from '../rib/adj-rib-in.js';
 import type { ExportPeer } from '../rib/adj-rib-out.js';
 import type { PeerInfo } from '../rib/route.js';
-import {
-  type AcceptingPeer,
-  type MessageCounts,
-  normalizeAddress,
-  type Peer,
-  type SessionSocket,
-} from '../session/index.js';
+import { type AcceptingPeer, type MessageCounts, normalizeAddress, type Peer } from '../session/index.js';
 import type { PeerKind } from './view.js';
 
 export const ZERO_COUNTS: MessageCounts = {
@@ -42,16 +36,6 @@ export function addCounts(a: MessageCounts, b: MessageCounts): MessageCounts {
 export function peerKind(config: PeerConfig, localAs: number): PeerKind {
   if (config.asNumber !== localAs) return 'ebgp';
   return config.routeReflectorClient ? 'ibgp-rr-client' : 'ibgp';
-}
-
-/**
- * Makes the driver send `error` as a NOTIFICATION and drop the session (FSM event 28, UpdateMsgErr).
- * `Peer` has no public method for this yet (it hands UPDATEs on undecoded, so the daemon finds UPDATE
- * errors and max-prefix overruns); its FSM dispatcher is reached directly. The event is queued when the
- * driver is dispatching, exactly as the driver's own events.
- */
-export function resetSessionWith(peer: Peer, error: NotificationError): void {
-  (peer as unknown as { dispatch(event: FsmEvent): void }).dispatch({ type: 'UpdateMsgErr', error });
 }
 
 /** The NOTIFICATION fields of a session-reset decode error. */
@@ -93,15 +77,11 @@ export class PeerRuntime {
   maxPrefixWarned = false;
   /** What the Listener hands this peer's incoming connections to. */
   accepting: AcceptingPeer | null = null;
-  /** Kept down on purpose (maximum prefix teardown): incoming connections are refused. */
-  heldDown = false;
   /** The last NOTIFICATION sent or received since the session came up (graceful restart needs it). */
   lastNotification: {
     readonly direction: 'sent' | 'received';
     readonly notification: NotificationError;
   } | null = null;
-  /** ROUTE-REFRESH messages we sent through `sendUpdate` (the driver counts them as UPDATEs). */
-  routeRefreshSent = 0;
   /** Counters of earlier drivers of this peer (replaced by a reload that resets the session). */
   baseIn: MessageCounts = ZERO_COUNTS;
   baseOut: MessageCounts = ZERO_COUNTS;
@@ -139,62 +119,10 @@ export class PeerRuntime {
     return normalizeAddress(this.config.address);
   }
 
-  /** Outgoing sockets of this peer still connecting (see `acceptWhenSettled`). */
-  readonly connecting = new Set<SessionSocket>();
-  #settleWaiters: Array<() => void> = [];
-
-  /** Tracks an outgoing socket until it connects or fails. */
-  trackOutgoing(socket: SessionSocket): void {
-    this.connecting.add(socket);
-    const settled = () => {
-      if (!this.connecting.delete(socket)) return;
-      // After the driver's own handler of this event has run (it was registered after ours).
-      if (this.connecting.size === 0)
-        setImmediate(() => {
-          for (const waiter of this.#settleWaiters.splice(0)) waiter();
-        });
-    };
-    socket.on('connect', () => {
-      this.noteSocket(socket);
-      settled();
-    });
-    socket.on('error', settled);
-    socket.on('close', settled);
-  }
-
-  /**
-   * Hands an incoming connection to the driver once our own outgoing attempt has connected or failed
-   * (at most `maxWaitMs`). When both ends connect at the same moment, a driver still in Connect adopts the
-   * incoming socket and drops its own attempt, so two speakers doing that at once reset each other's
-   * sockets forever; waiting turns it into an ordinary §6.8 collision that the driver resolves.
-   */
-  acceptWhenSettled(socket: SessionSocket, maxWaitMs = 3000): void {
-    this.noteSocket(socket);
-    if (this.connecting.size === 0) {
-      this.peer.acceptIncoming(socket);
-      return;
-    }
-    let handed = false;
-    let closed = false;
-    socket.on('close', () => {
-      closed = true;
-    });
-    socket.on('error', () => {});
-    const hand = () => {
-      if (handed) return;
-      handed = true;
-      clearTimeout(timer);
-      if (closed) return;
-      this.peer.acceptIncoming(socket);
-    };
-    const timer = setTimeout(hand, maxWaitMs);
-    this.#settleWaiters.push(hand);
-  }
-
-  /** Notes the local address of a connected socket of this peer (every connection to it has the same one). */
-  noteSocket(socket: SessionSocket): void {
-    const local = (socket as { localAddress?: string }).localAddress;
-    if (local !== undefined && local !== '' && this.config.localAddress === undefined)
+  /** Notes our address on the session (from its connection) unless the configuration fixes it. */
+  noteSessionAddress(): void {
+    const local = this.peer.localSocketAddress;
+    if (local !== undefined && this.config.localAddress === undefined)
       this.sessionLocalAddress = normalizeAddress(local);
   }
 
@@ -202,17 +130,7 @@ export class PeerRuntime {
   retireDriver(): void {
     const stats = this.peer.stats();
     this.baseIn = addCounts(this.baseIn, stats.messagesIn);
-    this.baseOut = addCounts(this.baseOut, this.correctedOut(stats.messagesOut));
+    this.baseOut = addCounts(this.baseOut, stats.messagesOut);
     this.baseFlaps += stats.flaps;
-    this.routeRefreshSent = 0;
-  }
-
-  /** The driver's outbound counters with our ROUTE-REFRESH messages moved out of the UPDATE count. */
-  correctedOut(counts: MessageCounts): MessageCounts {
-    return {
-      ...counts,
-      update: counts.update - this.routeRefreshSent,
-      routeRefresh: counts.routeRefresh + this.routeRefreshSent,
-    };
   }
 }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { type Observable, Subject, type Subscription } from 'rxjs';
 import { BgpDecodeError } from '../codec/errors.js';
-import { decodeBgpMessage, decodeRouteRefreshBody, encodeBgpMessage } from '../codec/messages.js';
+import { decodeBgpMessage, decodeRouteRefreshBody } from '../codec/messages.js';
 import { packUpdates } from '../codec/pack.js';
 import { type BgpPrefix, ipv4ToString } from '../codec/prefix.js';
 import type { BgpUpdate } from '../codec/update.js';
@@ -19,6 +19,7 @@ import { diffConfig } from '../config/diff.js';
 import type { BgpdConfig, PeerConfig } from '../config/types.js';
 import type { FibEntry, FibNextHop, ForwardingTable } from '../fib/types.js';
 import { codecContextOf, familyName, type NegotiatedSessionOptions, parseRouterId } from '../fsm/open.js';
+import type { NotificationError } from '../fsm/types.js';
 import { type CompiledPolicy, compilePolicy, policyKey } from '../policy/compile.js';
 import { AdjRibIn } from '../rib/adj-rib-in.js';
 import { AdjRibOut, type ExportPeer, type Family } from '../rib/adj-rib-out.js';
@@ -32,7 +33,9 @@ import {
   normalizeAddress,
   Peer,
   type PeerOptions,
+  type PeerStopOptions,
   peerOptionsFor,
+  type RouteRefreshSubtype,
   type SessionSocket,
   type SocketFactory,
   systemClock,
@@ -51,7 +54,6 @@ import {
   notificationOfDecodeError,
   PeerRuntime,
   peerKind,
-  resetSessionWith,
 } from './peer-runtime.js';
 import { parseRouteFilter, prefixCovers, routeRow } from './route-rows.js';
 import type { PeerStatusRow, ReadinessReport, RouteRow, SpeakerStatus, SpeakerView } from './view.js';
@@ -85,9 +87,14 @@ export interface ReloadResult {
 }
 
 /** ROUTE-REFRESH subtypes (RFC 7313). */
-const REFRESH_REQUEST = 0;
-const REFRESH_BEGIN = 1;
-const REFRESH_END = 2;
+const REFRESH_REQUEST: RouteRefreshSubtype = 0;
+const REFRESH_BEGIN: RouteRefreshSubtype = 1;
+const REFRESH_END: RouteRefreshSubtype = 2;
+
+/** Sends `notification` on the peer's session and takes it down (damped automatic restart). */
+function sendNotificationOf(runtime: PeerRuntime, notification: NotificationError): void {
+  runtime.peer.sendNotification(notification.code, notification.subcode, notification.data);
+}
 /**
  * Cease subcodes that end a session without graceful restart even with the RFC 8538 N bit: 9 Hard Reset,
  * and 1 (maximum number of prefixes reached) and 3 (peer de-configured), which RFC 8538 §5 says to send
@@ -247,7 +254,7 @@ export class Speaker implements SpeakerView {
     const keepRoutes = options.keepRoutes ?? this.#config.gracefulRestart.enabled;
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
     this.#cancel(this.#restartTimer);
-    for (const runtime of this.#peers.values()) this.#stopPeer(runtime);
+    for (const runtime of this.#peers.values()) this.#stopPeer(runtime, undefined, keepRoutes);
     await this.#listener?.close();
     this.#listening = false;
     this.#bestPathChanges.complete();
@@ -494,7 +501,7 @@ export class Speaker implements SpeakerView {
       families: negotiated === null ? runtime.config.families : negotiated.families.map(familyName),
       prefixes: { received, accepted, advertised: this.#advertisedCount(runtime), stale },
       messagesIn: addCounts(runtime.baseIn, stats.messagesIn),
-      messagesOut: addCounts(runtime.baseOut, runtime.correctedOut(stats.messagesOut)),
+      messagesOut: addCounts(runtime.baseOut, stats.messagesOut),
       flaps: runtime.baseFlaps + stats.flaps,
       gracefulRestart: {
         negotiated: negotiated?.gracefulRestart != null && runtime.config.gracefulRestart.enabled,
@@ -537,10 +544,9 @@ export class Speaker implements SpeakerView {
     });
   }
 
-  #peerOptions(peerConfig: PeerConfig, runtimeRef: () => PeerRuntime | undefined): PeerOptions {
+  #peerOptions(peerConfig: PeerConfig): PeerOptions {
     const base = peerOptionsFor(this.#config, peerConfig);
     const gracefulRestart = base.local.gracefulRestart;
-    const factory = this.#socketFactory;
     return {
       ...base,
       local: {
@@ -550,18 +556,13 @@ export class Speaker implements SpeakerView {
           : {}),
       },
       clock: this.#clock,
-      socketFactory: (options) => {
-        const socket = factory(options);
-        runtimeRef()?.trackOutgoing(socket);
-        return socket;
-      },
+      socketFactory: this.#socketFactory,
     };
   }
 
   #addPeer(peerConfig: PeerConfig, previous?: PeerRuntime): void {
-    let runtime: PeerRuntime | undefined;
-    const peer = new Peer(this.#peerOptions(peerConfig, () => runtime));
-    runtime = new PeerRuntime(
+    const peer = new Peer(this.#peerOptions(peerConfig));
+    const runtime = new PeerRuntime(
       peerConfig,
       peer,
       importPolicyFor(this.#config, peerConfig),
@@ -592,20 +593,11 @@ export class Speaker implements SpeakerView {
   }
 
   /**
-   * An incoming connection for a configured peer. The driver refuses connections while Idle, and it
-   * sits in Idle for the damped IdleHold time after any failure (also a refused connect), so two
-   * speakers restarting at different moments could keep refusing each other. A peer we did not hold
-   * down on purpose (stop, max-prefix teardown) is restarted on the spot to take the connection.
+   * An incoming connection for a configured peer: the driver resolves collisions (§6.8) and takes it
+   * while idling after connection failures; a peer we stopped (removed, max-prefix teardown) refuses it.
    */
   #acceptIncoming(runtime: PeerRuntime, socket: SessionSocket): void {
-    if (runtime.peer.state === 'Idle' && !runtime.heldDown && !this.#stopped) {
-      runtime.noteSocket(socket);
-      runtime.peer.stop(); // cancels the pending IdleHold restart (ManualStop is a no-op in Idle)
-      runtime.peer.start();
-      runtime.peer.acceptIncoming(socket); // adopted; the outgoing attempt just started is dropped
-      return;
-    }
-    runtime.acceptWhenSettled(socket);
+    runtime.peer.acceptIncoming(socket);
   }
 
   #wirePeer(runtime: PeerRuntime): void {
@@ -647,16 +639,31 @@ export class Speaker implements SpeakerView {
    * Stops a peer's session. `cease`: the Cease subcode (RFC 4486) when the session is Established — 3 Peer
    * De-configured, 6 Other Configuration Change; otherwise the driver's Administrative Shutdown (2).
    */
-  #stopPeer(runtime: PeerRuntime, cease?: 3 | 6): void {
+  #stopPeer(runtime: PeerRuntime, cease?: 3 | 6, shutdownKeepingRoutes?: boolean): void {
     this.#cancel(runtime.maxPrefixRestartTimer);
     runtime.maxPrefixRestartTimer = null;
-    runtime.heldDown = true;
     if (cease !== undefined && runtime.peer.state === 'Established')
-      resetSessionWith(runtime.peer, { code: 6, subcode: cease });
-    runtime.peer.stop();
+      runtime.peer.stop({ notification: { code: 6, subcode: cease } });
+    else if (shutdownKeepingRoutes !== undefined)
+      runtime.peer.stop(this.#shutdownNotice(runtime, shutdownKeepingRoutes));
+    else runtime.peer.stop();
     // A stopped peer's routes go at once (no graceful restart for a peer we removed or reset).
     this.#endHelper(runtime);
     this.#dropPeerRoutes(runtime);
+  }
+
+  /**
+   * How a session ends when the speaker shuts down. With graceful restart negotiated and our routes kept
+   * (the next start is graceful): the RFC 8538 N bit on both sides lets the helper keep our routes on
+   * Cease/2; without it only a close without NOTIFICATION does (RFC 4724 §4). Routes removed while the N
+   * bit is negotiated: Hard Reset (Cease/9, data = the Cease/2 it stands for), or the helper would keep
+   * them. Otherwise Cease/2.
+   */
+  #shutdownNotice(runtime: PeerRuntime, keepRoutes: boolean): PeerStopOptions {
+    const gr = runtime.peer.state === 'Established' ? runtime.negotiated?.gracefulRestart : undefined;
+    if (gr === undefined || gr === null || !this.#config.gracefulRestart.enabled) return {};
+    if (keepRoutes) return gr.notification ? {} : { notification: false };
+    return gr.notification ? { notification: { code: 6, subcode: 9, data: Uint8Array.of(6, 2) } } : {};
   }
 
   #forgetPeer(runtime: PeerRuntime): void {
@@ -717,6 +724,7 @@ export class Speaker implements SpeakerView {
 
   #onEstablished(runtime: PeerRuntime, options: NegotiatedSessionOptions, log: Logger): void {
     runtime.negotiated = options;
+    runtime.noteSessionAddress();
     runtime.lastNotification = null;
     runtime.lastError = null;
     runtime.maxPrefixWarned = false;
@@ -857,7 +865,7 @@ export class Speaker implements SpeakerView {
         { error: error.message, code: error.code, subcode: error.subcode },
         'malformed UPDATE; session reset',
       );
-      resetSessionWith(runtime.peer, notificationOfDecodeError(error));
+      sendNotificationOf(runtime, notificationOfDecodeError(error));
       return;
     }
     if (update.errors.length > 0)
@@ -942,18 +950,15 @@ export class Speaker implements SpeakerView {
     view.setUint16(0, family.afi);
     view.setUint8(2, family.safi);
     view.setUint32(3, verdict.limit);
-    resetSessionWith(runtime.peer, { code: 6, subcode: 1, data });
     const peer = runtime.peer;
-    // Stay down: no automatic restart, unless restartAfter says when.
-    runtime.heldDown = true;
-    peer.stop();
+    // Cease/1, then stay down (incoming connections refused too), unless restartAfter says when.
+    peer.stop({ notification: { code: 6, subcode: 1, data } });
     const restartAfter = runtime.config.maxPrefix?.restartAfter;
     if (restartAfter !== undefined) {
       runtime.maxPrefixRestartTimer = this.#clock.setTimeout(() => {
         runtime.maxPrefixRestartTimer = null;
         if (runtime.peer === peer && !this.#stopped) {
           log.info('restarting the session after a maximum prefix teardown');
-          runtime.heldDown = false;
           peer.start();
         }
       }, restartAfter * 1000);
@@ -969,7 +974,7 @@ export class Speaker implements SpeakerView {
     } catch (error) {
       if (!(error instanceof BgpDecodeError)) throw error;
       log.warn({ error: error.message }, 'malformed ROUTE-REFRESH; session reset');
-      resetSessionWith(runtime.peer, notificationOfDecodeError(error));
+      sendNotificationOf(runtime, notificationOfDecodeError(error));
       return;
     }
     const options = runtime.negotiated;
@@ -1000,14 +1005,9 @@ export class Speaker implements SpeakerView {
     }
   }
 
-  #sendRouteRefresh(runtime: PeerRuntime, afi: number, safi: number, subtype: number): void {
-    const options = runtime.negotiated;
-    if (options === null) return;
-    const bytes = encodeBgpMessage(
-      { type: 'route-refresh', afi, safi, subtype },
-      codecContextOf(options, 'send'),
-    );
-    if (runtime.peer.sendUpdate(bytes)) runtime.routeRefreshSent += 1;
+  #sendRouteRefresh(runtime: PeerRuntime, afi: number, safi: number, subtype: RouteRefreshSubtype): void {
+    if (runtime.negotiated === null) return;
+    runtime.peer.sendRouteRefresh(afi, safi, subtype);
   }
 
   /**

@@ -131,6 +131,9 @@ export interface PeerEvents {
 
 type Direction = 'outgoing' | 'incoming';
 
+/** The NOTIFICATION an event's teardown sends instead of the FSM's (null inside: none); null: the FSM's. */
+type NotificationOverride = { readonly notification: NotificationError | null } | null;
+
 /** What `Peer.stop()` tells the peer: a NOTIFICATION (default Cease/2), or nothing (`false`). */
 export interface PeerStopOptions {
   /**
@@ -198,12 +201,12 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly messagesOut = emptyCounts();
   private dispatching = false;
   private currentEvent: FsmEvent['type'] | null = null;
-  private readonly queue: FsmEvent[] = [];
+  private readonly queue: Array<{ readonly event: FsmEvent; readonly override: NotificationOverride }> = [];
   /**
    * Set by `sendNotification`/`stop()` for the teardown they start: the NOTIFICATION the FSM's
    * SendNotification action sends instead of its own (null: none at all).
    */
-  private notificationOverride: { readonly notification: NotificationError | null } | null = null;
+  private notificationOverride: NotificationOverride = null;
   /**
    * Idle because an Established session went down (IdleHold damping applies: incoming connections are
    * refused until it expires). Idle after connection failures only does not refuse them.
@@ -250,13 +253,10 @@ export class Peer extends EventEmitter<PeerEvents> {
     const chosen = options.notification;
     if (chosen !== undefined && chosen !== false) checkNotification(chosen);
     this.stopped = true;
-    this.notificationOverride =
-      chosen === undefined ? null : { notification: chosen === false ? null : chosen };
-    try {
-      this.dispatch({ type: 'ManualStop' });
-    } finally {
-      this.notificationOverride = null;
-    }
+    this.dispatch(
+      { type: 'ManualStop' },
+      chosen === undefined ? null : { notification: chosen === false ? null : chosen },
+    );
     this.cancelTimer('IdleHold');
     if (this.pending) {
       const pending = this.pending;
@@ -279,12 +279,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     checkNotification(notification);
     const state = this.fsm.state;
     if (state !== 'OpenSent' && state !== 'OpenConfirm' && state !== 'Established') return false;
-    this.notificationOverride = { notification };
-    try {
-      this.dispatch({ type: 'AutomaticStop' });
-    } finally {
-      this.notificationOverride = null;
-    }
+    this.dispatch({ type: 'AutomaticStop' }, { notification });
     return true;
   }
 
@@ -410,12 +405,20 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   // ---- FSM plumbing -------------------------------------------------------------------------------
 
-  private dispatch(event: FsmEvent): void {
-    this.queue.push(event);
+  /** Runs an event now, or after the one being processed (events raised by our own listeners). */
+  private dispatch(event: FsmEvent, override: NotificationOverride = null): void {
+    this.queue.push({ event, override });
     if (this.dispatching) return;
     this.dispatching = true;
     try {
-      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.step(next);
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        this.notificationOverride = next.override;
+        try {
+          this.step(next.event);
+        } finally {
+          this.notificationOverride = null;
+        }
+      }
     } finally {
       this.dispatching = false;
     }
@@ -443,9 +446,12 @@ export class Peer extends EventEmitter<PeerEvents> {
     else if (from === 'Idle') this.idleAfterFlap = false;
     if (to === 'Idle' && !this.stopped && this.options.autoRestart !== false) {
       this.queue.push({
-        type: this.fsm.attributes.passiveTcpEstablishment
-          ? 'AutomaticStart_with_DampPeerOscillations_and_PassiveTcpEstablishment'
-          : 'AutomaticStart_with_DampPeerOscillations',
+        event: {
+          type: this.fsm.attributes.passiveTcpEstablishment
+            ? 'AutomaticStart_with_DampPeerOscillations_and_PassiveTcpEstablishment'
+            : 'AutomaticStart_with_DampPeerOscillations',
+        },
+        override: null,
       });
     }
   }
@@ -592,7 +598,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     if (connection === this.connection) {
       this.lastError ??= 'connection closed';
-      if (this.pending && this.pending.connected && this.fsm.state !== 'Established') {
+      if (this.pending?.connected && this.fsm.state !== 'Established') {
         // The other connection of a collision lives on: continue the session on it.
         this.adoptPending();
         return;

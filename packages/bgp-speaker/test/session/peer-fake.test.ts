@@ -481,6 +481,16 @@ describe('NOTIFICATION, ROUTE-REFRESH and stop options', () => {
     expect(ctx.sockets).toHaveLength(2);
   });
 
+  it('sendNotification from an update listener (during the driver’s own event) sends the chosen one', () => {
+    const ctx = setup();
+    const socket = establish(ctx);
+    ctx.peer.on('update', () => ctx.peer.sendNotification(3, 1));
+    socket.receive(Uint8Array.of(...new Array(16).fill(0xff), 0, 23, 2, 0, 0, 0, 0));
+    expect(decodeNotification(socket.sent().at(-1)![1])).toMatchObject({ code: 3, subcode: 1 });
+    expect(ctx.peer.stats().messagesOut.notification).toBe(1);
+    expect(ctx.peer.state).toBe('Idle');
+  });
+
   it('sendNotification refuses bad codes and does nothing without a session', () => {
     const ctx = setup();
     expect(() => ctx.peer.sendNotification(0, 1)).toThrow(/error code 0/);
