@@ -1,11 +1,17 @@
 // The real RouteTable: rtnetlink through the `netlink` npm package, in the network namespace of the
-// current process. Translates between KernelRoute and rtnetlink messages (including RTA_MULTIPATH for
-// ECMP, which the package leaves as raw bytes) and turns multicast notifications into KernelEvents.
+// current process. Route writes (single or batched) go through a RouteWriter: requests encoded by
+// route-message.ts, many per sendmsg, each acknowledged and matched by sequence number. Dumps (routes,
+// links) use the package's request API; multicast notifications become KernelEvents (RTA_MULTIPATH,
+// which the package leaves as raw bytes, is decoded here).
 
 import { createRtNetlink, type RtNetlinkSocket, rt } from 'netlink';
 import { Observable, share } from 'rxjs';
-import { addressToBytes, bytesToAddress, formatCidr, parseCidr } from './address.js';
+import { bytesToAddress, formatCidr } from './address.js';
+import { RouteWriter, type RouteWriterOptions, type WriteRequest } from './netlink-route-writer.js';
+import { align4, encodeRouteRequest, errnoName, RTNH_F_ONLINK, refusal } from './route-message.js';
 import {
+  type BatchResult,
+  checkRouteOps,
   describeRoute,
   KernelError,
   type KernelEvent,
@@ -13,43 +19,39 @@ import {
   type LinkInfo,
   MAIN_TABLE,
   type NextHop,
+  type RouteOp,
+  type RouteOpFailure,
   type RouteScope,
   type RouteTable,
   type RouteType,
 } from './routes.js';
 
-const NLM_F_REPLACE = 0x100;
-const NLM_F_CREATE = 0x400;
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
 const RTM_NEWROUTE = 24;
 const RTM_DELROUTE = 25;
 const RTA_GATEWAY = 5;
-const RTNH_F_ONLINK = 4;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
-const TYPE_TO_KERNEL: Record<RouteType, keyof typeof rt.RouteType> = {
-  unicast: 'UNICAST',
-  blackhole: 'BLACKHOLE',
-  unreachable: 'UNREACHABLE',
-  prohibit: 'PROHIBIT',
-};
-const SCOPE_TO_KERNEL: Record<RouteScope, keyof typeof rt.RouteScope> = {
-  universe: 'UNIVERSE',
-  link: 'LINK',
-  host: 'HOST',
-};
+const MONITOR_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
+
+export type NetlinkRouteTableOptions = RouteWriterOptions;
 
 export class NetlinkRouteTable implements RouteTable {
   private readonly socket: RtNetlinkSocket = createRtNetlink();
+  /** Route writes: a socket of their own, many requests per sendmsg. */
+  private readonly writer: RouteWriter;
   private linksByName = new Map<string, LinkInfo>();
   private linksByIndex = new Map<number, LinkInfo>();
   readonly events: Observable<KernelEvent>;
 
-  constructor() {
+  constructor(options: NetlinkRouteTableOptions = {}) {
+    this.writer = new RouteWriter(options);
     this.events = new Observable<KernelEvent>((subscriber) => {
-      const monitor = createRtNetlink();
+      // A large receive buffer (capped by net.core.rmem_max) absorbs bursts of route changes: an overrun
+      // would abort the process (see netlink-route-writer.ts), so the monitor must never fall that far behind.
+      const monitor = createRtNetlink({ recvBufferSize: MONITOR_RECEIVE_BUFFER_BYTES, sendBufferSize: 0 });
       for (const group of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE'] as const) monitor.addMembership(group);
       monitor.socket.on('message', (messages) => {
         for (const message of messages) {
@@ -88,81 +90,81 @@ export class NetlinkRouteTable implements RouteTable {
   }
 
   async replaceRoute(route: KernelRoute): Promise<void> {
-    const { data, attrs } = await this.toMessage(route);
-    try {
-      await this.socket.newRoute(data, attrs, { flags: NLM_F_CREATE | NLM_F_REPLACE });
-    } catch (error) {
-      throw kernelError(`cannot program route ${describeRoute(route)}`, error);
-    }
+    const result = await this.applyBatch([{ op: 'replace', route }]);
+    if (result.failures[0]) throw result.failures[0].error;
   }
 
   async deleteRoute(route: KernelRoute): Promise<void> {
-    const { data, attrs } = await this.toMessage(route, { forDelete: true });
-    try {
-      await this.socket.delRoute(data, attrs);
-    } catch (error) {
-      const wrapped = kernelError(`cannot delete route ${describeRoute(route)}`, error);
-      if (wrapped.errno === 'ESRCH' || wrapped.errno === 'ENOENT') return;
-      throw wrapped;
+    const result = await this.applyBatch([{ op: 'delete', route }]);
+    if (result.failures[0]) throw result.failures[0].error;
+  }
+
+  /**
+   * Writes every op, in order, many per sendmsg (see RouteWriter); the result names each op that failed
+   * (its index, the op, and the error replaceRoute/deleteRoute would have thrown for it). Interface names
+   * are resolved from the link cache, refreshed once per batch when a name is unknown.
+   */
+  async applyBatch(ops: readonly RouteOp[]): Promise<BatchResult> {
+    checkRouteOps(ops);
+    await this.refreshLinksIfUnknown(ops);
+    const failures: RouteOpFailure[] = [];
+    const requests: WriteRequest[] = [];
+    let succeeded = 0;
+    let outstanding = 0;
+    let finish: (() => void) | undefined;
+    const interfaceIndex = (name: string) => this.interfaceIndex(name);
+    for (let index = 0; index < ops.length; index++) {
+      const op = ops[index]!;
+      let bytes: Buffer;
+      try {
+        bytes = encodeRouteRequest(op.op, op.route, interfaceIndex, 0);
+      } catch (error) {
+        failures.push({ index, op, error: asError(error) });
+        continue;
+      }
+      outstanding++;
+      requests.push({
+        bytes,
+        settle: (errno, reason) => {
+          const error = outcomeError(op, errno, reason);
+          if (error) failures.push({ index, op, error });
+          else succeeded++;
+          if (--outstanding === 0) finish?.();
+        },
+      });
     }
+    if (outstanding > 0) {
+      const done = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      this.writer.submit(requests);
+      await done;
+    }
+    failures.sort((a, b) => a.index - b.index);
+    return { succeeded, failures };
   }
 
   close(): void {
+    this.writer.close();
     this.socket.socket.close();
   }
 
-  private async ifindex(name: string): Promise<number> {
-    let link = this.linksByName.get(name);
-    if (!link) {
-      await this.listLinks();
-      link = this.linksByName.get(name);
-    }
+  private interfaceIndex(name: string): number {
+    const link = this.linksByName.get(name);
     if (!link) throw new KernelError(`no interface named '${name}'`, 'ENODEV');
     return link.index;
   }
 
-  private async toMessage(
-    route: KernelRoute,
-    options: { forDelete?: boolean } = {},
-  ): Promise<{ data: rt.Route; attrs: rt.RouteAttrs }> {
-    const cidr = parseCidr(route.dst);
-    const data: rt.Route = {
-      family: cidr.family === 4 ? AF_INET : AF_INET6,
-      dstLen: cidr.length,
-      table: route.table < 256 ? route.table : 252,
-      protocol: route.protocol as rt.RouteProtocol,
-      scope: SCOPE_TO_KERNEL[route.scope],
-      type: TYPE_TO_KERNEL[route.type],
-    };
-    const attrs: rt.RouteAttrs = { dst: Buffer.from(addressToBytes(cidr.address)), table: route.table };
-    if (route.metric !== undefined) attrs.priority = route.metric;
-    if (options.forDelete) return { data, attrs };
-    if (route.gateway) attrs.gateway = Buffer.from(addressToBytes(route.gateway));
-    if (route.device) attrs.oif = await this.ifindex(route.device);
-    if (route.onlink) data.flags = { ...(data.flags ?? {}), __unknown: RTNH_F_ONLINK };
-    if (route.nextHops && route.nextHops.length > 0)
-      attrs.multipath = await this.encodeMultipath(route.nextHops);
-    return { data, attrs };
-  }
-
-  private async encodeMultipath(hops: readonly NextHop[]): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for (const hop of hops) {
-      const gateway = hop.gateway ? addressToBytes(hop.gateway) : undefined;
-      const attrLength = gateway ? 4 + gateway.length : 0;
-      const buffer = Buffer.alloc(8 + align4(attrLength));
-      buffer.writeUInt16LE(8 + attrLength, 0);
-      buffer.writeUInt8(hop.onlink ? RTNH_F_ONLINK : 0, 2);
-      buffer.writeUInt8((hop.weight ?? 1) - 1, 3);
-      buffer.writeInt32LE(hop.device ? await this.ifindex(hop.device) : 0, 4);
-      if (gateway) {
-        buffer.writeUInt16LE(attrLength, 8);
-        buffer.writeUInt16LE(RTA_GATEWAY, 10);
-        buffer.set(gateway, 12);
+  private async refreshLinksIfUnknown(ops: readonly RouteOp[]): Promise<void> {
+    for (const { op, route } of ops) {
+      if (op !== 'replace') continue;
+      if (route.device !== undefined && !this.linksByName.has(route.device))
+        return void (await this.listLinks());
+      for (const hop of route.nextHops ?? []) {
+        if (hop.device !== undefined && !this.linksByName.has(hop.device))
+          return void (await this.listLinks());
       }
-      chunks.push(buffer);
     }
-    return Buffer.concat(chunks);
   }
 
   private decodeMultipath(buffer: Buffer): NextHop[] {
@@ -269,14 +271,15 @@ function fromKernelScope(scope: rt.Route['scope']): RouteScope {
   return name === 'LINK' ? 'link' : name === 'HOST' ? 'host' : 'universe';
 }
 
-function align4(n: number): number {
-  return (n + 3) & ~3;
+/** The error of one op from the kernel's answer (undefined = done); a missing route deletes fine. */
+function outcomeError(op: RouteOp, errno: number, reason: string | undefined): KernelError | undefined {
+  if (errno === 0) return undefined;
+  const name = errnoName(errno);
+  if (op.op === 'delete' && reason === undefined && (name === 'ESRCH' || name === 'ENOENT')) return undefined;
+  const context = `${op.op === 'replace' ? 'cannot program' : 'cannot delete'} route ${describeRoute(op.route)}`;
+  return reason === undefined ? refusal(context, errno) : new KernelError(`${context}: ${reason}`, name);
 }
 
-function kernelError(context: string, error: unknown): KernelError {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const detail = error instanceof Error ? error.message : String(error);
-  // The netlink package reports a kernel refusal as "Request rejected: ESRCH".
-  const errno = typeof code === 'string' ? code : /\b(E[A-Z0-9]{2,})\b/.exec(detail)?.[1];
-  return new KernelError(`${context}: ${detail}`, errno);
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,9 +1,17 @@
 // Route reconciliation: diff the routes we want against the routes of OUR protocol in the kernel, then
 // replace what differs and delete what we no longer want (mark-and-sweep of our own routes only: routes of
 // any other protocol are never listed, so never touched). One apply reports what it did and what failed;
-// the caller retries failures. Routes through an interface that does not exist yet wait for it.
+// the caller retries failures. Routes through an interface that does not exist yet wait for it. All the
+// writes of one apply go to the kernel as one RouteTable.applyBatch (deletes first, then replaces).
 
-import { KernelError, type KernelRoute, type RouteTable, routeKey, sameRoute } from './routes.js';
+import {
+  KernelError,
+  type KernelRoute,
+  type RouteOp,
+  type RouteTable,
+  routeKey,
+  sameRoute,
+} from './routes.js';
 
 export interface RoutePlan {
   /** Routes to create or overwrite (missing or different in the kernel). */
@@ -79,37 +87,31 @@ export class RouteReconciler {
     const plan = planRouteChanges(this.desired(), actual);
     const waitingForInterface: KernelRoute[] = [];
     const failures: { route: KernelRoute; error: Error }[] = [];
-    let replaced = 0;
-    let removed = 0;
-    for (const route of plan.remove) {
-      try {
-        await this.routes.deleteRoute(route);
-        removed++;
-      } catch (error) {
-        failures.push({ route, error: asError(error) });
-      }
-    }
+    const ops: RouteOp[] = plan.remove.map((route) => ({ op: 'delete', route }));
     for (const route of plan.replace) {
       const devices = [route.device, ...(route.nextHops ?? []).map((h) => h.device)].filter(
         (d): d is string => d !== undefined,
       );
-      if (devices.some((d) => !links.has(d))) {
-        waitingForInterface.push(route);
-        continue;
-      }
-      try {
-        await this.routes.replaceRoute(route);
-        replaced++;
-      } catch (error) {
-        const failure = asError(error);
-        if (failure instanceof KernelError && failure.errno === 'ENODEV') waitingForInterface.push(route);
-        else failures.push({ route, error: failure });
+      if (devices.some((d) => !links.has(d))) waitingForInterface.push(route);
+      else ops.push({ op: 'replace', route });
+    }
+    const result = ops.length > 0 ? await this.routes.applyBatch(ops) : { succeeded: 0, failures: [] };
+    const failed = new Set<number>();
+    for (const { index, op, error } of result.failures) {
+      failed.add(index);
+      if (op.op === 'replace' && error instanceof KernelError && error.errno === 'ENODEV') {
+        waitingForInterface.push(op.route);
+      } else {
+        failures.push({ route: op.route, error });
       }
     }
+    let replaced = 0;
+    let removed = 0;
+    ops.forEach((op, index) => {
+      if (failed.has(index)) return;
+      if (op.op === 'replace') replaced++;
+      else removed++;
+    });
     return { replaced, removed, waitingForInterface, failures };
   }
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -87,6 +87,44 @@ export type KernelEvent =
   | { readonly kind: 'route-removed'; readonly route: KernelRoute }
   | { readonly kind: 'route-added'; readonly route: KernelRoute };
 
+/** One write of a batch: create-or-overwrite, or delete (a missing route is not an error). */
+export type RouteOp =
+  | { readonly op: 'replace'; readonly route: KernelRoute }
+  | { readonly op: 'delete'; readonly route: KernelRoute };
+
+/** An op of a batch that failed: its position in the batch, the op, and the error it failed with. */
+export interface RouteOpFailure {
+  readonly index: number;
+  readonly op: RouteOp;
+  /** A KernelError with `errno` (ENODEV, ENETUNREACH, EINVAL, ...) when the kernel (or a missing interface)
+   *  refused it; an AddressError/RangeError for a malformed route. The same error replaceRoute or
+   *  deleteRoute would have thrown for it alone. */
+  readonly error: Error;
+}
+
+export interface BatchResult {
+  /** Ops that took effect (a delete of a route that was not there counts). */
+  readonly succeeded: number;
+  /** The failed ops, in batch order; empty when everything was written. */
+  readonly failures: readonly RouteOpFailure[];
+}
+
+/** Throws a TypeError naming the first entry of `ops` that is not a replace or delete of a route. */
+export function checkRouteOps(ops: readonly RouteOp[]): void {
+  if (!Array.isArray(ops)) throw new TypeError(`route ops must be an array, got ${typeof ops}`);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as { op?: unknown; route?: { dst?: unknown } } | undefined;
+    if (op?.op !== 'replace' && op?.op !== 'delete') {
+      throw new TypeError(`ops[${i}].op must be 'replace' or 'delete', got ${JSON.stringify(op?.op)}`);
+    }
+    if (typeof op.route !== 'object' || op.route === null || typeof op.route.dst !== 'string') {
+      throw new TypeError(
+        `ops[${i}].route must be a KernelRoute with a dst, got ${JSON.stringify(op.route)}`,
+      );
+    }
+  }
+}
+
 /** The kernel's routing table, as Caracal uses it. Implementations: netlink (real) and in-memory (fake). */
 export interface RouteTable {
   /** Routes of one protocol (in every table, or one table). */
@@ -95,6 +133,11 @@ export interface RouteTable {
   replaceRoute(route: KernelRoute): Promise<void>;
   /** Deletes the route; deleting a missing route is not an error. */
   deleteRoute(route: KernelRoute): Promise<void>;
+  /**
+   * Applies the ops in order, with the same per-op semantics as replaceRoute/deleteRoute, but as few kernel
+   * round trips as possible. Never rejects for an op's failure: each one is reported in the result.
+   */
+  applyBatch(ops: readonly RouteOp[]): Promise<BatchResult>;
   listLinks(): Promise<LinkInfo[]>;
   /** Link and route changes, as the kernel announces them. */
   readonly events: Observable<KernelEvent>;

@@ -1,0 +1,255 @@
+// Encoding of KernelRoutes as rtnetlink RTM_NEWROUTE / RTM_DELROUTE requests (netlink header + rtmsg +
+// attributes, RTA_MULTIPATH included), written straight into one Buffer per request so that many of them
+// can be concatenated into a single sendmsg; and decoding of the kernel's NLMSG_ERROR acknowledgements.
+// The bytes are the same request the `netlink` package builds for newRoute/delRoute (a unit test checks
+// this with the package's own parser); only the per-request JavaScript objects are gone.
+
+import { getSystemErrorName } from 'node:util';
+import { addressToBytes, parseCidr } from './address.js';
+import { KernelError, type KernelRoute, type NextHop, type RouteScope, type RouteType } from './routes.js';
+
+export const NLMSG_HEADER_LENGTH = 16;
+export const NLMSG_ERROR = 2;
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_CREATE = 0x400;
+
+const RTMSG_LENGTH = 12;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
+const RTA_MULTIPATH = 9;
+const RTA_TABLE = 15;
+/** rtm_table holds 8 bits; larger tables go in RTA_TABLE with rtm_table = RT_TABLE_COMPAT. */
+const RT_TABLE_COMPAT = 252;
+export const RTNH_F_ONLINK = 4;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+const KERNEL_TYPE: Record<RouteType, number> = { unicast: 1, blackhole: 6, unreachable: 7, prohibit: 8 };
+const KERNEL_SCOPE: Record<RouteScope, number> = { universe: 0, link: 253, host: 254 };
+
+/** Interface name -> ifindex; throws a KernelError ENODEV for an unknown name. */
+export type InterfaceIndex = (name: string) => number;
+
+export type RouteRequestKind = 'replace' | 'delete';
+
+/**
+ * One complete netlink request for `route` (sequence number 0: the writer stamps it when sending).
+ * replace = RTM_NEWROUTE with NLM_F_CREATE|NLM_F_REPLACE; delete = RTM_DELROUTE keyed by table, dst,
+ * metric, type, scope and protocol (no next hops), exactly like the single-request path always did.
+ * Throws AddressError for a bad dst/gateway and KernelError ENODEV for an unknown interface.
+ */
+export function encodeRouteRequest(
+  kind: RouteRequestKind,
+  route: KernelRoute,
+  interfaceIndex: InterfaceIndex,
+  portId: number,
+): Buffer {
+  checkRouteNumbers(route);
+  const dst = destinationBytes(route.dst);
+  const family = dst.length === 4 ? AF_INET : AF_INET6;
+  const forDelete = kind === 'delete';
+  const gateway = !forDelete && route.gateway ? gatewayBytes(route.gateway) : undefined;
+  const oif = !forDelete && route.device ? interfaceIndex(route.device) : undefined;
+  const multipath =
+    !forDelete && route.nextHops && route.nextHops.length > 0
+      ? encodeMultipath(route.nextHops, interfaceIndex)
+      : undefined;
+
+  let length = NLMSG_HEADER_LENGTH + RTMSG_LENGTH + attributeSize(dst.length) + attributeSize(4);
+  if (route.metric !== undefined) length += attributeSize(4);
+  if (gateway) length += attributeSize(gateway.length);
+  if (oif !== undefined) length += attributeSize(4);
+  if (multipath) length += attributeSize(multipath.length);
+
+  // From the shared pool, zeroed: reserved fields and attribute padding must be 0.
+  const buffer = Buffer.allocUnsafe(length).fill(0);
+  buffer.writeUInt32LE(length, 0);
+  buffer.writeUInt16LE(forDelete ? RTM_DELROUTE : RTM_NEWROUTE, 4);
+  buffer.writeUInt16LE(
+    forDelete ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+    6,
+  );
+  // bytes 8..11: sequence number, stamped at send time
+  buffer.writeUInt32LE(portId >>> 0, 12);
+  let offset = NLMSG_HEADER_LENGTH;
+  buffer[offset] = family;
+  buffer[offset + 1] = dst.prefixLength;
+  // src_len, tos: 0
+  buffer[offset + 4] = route.table < 256 ? route.table : RT_TABLE_COMPAT;
+  buffer[offset + 5] = route.protocol;
+  buffer[offset + 6] = KERNEL_SCOPE[route.scope];
+  buffer[offset + 7] = KERNEL_TYPE[route.type];
+  buffer.writeUInt32LE(!forDelete && route.onlink ? RTNH_F_ONLINK : 0, offset + 8);
+  offset += RTMSG_LENGTH;
+  offset = putAttribute(buffer, offset, RTA_DST, dst);
+  offset = putU32Attribute(buffer, offset, RTA_TABLE, route.table);
+  if (route.metric !== undefined) offset = putU32Attribute(buffer, offset, RTA_PRIORITY, route.metric);
+  if (gateway) offset = putAttribute(buffer, offset, RTA_GATEWAY, gateway);
+  if (oif !== undefined) offset = putU32Attribute(buffer, offset, RTA_OIF, oif);
+  if (multipath) putAttribute(buffer, offset, RTA_MULTIPATH, multipath);
+  return buffer;
+}
+
+/** RTA_MULTIPATH payload: one rtnexthop (len, flags, hops = weight-1, ifindex) + RTA_GATEWAY per hop. */
+export function encodeMultipath(hops: readonly NextHop[], interfaceIndex: InterfaceIndex): Buffer {
+  const chunks: Buffer[] = [];
+  for (const hop of hops) {
+    const gateway = hop.gateway ? addressToBytes(hop.gateway) : undefined;
+    const attrLength = gateway ? 4 + gateway.length : 0;
+    const buffer = Buffer.alloc(8 + align4(attrLength));
+    buffer.writeUInt16LE(8 + attrLength, 0);
+    buffer.writeUInt8(hop.onlink ? RTNH_F_ONLINK : 0, 2);
+    buffer.writeUInt8((hop.weight ?? 1) - 1, 3);
+    buffer.writeInt32LE(hop.device ? interfaceIndex(hop.device) : 0, 4);
+    if (gateway) {
+      buffer.writeUInt16LE(attrLength, 8);
+      buffer.writeUInt16LE(RTA_GATEWAY, 10);
+      buffer.set(gateway, 12);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** One message of a received datagram, as far as the writer cares. */
+export interface NetlinkReply {
+  readonly type: number;
+  readonly seq: number;
+  /** For NLMSG_ERROR: 0 = acknowledgement, else the (positive) errno the kernel refused with. */
+  readonly errno: number;
+}
+
+/**
+ * Walks the netlink messages of one datagram (a truncated datagram still yields its complete headers and
+ * the errno of an NLMSG_ERROR, which is all an acknowledgement carries that we need).
+ */
+export function parseReplies(datagram: Buffer, onReply: (reply: NetlinkReply) => void): void {
+  let offset = 0;
+  while (offset + NLMSG_HEADER_LENGTH <= datagram.length) {
+    const length = datagram.readUInt32LE(offset);
+    const type = datagram.readUInt16LE(offset + 4);
+    const seq = datagram.readUInt32LE(offset + 8);
+    const errno =
+      type === NLMSG_ERROR && offset + NLMSG_HEADER_LENGTH + 4 <= datagram.length
+        ? -datagram.readInt32LE(offset + NLMSG_HEADER_LENGTH) | 0
+        : 0;
+    onReply({ type, seq, errno });
+    if (length < NLMSG_HEADER_LENGTH) break;
+    offset += align4(length);
+  }
+}
+
+/** `ENETUNREACH` for 101, or the number as text when the platform has no name for it. */
+export function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return String(errno);
+  }
+}
+
+/** The KernelError of a refused request, worded as the single-request path always worded it. */
+export function refusal(context: string, errno: number): KernelError {
+  const name = errnoName(errno);
+  return new KernelError(`${context}: Request rejected: ${name}`, name);
+}
+
+/** The network's bytes and prefix length; a quick path for canonical IPv4, parseCidr for the rest. */
+function destinationBytes(text: string): Uint8Array & { prefixLength: number } {
+  const slash = text.indexOf('/');
+  const quick = slash > 0 ? quickIPv4(text, 0, slash) : undefined;
+  if (quick !== undefined) {
+    const lengthText = text.slice(slash + 1);
+    const length = lengthText.length <= 2 && /^(?:0|[1-9]\d?)$/.test(lengthText) ? Number(lengthText) : 99;
+    const hostMask = length >= 32 ? 0 : 0xffffffff >>> length;
+    if (length <= 32 && (quick & hostMask) === 0) {
+      const bytes = Object.assign(new Uint8Array(4), { prefixLength: length });
+      bytes[0] = quick >>> 24;
+      bytes[1] = (quick >>> 16) & 255;
+      bytes[2] = (quick >>> 8) & 255;
+      bytes[3] = quick & 255;
+      return bytes;
+    }
+  }
+  const cidr = parseCidr(text); // throws the precise AddressError
+  return Object.assign(addressToBytes(cidr.address), { prefixLength: cidr.length });
+}
+
+function gatewayBytes(text: string): Uint8Array {
+  const quick = quickIPv4(text, 0, text.length);
+  if (quick === undefined) return addressToBytes(text);
+  return Uint8Array.of(quick >>> 24, (quick >>> 16) & 255, (quick >>> 8) & 255, quick & 255);
+}
+
+/** A canonical dotted quad (no leading zeros) in text[start, end) as an unsigned 32-bit number. */
+function quickIPv4(text: string, start: number, end: number): number | undefined {
+  let value = 0;
+  let octet = -1;
+  let digits = 0;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (octet < 0 || dots === 3) return undefined;
+      value = value * 256 + octet;
+      octet = -1;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return undefined; // leading zero
+      octet = Math.max(octet, 0) * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (dots !== 3 || octet < 0) return undefined;
+  return value * 256 + octet;
+}
+
+/** Numbers that would be silently truncated on the wire are refused with the field and value named. */
+function checkRouteNumbers(route: KernelRoute): void {
+  const check = (field: string, value: number | undefined, max: number, min = 0) => {
+    if (value === undefined) return;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new RangeError(`route ${route.dst}: ${field} must be an integer ${min}..${max}, got ${value}`);
+    }
+  };
+  check('table', route.table, 0xffffffff);
+  check('protocol', route.protocol, 255);
+  check('metric', route.metric, 0xffffffff);
+  route.nextHops?.forEach((hop, i) => {
+    check(`nextHops[${i}].weight`, hop.weight, 256, 1);
+  });
+  if (!(route.type in KERNEL_TYPE)) throw new RangeError(`route ${route.dst}: unknown type '${route.type}'`);
+  if (!(route.scope in KERNEL_SCOPE))
+    throw new RangeError(`route ${route.dst}: unknown scope '${route.scope}'`);
+}
+
+function attributeSize(payloadLength: number): number {
+  return align4(4 + payloadLength);
+}
+
+function putAttribute(buffer: Buffer, offset: number, type: number, payload: Uint8Array): number {
+  buffer.writeUInt16LE(4 + payload.length, offset);
+  buffer.writeUInt16LE(type, offset + 2);
+  buffer.set(payload, offset + 4);
+  return offset + attributeSize(payload.length);
+}
+
+function putU32Attribute(buffer: Buffer, offset: number, type: number, value: number): number {
+  buffer.writeUInt16LE(8, offset);
+  buffer.writeUInt16LE(type, offset + 2);
+  buffer.writeUInt32LE(value >>> 0, offset + 4);
+  return offset + 8;
+}
+
+export function align4(n: number): number {
+  return (n + 3) & ~3;
+}
