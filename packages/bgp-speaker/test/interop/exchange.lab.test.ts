@@ -403,4 +403,8 @@ describeLab('caracal-bgpd ↔ BIRD 2 and GoBGP (eBGP v4/v6, iBGP, 4-octet AS)', 
       timeoutMs: 20_000,
     });
   });
+
+  it('logged no errors along the way', () => {
+    expect(us.logLines(50)).toEqual([]);
+  });
 });

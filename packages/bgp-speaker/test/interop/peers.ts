@@ -6,7 +6,7 @@
 // also when a test fails.
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { type Lab, type LabProcess, repositoryRoot, WaitAbortedError, waitUntil } from '@caracal/lab';
@@ -521,14 +521,16 @@ export class CaracalBgpd {
     readonly node: string,
     readonly configPath: string,
     readonly socketPath: string,
+    readonly metricsPort: number,
     process: LabProcess,
   ) {
     this.process = process;
   }
 
-  static configText(config: BgpdConfigInput, socketPath: string): string {
+  /** The YAML: `config` plus the control socket and a metrics port (fixed per daemon, so reloads keep it). */
+  static configText(config: BgpdConfigInput, socketPath: string, metricsPort: number): string {
     return stringify({
-      metrics: { address: '127.0.0.1', port: randomInt(20_000, 60_000) },
+      metrics: { address: '127.0.0.1', port: metricsPort },
       logLevel: 'debug',
       ...config,
       control: { socket: socketPath },
@@ -539,9 +541,11 @@ export class CaracalBgpd {
     const dir = nodeDir(lab, node);
     const configPath = join(dir, 'bgpd.yaml');
     const socketPath = join(dir, 'bgpd.sock');
-    writeFileSync(configPath, CaracalBgpd.configText(config, socketPath));
+    // Metrics on the node's private loopback: any port is free there.
+    const metricsPort = randomInt(20_000, 60_000);
+    writeFileSync(configPath, CaracalBgpd.configText(config, socketPath, metricsPort));
     const process = await CaracalBgpd.spawn(lab, node, configPath, 'caracal-bgpd');
-    const daemon = new CaracalBgpd(lab, node, configPath, socketPath, process);
+    const daemon = new CaracalBgpd(lab, node, configPath, socketPath, metricsPort, process);
     daemon.starts = 1;
     await daemon.waitForControlSocket();
     return daemon;
@@ -569,7 +573,7 @@ export class CaracalBgpd {
 
   /** Rewrites the config file (same socket) without telling the daemon. */
   writeConfig(config: BgpdConfigInput): void {
-    writeFileSync(this.configPath, CaracalBgpd.configText(config, this.socketPath));
+    writeFileSync(this.configPath, CaracalBgpd.configText(config, this.socketPath, this.metricsPort));
   }
 
   /** Rewrites the config file and sends SIGHUP. */
@@ -658,6 +662,26 @@ export class CaracalBgpd {
       },
       { timeoutMs, intervalMs: 250 },
     );
+  }
+
+  /** Log lines (pino JSON) at `minLevel` or above (40 warn, 50 error, 60 fatal), of every start so far. */
+  logLines(minLevel: number): string[] {
+    const dir = nodeDir(this.lab, this.node);
+    const lines: string[] = [];
+    for (let start = 1; start <= this.starts; start++) {
+      const name = start === 1 ? 'caracal-bgpd' : `caracal-bgpd-${start}`;
+      let text = '';
+      try {
+        text = readFileSync(join(dir, `${name}.log`), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) {
+        const level = /^\{"level":(\d+)/.exec(line)?.[1];
+        if (level !== undefined && Number(level) >= minLevel) lines.push(line);
+      }
+    }
+    return lines;
   }
 
   /** The tail of the current log (for failure messages and the report). */

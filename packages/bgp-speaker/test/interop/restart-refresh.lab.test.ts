@@ -215,4 +215,8 @@ describeLab('caracal-bgpd graceful restart and route refresh with BIRD 2', () =>
     expect(routes.find((r) => r.prefix === '10.46.0.0/24')?.paths[0]?.from).toBe('bird');
     expect(routes.find((r) => r.prefix === '10.47.0.0/24')).toBeUndefined();
   });
+
+  it('logged no errors along the way', () => {
+    expect(us.logLines(50)).toEqual([]);
+  });
 });
