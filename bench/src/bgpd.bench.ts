@@ -277,8 +277,7 @@ async function measure(receiverKind: ReceiverKind, spec: RunSpec): Promise<Measu
         : receiverKind === 'gobgp'
           ? await startGobgp(lab)
           : await startCaracal(lab, spec.kernel);
-    const sender = await lab.spawn('snd', [
-      process.execPath,
+    const senderArgs = [
       SENDER_JS,
       '--connect',
       RECEIVER,
@@ -288,9 +287,21 @@ async function measure(receiverKind: ReceiverKind, spec: RunSpec): Promise<Measu
       String(SENDER_AS),
       '--count',
       String(spec.prefixes),
-    ]);
+    ];
+    let sender = await lab.spawn('snd', [process.execPath, ...senderArgs]);
     const timeoutMs = Math.max(120_000, spec.prefixes * 0.6);
-    const establishedLine = await sender.waitForLog(/"event":"established"/, { timeoutMs: 120_000 });
+    let establishedLine: string;
+    try {
+      establishedLine = await sender.waitForLog(/"event":"established"/, { timeoutMs: 120_000 });
+    } catch (error) {
+      // Other engineers rebuild packages/bgp-speaker/dist in this shared tree; a sender started in the
+      // middle of that fails to load its modules. One retry after a pause.
+      if (sender.running) throw error;
+      console.error(`  sender failed to start (${String(error).slice(0, 200)}); retrying once`);
+      await new Promise((r) => setTimeout(r, 5000));
+      sender = await lab.spawn('snd', [process.execPath, ...senderArgs], { name: 'sender-retry' });
+      establishedLine = await sender.waitForLog(/"event":"established"/, { timeoutMs: 120_000 });
+    }
     const establishedAt = (JSON.parse(establishedLine) as { at: number }).at;
     const rssAtEstablishedMiB = rssMiB(receiver.process.pid);
     const senderProblem = () => {
