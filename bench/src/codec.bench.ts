@@ -16,7 +16,7 @@
 //   - capture: pcap → TCP reassembly → BGP messages with their negotiated context (captureBgpEvents).
 // Rates are prefixes/s and MB/s of wire bytes (wall clock), and prefixes per CPU-second of the whole
 // process (GC threads included), against the 5 M prefixes/s target.
-// Run: bench/run codec   (PREFIXES=… RUNS=… to change the size)
+// Run: bench/run codec   (PREFIXES=… RUNS=… to change the size, SHAPES=distinct or shared for one shape)
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +39,8 @@ import {
 
 const PREFIXES = Number(process.env.PREFIXES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 5);
+/** Which shapes to run: "shared", "distinct" or both (the default), comma-separated. */
+const SHAPES = (process.env.SHAPES ?? 'shared,distinct').split(',');
 const TARGET_PREFIXES_PER_SECOND = 5_000_000;
 /** Octets per socket write: the writer's output is taken in batches of about this size. */
 const BATCH_OCTETS = 64 * 1024;
@@ -256,6 +258,7 @@ function main(): void {
   try {
     const all = prefixes();
     for (const shape of ['shared', 'distinct'] as const) {
+      if (!SHAPES.includes(shape)) continue;
       progress(`encoding ${PREFIXES.toLocaleString('en')} /32 prefixes, ${shape} attributes`);
       let messages: Uint8Array[];
       let stream: Uint8Array;
