@@ -36,7 +36,10 @@ const AF_INET6 = 10;
 
 const MONITOR_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 
-export type NetlinkRouteTableOptions = RouteWriterOptions;
+export interface NetlinkRouteTableOptions extends RouteWriterOptions {
+  /** SO_RCVBUF of the `events` monitor socket (capped by net.core.rmem_max, doubled). Default 8 MiB. */
+  readonly eventsReceiveBufferBytes?: number;
+}
 
 export class NetlinkRouteTable implements RouteTable {
   private readonly socket: RtNetlinkSocket = createRtNetlink();
@@ -46,12 +49,18 @@ export class NetlinkRouteTable implements RouteTable {
   private linksByIndex = new Map<number, LinkInfo>();
   readonly events: Observable<KernelEvent>;
 
+  /** Subscriptions to `events` (0 or 1 monitor socket, shared): the writer paces itself for them. */
+  private monitors = 0;
+
   constructor(options: NetlinkRouteTableOptions = {}) {
-    this.writer = new RouteWriter(options);
+    this.writer = new RouteWriter(options, () => this.monitors > 0);
     this.events = new Observable<KernelEvent>((subscriber) => {
       // A large receive buffer (capped by net.core.rmem_max) absorbs bursts of route changes: an overrun
       // would abort the process (see netlink-route-writer.ts), so the monitor must never fall that far behind.
-      const monitor = createRtNetlink({ recvBufferSize: MONITOR_RECEIVE_BUFFER_BYTES, sendBufferSize: 0 });
+      const monitor = createRtNetlink({
+        recvBufferSize: options.eventsReceiveBufferBytes ?? MONITOR_RECEIVE_BUFFER_BYTES,
+        sendBufferSize: 0,
+      });
       for (const group of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE'] as const) monitor.addMembership(group);
       monitor.socket.on('message', (messages) => {
         for (const message of messages) {
@@ -60,7 +69,11 @@ export class NetlinkRouteTable implements RouteTable {
         }
       });
       monitor.socket.on('error', (error) => subscriber.error(error));
-      return () => monitor.socket.close();
+      this.monitors++;
+      return () => {
+        this.monitors--;
+        monitor.socket.close();
+      };
     }).pipe(share());
   }
 

@@ -1,14 +1,17 @@
 // The bulk write path of NetlinkRouteTable: a dedicated rtnetlink socket (the `netlink` package's
 // RawNetlinkSocket) that sends many route requests per sendmsg — a datagram of concatenated netlink
-// messages, which the kernel processes in order — each with NLM_F_ACK and its own sequence number, and
-// matches every acknowledgement or refusal back to its request by that number. A window bounds the
+// messages, which the kernel processes in order — each with its own sequence number. The kernel answers
+// every refused request with an NLMSG_ERROR carrying that number, so a refusal is matched to its request;
+// only the last request of a datagram asks for an acknowledgement of success too (NLM_F_ACK): once that
+// arrives, every earlier request of the datagram that was not refused has succeeded, which saves the
+// kernel one message, and us one recvmsg, per route. A window bounds the
 // requests whose acknowledgement is outstanding so that the acknowledgements always fit the socket's
 // receive buffer: the kernel would drop the rest and flag the socket with ENOBUFS, and the `netlink`
 // package (0.3.0) aborts the whole process on a flagged socket (its poll callback builds an error with a
 // NULL syscall name), so an overrun must not happen rather than be recovered from.
 
 import { Protocol, RawNetlinkSocket } from 'netlink';
-import { type NetlinkReply, NLMSG_ERROR, parseReplies } from './route-message.js';
+import { type NetlinkReply, NLM_F_ACK, NLMSG_ERROR, parseReplies } from './route-message.js';
 
 export interface RouteWriterOptions {
   /** SO_RCVBUF to ask for (the kernel caps it at net.core.rmem_max and doubles it). Default 4 MiB. */
@@ -35,11 +38,19 @@ export interface WriteRequest {
 }
 
 const DEFAULT_WINDOW = 256;
+/**
+ * The window while a route listener of this process is subscribed: the `netlink` package reads at most 32
+ * datagrams per socket per event-loop turn, so a listener here reads 32 notifications a turn; with one
+ * datagram of at most 32 requests in flight, answered in one turn, the listener never falls behind.
+ */
+const LISTENING_WINDOW = 32;
 /** The kernel's accounting (skb truesize) of the acknowledgement of a typical route request, measured. */
 const TYPICAL_ACK_COST = 768;
 interface InFlight {
   readonly request: WriteRequest;
   readonly cost: number;
+  /** On the last request of a datagram (the one with NLM_F_ACK): the sequence numbers of the others. */
+  readonly earlier?: readonly number[];
 }
 
 const ESHUTDOWN = 108;
@@ -62,11 +73,15 @@ export class RouteWriter {
   /** sendmsg calls made, for the bench's report. */
   datagramsSent = 0;
 
-  constructor(private readonly options: RouteWriterOptions = {}) {
+  constructor(
+    private readonly options: RouteWriterOptions = {},
+    /** True while a route listener in this process reads notifications (the table's `events`). */
+    private readonly listenerActive: () => boolean = () => false,
+  ) {
     this.maxDatagramBytes = options.maxDatagramBytes ?? 60 * 1024;
   }
 
-  /** Queues requests in order; they go out on the next microtask, as many per sendmsg as fit. */
+  /** Queues requests in order; they go out after this event-loop turn, as many per sendmsg as fit. */
   submit(requests: readonly WriteRequest[]): void {
     if (this.closed) {
       for (const request of requests) request.settle(ESHUTDOWN, 'the route table was closed');
@@ -128,7 +143,8 @@ export class RouteWriter {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
+    // After the poll phase: the answers read in this turn, and the calls they release, share a datagram.
+    setImmediate(() => {
       this.flushScheduled = false;
       this.flush();
     });
@@ -147,6 +163,7 @@ export class RouteWriter {
         if (parts.length > 0 && bytes + request.bytes.length > this.maxDatagramBytes) break;
         this.queueHead++;
         const seq = this.takeSeq();
+        request.bytes.writeUInt16LE(request.bytes.readUInt16LE(6) & ~NLM_F_ACK, 6);
         request.bytes.writeUInt32LE(seq, 8);
         request.bytes.writeUInt32LE(this.portId >>> 0, 12);
         const cost = ackCost(request.bytes.length);
@@ -156,6 +173,12 @@ export class RouteWriter {
         sent.push(seq);
         bytes += request.bytes.length;
       }
+      // The last request of the datagram carries NLM_F_ACK: its answer vouches for the ones before it.
+      const lastSeq = sent[sent.length - 1]!;
+      const last = parts[parts.length - 1]!;
+      last.writeUInt16LE(last.readUInt16LE(6) | NLM_F_ACK, 6);
+      const lastEntry = this.inFlight.get(lastSeq)!;
+      this.inFlight.set(lastSeq, { ...lastEntry, earlier: sent.slice(0, -1) });
       this.datagramsSent++;
       socket.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes), {}, (error) => {
         if (error) this.sendFailed(sent, error);
@@ -174,9 +197,8 @@ export class RouteWriter {
   /** Room in the window and in the receive buffer for this request's acknowledgement (always for one). */
   private hasRoomFor(request: WriteRequest): boolean {
     if (this.inFlight.size === 0) return true;
-    return (
-      this.inFlight.size < this.window && this.inFlightCost + ackCost(request.bytes.length) <= this.ackBudget
-    );
+    const window = this.listenerActive() ? Math.min(this.window, LISTENING_WINDOW) : this.window;
+    return this.inFlight.size < window && this.inFlightCost + ackCost(request.bytes.length) <= this.ackBudget;
   }
 
   private forget(seq: number): WriteRequest | undefined {
@@ -195,10 +217,11 @@ export class RouteWriter {
 
   private receive(datagram: Buffer): void {
     parseReplies(datagram, (reply) => this.onReply(reply));
-    // Refill at the low-water mark, so that each sendmsg carries half a window rather than one request.
+    // Refill once half the window is answered (with one acknowledgement per datagram, usually all of it).
+    const window = this.listenerActive() ? Math.min(this.window, LISTENING_WINDOW) : this.window;
     if (
       this.queueHead < this.queue.length &&
-      this.inFlight.size <= this.window >> 1 &&
+      this.inFlight.size <= window >> 1 &&
       this.inFlightCost <= this.ackBudget >> 1
     ) {
       this.scheduleFlush();
@@ -208,9 +231,13 @@ export class RouteWriter {
 
   private onReply(reply: NetlinkReply): void {
     if (reply.type !== NLMSG_ERROR) return;
-    const request = this.forget(reply.seq);
-    if (!request) return; // already failed as lost, or not ours
-    request.settle(reply.errno);
+    const entry = this.inFlight.get(reply.seq);
+    if (!entry) return; // not ours (or already failed by a socket error)
+    this.forget(reply.seq);
+    entry.request.settle(reply.errno);
+    // The kernel answered the datagram's last request, so it processed all before it, in order; their
+    // refusals came first. Whatever is left of them succeeded.
+    for (const seq of entry.earlier ?? []) this.forget(seq)?.settle(0);
   }
 
   private sendFailed(

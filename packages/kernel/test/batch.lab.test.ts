@@ -1,9 +1,10 @@
 // Lab test of NetlinkRouteTable.applyBatch against the real kernel, in a fresh network namespace: 20,000
-// route writes in one batch (many per sendmsg), checked with `ip -j route` (the kernel's own tool); the
+// route writes in one batch (many per sendmsg), checked with `ip -j route` (the kernel's own tool). The
 // failures the kernel (ENETUNREACH for an unreachable gateway, ENETDOWN for an interface that is down) or
-// the table (ENODEV for an unknown interface name) reports land on exactly the ops that caused them, the others all take
-// effect; ops on one key apply in batch order; an events subscriber in the same process sees every
-// route; and a table with a window of 8 requests deletes them all again.
+// the table (ENODEV for an unknown interface name) reports land on exactly the ops that caused them, and
+// all the others take effect; ops on one key apply in batch order; an events subscriber in the same
+// process sees every route even with the kernel's default listener buffer; and a table with a window of
+// 8 requests deletes them all again.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +66,9 @@ describe.skipIf(!namespacesWork)('NetlinkRouteTable.applyBatch in a real namespa
     const out = drive(
       'write',
       `${ROUTE_OF}
-      const table = new NetlinkRouteTable();
+      // The monitor gets the kernel's default receive buffer (212,992 bytes), whatever this host's
+      // rmem_max: the writer's pacing, not a big buffer, must keep it from overrunning (which aborts).
+      const table = new NetlinkRouteTable({ eventsReceiveBufferBytes: 106496 });
       let added = 0;
       const sub = table.events.subscribe({ next: (e) => { if (e.kind === 'route-added' && e.route.protocol === 96) added++; } });
       await new Promise((r) => setTimeout(r, 200));
