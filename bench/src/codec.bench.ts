@@ -230,7 +230,16 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** One untimed warm-up run (JIT), then RUNS timed runs each after a full GC; the medians. */
+/** Blocks the main thread for `ms` (GC helper threads keep running). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * One untimed warm-up run (JIT), then RUNS timed runs; the medians. Before each timed run, a full GC and a
+ * 250 ms pause: the previous run's garbage is collected and the heap swept (V8 sweeps on helper threads
+ * after a collection) before the clock starts, so a run is not charged for its predecessor's garbage.
+ */
 function measure(label: string, run: () => void): { seconds: number; cpuSeconds: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   run();
@@ -238,6 +247,7 @@ function measure(label: string, run: () => void): { seconds: number; cpuSeconds:
   const cpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     gc?.();
+    pause(250);
     const cpuStart = process.cpuUsage();
     const start = process.hrtime.bigint();
     run();

@@ -27,24 +27,49 @@ export class BgpFramer {
   /**
    * Appends a chunk; returns the complete messages (header included) now available. Throws a
    * session-reset BgpDecodeError on a bad header; the framer must not be used after that.
+   *
+   * Only a message split across chunks is copied (the octets kept from earlier chunks plus the head of this
+   * one); every message lying wholly inside the chunk is returned as a view of it.
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    let data: Uint8Array;
-    if (this.buffered.length === 0) data = chunk;
-    else {
-      data = new Uint8Array(this.buffered.length + chunk.length);
-      data.set(this.buffered);
-      data.set(chunk, this.buffered.length);
-    }
     const messages: Uint8Array[] = [];
     let at = 0;
-    while (data.length - at >= BGP_HEADER_LENGTH) {
-      const length = bgpMessageLengthAt(data, at, this.context);
-      if (data.length - at < length) break;
-      messages.push(data.subarray(at, at + length));
+    if (this.buffered.length > 0) {
+      const pending = this.buffered;
+      // The pending message's header, completed from the chunk when it was cut inside it.
+      const headerMissing = Math.max(0, BGP_HEADER_LENGTH - pending.length);
+      if (chunk.length < headerMissing) {
+        this.buffered = concat(pending, chunk, chunk.length);
+        return messages;
+      }
+      const header = headerMissing === 0 ? pending : concat(pending, chunk, headerMissing);
+      const length = bgpMessageLengthAt(header, 0, this.context);
+      const missing = length - pending.length;
+      if (chunk.length < missing) {
+        this.buffered = concat(pending, chunk, chunk.length);
+        return messages;
+      }
+      messages.push(concat(pending, chunk, missing));
+      this.buffered = NOTHING;
+      at = missing;
+    }
+    while (chunk.length - at >= BGP_HEADER_LENGTH) {
+      const length = bgpMessageLengthAt(chunk, at, this.context);
+      if (chunk.length - at < length) break;
+      messages.push(chunk.subarray(at, at + length));
       at += length;
     }
-    this.buffered = at === data.length ? new Uint8Array(0) : data.slice(at);
+    if (at < chunk.length) this.buffered = chunk.slice(at);
     return messages;
   }
+}
+
+const NOTHING = new Uint8Array(0);
+
+/** `head` followed by the first `count` octets of `tail`, in a new buffer. */
+function concat(head: Uint8Array, tail: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(head.length + count);
+  out.set(head);
+  out.set(count === tail.length ? tail : tail.subarray(0, count), head.length);
+  return out;
 }

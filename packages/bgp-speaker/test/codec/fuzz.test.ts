@@ -323,6 +323,8 @@ describe('encoding many messages into one buffer', () => {
   });
 });
 
+const KEEPALIVE: BgpMessage = { type: 'keepalive' };
+
 const header = (type: number, length: number) => [
   ...new Array<number>(16).fill(0xff),
   length >> 8,
@@ -393,7 +395,10 @@ describe('framer', () => {
     fc.assert(
       fc.property(
         fc.array(messages(context), { minLength: 1, maxLength: 8 }),
-        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1 }),
+        // Small cuts split headers and messages; large ones leave whole messages inside a chunk (views).
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 65, max: 2000 })), {
+          minLength: 1,
+        }),
         (list, cuts) => {
           const encoded = list.map((message) => encodeBgpMessage(message, context));
           const stream = Uint8Array.from(encoded.flatMap((bytes) => [...bytes]));
@@ -411,6 +416,28 @@ describe('framer', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('reports a bad marker after a split message as soon as its 19 header octets are in, at any cut', () => {
+    const context: BgpCodecContext = { as4: true };
+    const good = encodeBgpMessage(KEEPALIVE, context);
+    const bad = Uint8Array.from(header(4, 19));
+    bad[7] = 0;
+    const stream = concatenated([good, good, bad]);
+    for (let cut = 1; cut < stream.length; cut++) {
+      const framer = new BgpFramer(context);
+      const out: Uint8Array[] = [];
+      let error: unknown;
+      try {
+        out.push(...framer.push(stream.slice(0, cut)));
+        out.push(...framer.push(stream.slice(cut)));
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ code: 1, subcode: 1, message: 'header: marker octet 7 is not 0xff' });
+      // The bad header is complete only with the second push, which throws: out is what the first gave.
+      expect(out).toEqual([good, good].slice(0, Math.floor(cut / 19)));
+    }
   });
 
   it('rejects a length over the negotiated maximum with 1/2 and the length in the data', () => {
