@@ -359,6 +359,25 @@ describeLab('caracal-bgpd ↔ BIRD 2 and GoBGP (eBGP v4/v6, iBGP, 4-octet AS)', 
       expect((await us.peer(name)).state).toBe('Established');
   });
 
+  // (GoBGP's `neighbor … softresetin` re-applies its import policy to its own Adj-RIB-In and sends no
+  // ROUTE-REFRESH — the fixture capture shows none from it — so BIRD is the one that asks.)
+  it('answers ROUTE-REFRESH from BIRD (reload in) by re-sending its routes, session up', async () => {
+    const birdBefore = await us.peer('bird4');
+    await bird.birdc('reload', 'in', 'caracal4');
+    const birdAfter = await waitUntil('our ROUTE-REFRESH counter from BIRD', async () => {
+      const row = await us.peer('bird4');
+      return row.messagesIn.routeRefresh > birdBefore.messagesIn.routeRefresh &&
+        row.messagesOut.update > birdBefore.messagesOut.update
+        ? row
+        : undefined;
+    });
+    expect(birdAfter.flaps).toBe(birdBefore.flaps);
+    // Nothing was lost on the way: BIRD still has what we announce.
+    expect(await hasRoute('bird', 6, 'bird', '2001:db8:22::/48')).toBeDefined();
+    expect((await bird.routes('master4', 'caracal4')).length).toBeGreaterThan(0);
+    expect((await bird.protocol('caracal4')).info).toMatch(/^Established/);
+  });
+
   it('cutting the links expires the hold timer on both sides, removes the routes, and the sessions come back', async () => {
     await lab().setLinkState('us', 'bird', 'down');
     await lab().setLinkState('us', 'gobgp', 'down');

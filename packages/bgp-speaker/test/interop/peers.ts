@@ -196,14 +196,21 @@ export class BirdDaemon {
     readonly process: LabProcess,
   ) {}
 
-  static async start(lab: Lab, node: string, config: string, name = 'bird'): Promise<BirdDaemon> {
+  /** `extraArgs`: e.g. `['-R']` (graceful restart recovery: BIRD restarts as a restarting speaker). */
+  static async start(
+    lab: Lab,
+    node: string,
+    config: string,
+    name = 'bird',
+    extraArgs: readonly string[] = [],
+  ): Promise<BirdDaemon> {
     const dir = nodeDir(lab, node);
     const configPath = join(dir, `${name}.conf`);
     const socketPath = join(dir, `${name}.ctl`);
     writeFileSync(configPath, config);
     const process = await lab.spawn(
       node,
-      ['bird', '-f', '-c', configPath, '-s', socketPath, '-P', join(dir, `${name}.pid`)],
+      ['bird', '-f', '-c', configPath, '-s', socketPath, '-P', join(dir, `${name}.pid`), ...extraArgs],
       { name },
     );
     const daemon = new BirdDaemon(lab, node, configPath, socketPath, process);

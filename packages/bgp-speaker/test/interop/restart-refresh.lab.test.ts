@@ -39,9 +39,10 @@ const topology: Topology = {
   ],
 };
 
-const BIRD_CONFIG = `${birdPreamble('10.1.0.1')}
+/** BIRD's config; `withKeep4 = false` is the config it restarts with in the peer-restart test. */
+const birdConfig = (withKeep4: boolean) => `${birdPreamble('10.1.0.1')}
 protocol direct { ipv4; interface "client"; }
-${birdStatics('keep4', 'ipv4', ['10.44.0.0/24'])}
+${withKeep4 ? birdStatics('keep4', 'ipv4', ['10.44.0.0/24']) : ''}
 ${birdStatics('gone4', 'ipv4', ['10.45.0.0/24'])}
 ${birdStatics('refresh4', 'ipv4', ['10.46.0.0/24', '10.47.0.0/24'])}
 protocol bgp caracal {
@@ -104,7 +105,7 @@ describeLab('caracal-bgpd graceful restart and route refresh with BIRD 2', () =>
 
   beforeAll(async () => {
     await buildSpeaker();
-    bird = await BirdDaemon.start(lab(), 'bird', BIRD_CONFIG);
+    bird = await BirdDaemon.start(lab(), 'bird', birdConfig(true));
     us = await CaracalBgpd.start(lab(), 'us', ourConfig('10.46.0.0/24'));
     await us.waitEstablished('bird');
     await bird.waitEstablished('caracal');
@@ -214,6 +215,42 @@ describeLab('caracal-bgpd graceful restart and route refresh with BIRD 2', () =>
     const routes = await us.routes();
     expect(routes.find((r) => r.prefix === '10.46.0.0/24')?.paths[0]?.from).toBe('bird');
     expect(routes.find((r) => r.prefix === '10.47.0.0/24')).toBeUndefined();
+  });
+
+  it('peer graceful restart: BIRD killed -9 and restarted with -R: its routes stay (stale) in our kernel, then what it no longer has is swept', async () => {
+    await bird.process.stop({ signal: 'SIGKILL' });
+    const restarting = await waitUntil(
+      'us to see BIRD restarting',
+      async () => {
+        const row = await us.peer('bird');
+        return row.state !== 'Established' && row.gracefulRestart.peerRestarting ? row : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(restarting.prefixes.stale).toBeGreaterThan(0);
+    const stale = (await us.routes('10.44.0.0/24')).find((r) => r.prefix === '10.44.0.0/24');
+    expect(stale?.paths[0]?.stale).toBe(true);
+    expect(await ourKernel()).toEqual(
+      expect.arrayContaining(['10.5.0.0/24', '10.44.0.0/24', '10.46.0.0/24']),
+    );
+    // BIRD comes back as a restarting speaker, without 10.44.0.0/24 in its config.
+    bird = await BirdDaemon.start(lab(), 'bird', birdConfig(false), 'bird-restarted', ['-R']);
+    await us.waitEstablished('bird');
+    await waitUntil(
+      '10.44.0.0/24 swept from our kernel',
+      async () => ((await ourKernel()).includes('10.44.0.0/24') ? undefined : true),
+      { timeoutMs: 60_000 },
+    );
+    await waitUntil(
+      'no stale paths left',
+      async () => ((await us.peer('bird')).prefixes.stale === 0 ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
+    expect(await ourKernel()).toEqual(
+      expect.arrayContaining(['10.5.0.0/24', '10.45.0.0/24', '10.46.0.0/24']),
+    );
+    const fresh = (await us.routes('10.5.0.0/24')).find((r) => r.prefix === '10.5.0.0/24');
+    expect(fresh?.paths[0]?.stale).toBe(false);
   });
 
   it('logged no errors along the way', () => {
