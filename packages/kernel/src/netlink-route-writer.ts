@@ -4,11 +4,11 @@
 // every refused request with an NLMSG_ERROR carrying that number, so a refusal is matched to its request;
 // only the last request of a datagram asks for an acknowledgement of success too (NLM_F_ACK): once that
 // arrives, every earlier request of the datagram that was not refused has succeeded, which saves the
-// kernel one message, and us one recvmsg, per route. A window bounds the
-// requests whose acknowledgement is outstanding so that the acknowledgements always fit the socket's
-// receive buffer: the kernel would drop the rest and flag the socket with ENOBUFS, and the `netlink`
-// package (0.3.0) aborts the whole process on a flagged socket (its poll callback builds an error with a
-// NULL syscall name), so an overrun must not happen rather than be recovered from.
+// kernel one message, and us one recvmsg, per route. A window bounds the requests awaiting an answer so
+// that the answers always fit the socket's receive buffer and the notifications fit route listeners' ones:
+// the kernel would drop the rest and flag the socket with ENOBUFS, and the `netlink` package (0.3.0)
+// aborts the whole process on a flagged socket (its poll callback builds an error with a NULL syscall
+// name), so an overrun must not happen rather than be recovered from.
 
 import { Protocol, RawNetlinkSocket } from 'netlink';
 import { type NetlinkReply, NLM_F_ACK, NLMSG_ERROR, parseReplies } from './route-message.js';
@@ -46,14 +46,14 @@ const DEFAULT_WINDOW = 256;
 const LISTENING_WINDOW = 32;
 /** The kernel's accounting (skb truesize) of the acknowledgement of a typical route request, measured. */
 const TYPICAL_ACK_COST = 768;
+const ESHUTDOWN = 108;
+
 interface InFlight {
   readonly request: WriteRequest;
   readonly cost: number;
   /** On the last request of a datagram (the one with NLM_F_ACK): the sequence numbers of the others. */
   readonly earlier?: readonly number[];
 }
-
-const ESHUTDOWN = 108;
 
 export class RouteWriter {
   private socket: RawNetlinkSocket | undefined;
@@ -70,8 +70,6 @@ export class RouteWriter {
   private flushScheduled = false;
   private referenced = false;
   private closed = false;
-  /** sendmsg calls made, for the bench's report. */
-  datagramsSent = 0;
 
   constructor(
     private readonly options: RouteWriterOptions = {},
@@ -89,17 +87,6 @@ export class RouteWriter {
     }
     for (const request of requests) this.queue.push(request);
     this.scheduleFlush();
-  }
-
-  /** Requests sent and not yet acknowledged, at most. */
-  currentWindow(): number {
-    this.open();
-    return this.window;
-  }
-
-  /** Requests sent and not yet acknowledged, now. */
-  outstanding(): number {
-    return this.inFlight.size;
   }
 
   close(): void {
@@ -179,7 +166,6 @@ export class RouteWriter {
       last.writeUInt16LE(last.readUInt16LE(6) | NLM_F_ACK, 6);
       const lastEntry = this.inFlight.get(lastSeq)!;
       this.inFlight.set(lastSeq, { ...lastEntry, earlier: sent.slice(0, -1) });
-      this.datagramsSent++;
       socket.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes), {}, (error) => {
         if (error) this.sendFailed(sent, error);
       });
