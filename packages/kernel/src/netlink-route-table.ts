@@ -1,14 +1,22 @@
 // The real RouteTable: rtnetlink through the `netlink` npm package, in the network namespace of the
 // current process. Route writes (single or batched) go through a RouteWriter: requests encoded by
-// route-message.ts, many per sendmsg, each acknowledged and matched by sequence number. Dumps (routes,
-// links) use the package's request API; multicast notifications become KernelEvents (RTA_MULTIPATH,
-// which the package leaves as raw bytes, is decoded here).
+// route-message.ts, many per sendmsg, refusals matched by sequence number. Dumps use the package's
+// request API (route replies decoded by route-message.ts, links by the package); multicast notifications
+// of a plain NetlinkSocket become KernelEvents (RTA_MULTIPATH is decoded here).
 
-import { createRtNetlink, type RtNetlinkSocket, rt } from 'netlink';
+import { createNetlink, createRtNetlink, Protocol, type RtNetlinkSocket, rt } from 'netlink';
 import { Observable, share } from 'rxjs';
 import { bytesToAddress, formatCidr } from './address.js';
 import { RouteWriter, type RouteWriterOptions, type WriteRequest } from './netlink-route-writer.js';
-import { align4, encodeRouteRequest, errnoName, RTNH_F_ONLINK, refusal } from './route-message.js';
+import {
+  align4,
+  decodeRouteMessage,
+  encodeRouteRequest,
+  errnoName,
+  type RouteMessageFields,
+  RTNH_F_ONLINK,
+  refusal,
+} from './route-message.js';
 import {
   type BatchResult,
   checkRouteOps,
@@ -17,15 +25,22 @@ import {
   type KernelEvent,
   type KernelRoute,
   type LinkInfo,
-  MAIN_TABLE,
   type NextHop,
   type RouteOp,
   type RouteOpFailure,
-  type RouteScope,
   type RouteTable,
   type RouteType,
 } from './routes.js';
 
+const KERNEL_TYPE_NAMES: Partial<Record<number, RouteType>> = {
+  1: 'unicast',
+  6: 'blackhole',
+  7: 'unreachable',
+  8: 'prohibit',
+};
+const RTM_GETROUTE = 26;
+const RTMSG_LENGTH = 12;
+const NLM_F_DUMP = 0x300;
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
 const RTM_NEWROUTE = 24;
@@ -57,22 +72,26 @@ export class NetlinkRouteTable implements RouteTable {
     this.events = new Observable<KernelEvent>((subscriber) => {
       // A large receive buffer (capped by net.core.rmem_max) absorbs bursts of route changes: an overrun
       // would abort the process (see netlink-route-writer.ts), so the monitor must never fall that far behind.
-      const monitor = createRtNetlink({
+      // A plain NetlinkSocket, not createRtNetlink(): the rtnetlink wrapper would parse every notification
+      // once more for its own 'message' event, which nobody here reads.
+      const monitor = createNetlink(Protocol.ROUTE, {
         recvBufferSize: options.eventsReceiveBufferBytes ?? MONITOR_RECEIVE_BUFFER_BYTES,
         sendBufferSize: 0,
       });
-      for (const group of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE'] as const) monitor.addMembership(group);
-      monitor.socket.on('message', (messages) => {
+      for (const group of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE'] as const) {
+        monitor.addMembership(rt.MulticastGroups[group]);
+      }
+      monitor.on('message', (messages) => {
         for (const message of messages) {
           const event = this.toEvent(message.type, message.data);
           if (event) subscriber.next(event);
         }
       });
-      monitor.socket.on('error', (error) => subscriber.error(error));
+      monitor.on('error', (error) => subscriber.error(error));
       this.monitors++;
       return () => {
         this.monitors--;
-        monitor.socket.close();
+        monitor.close();
       };
     }).pipe(share());
   }
@@ -91,10 +110,15 @@ export class NetlinkRouteTable implements RouteTable {
 
   async listRoutes(filter: { protocol: number; table?: number }): Promise<KernelRoute[]> {
     await this.listLinks();
-    const messages = await this.socket.getRoutes();
+    // A dump of every family's routes, decoded here from the raw replies (the package's generic parser
+    // costs more than the kernel's dump itself for 100k routes).
+    const [messages] = await this.socket.socket.request(RTM_GETROUTE, Buffer.alloc(RTMSG_LENGTH), {
+      flags: NLM_F_DUMP,
+    });
     const routes: KernelRoute[] = [];
     for (const message of messages) {
-      const route = this.fromMessage(message.data, message.attrs);
+      if (message.type !== RTM_NEWROUTE) continue;
+      const route = this.fromFields(decodeRouteMessage(message.data));
       if (!route || route.protocol !== filter.protocol) continue;
       if (filter.table !== undefined && route.table !== filter.table) continue;
       routes.push(route);
@@ -211,26 +235,25 @@ export class NetlinkRouteTable implements RouteTable {
     return hops;
   }
 
-  private fromMessage(data: rt.Route, attrs: rt.RouteAttrs): KernelRoute | undefined {
-    const family = data.family === AF_INET ? 4 : data.family === AF_INET6 ? 6 : undefined;
+  private fromFields(fields: RouteMessageFields | undefined): KernelRoute | undefined {
+    if (!fields) return undefined;
+    const family = fields.family === AF_INET ? 4 : fields.family === AF_INET6 ? 6 : undefined;
     if (family === undefined) return undefined;
-    const type = fromKernelType(data.type);
+    const type = KERNEL_TYPE_NAMES[fields.type];
     if (!type) return undefined;
-    const dstBytes = attrs.dst ?? Buffer.alloc(family === 4 ? 4 : 16);
-    const device = attrs.oif !== undefined ? this.linksByIndex.get(attrs.oif)?.name : undefined;
-    const flags = data.flags?.__unknown ?? 0;
+    const dstBytes = fields.dst ?? Buffer.alloc(family === 4 ? 4 : 16);
+    const device = fields.oif !== undefined ? this.linksByIndex.get(fields.oif)?.name : undefined;
     const route: KernelRoute = {
-      dst: formatCidr(dstBytes, data.dstLen ?? 0),
-      table: attrs.table ?? data.table ?? MAIN_TABLE,
-      protocol:
-        typeof data.protocol === 'number' ? data.protocol : (rt.RouteProtocol[data.protocol ?? 'BOOT'] ?? 0),
+      dst: formatCidr(dstBytes, fields.dstLen),
+      table: fields.table,
+      protocol: fields.protocol,
       type,
-      scope: fromKernelScope(data.scope),
+      scope: fields.scope === 253 ? 'link' : fields.scope === 254 ? 'host' : 'universe',
       ...(device ? { device } : {}),
-      ...(attrs.gateway ? { gateway: bytesToAddress(attrs.gateway) } : {}),
-      ...(flags & RTNH_F_ONLINK ? { onlink: true } : {}),
-      ...(attrs.multipath ? { nextHops: this.decodeMultipath(attrs.multipath) } : {}),
-      ...(attrs.priority ? { metric: attrs.priority } : {}),
+      ...(fields.gateway ? { gateway: bytesToAddress(fields.gateway) } : {}),
+      ...(fields.flags & RTNH_F_ONLINK ? { onlink: true } : {}),
+      ...(fields.multipath ? { nextHops: this.decodeMultipath(fields.multipath) } : {}),
+      ...(fields.priority ? { metric: fields.priority } : {}),
     };
     return route;
   }
@@ -254,34 +277,12 @@ export class NetlinkRouteTable implements RouteTable {
       return { kind: known ? 'link-changed' : 'link-added', link };
     }
     if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
-      const message = rt.parseRouteMessage(body);
-      const route = this.fromMessage(message.data, message.attrs);
+      const route = this.fromFields(decodeRouteMessage(body));
       if (!route) return undefined;
       return { kind: type === RTM_DELROUTE ? 'route-removed' : 'route-added', route };
     }
     return undefined;
   }
-}
-
-function fromKernelType(type: rt.Route['type']): RouteType | undefined {
-  const name = typeof type === 'number' ? rt.RouteType[type] : type;
-  switch (name) {
-    case 'UNICAST':
-      return 'unicast';
-    case 'BLACKHOLE':
-      return 'blackhole';
-    case 'UNREACHABLE':
-      return 'unreachable';
-    case 'PROHIBIT':
-      return 'prohibit';
-    default:
-      return undefined;
-  }
-}
-
-function fromKernelScope(scope: rt.Route['scope']): RouteScope {
-  const name = typeof scope === 'number' ? rt.RouteScope[scope] : scope;
-  return name === 'LINK' ? 'link' : name === 'HOST' ? 'host' : 'universe';
 }
 
 /** The error of one op from the kernel's answer (undefined = done); a missing route deletes fine. */

@@ -1,6 +1,7 @@
 // Encoding of KernelRoutes as rtnetlink RTM_NEWROUTE / RTM_DELROUTE requests (netlink header + rtmsg +
 // attributes, RTA_MULTIPATH included), written straight into one Buffer per request so that many of them
-// can be concatenated into a single sendmsg; and decoding of the kernel's NLMSG_ERROR acknowledgements.
+// can be concatenated into a single sendmsg; decoding of the kernel's NLMSG_ERROR acknowledgements, and of
+// route messages (dump replies and notifications) without the package's generic attribute parser.
 // The bytes are the same request the `netlink` package builds for newRoute/delRoute (a unit test checks
 // this with the package's own parser); only the per-request JavaScript objects are gone.
 
@@ -115,6 +116,78 @@ export function encodeMultipath(hops: readonly NextHop[], interfaceIndex: Interf
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** The fields of an rtmsg and the route attributes Caracal reads, raw (see decodeRouteMessage). */
+export interface RouteMessageFields {
+  readonly family: number;
+  readonly dstLen: number;
+  /** RTA_TABLE when present (tables above 255), else rtm_table. */
+  readonly table: number;
+  readonly protocol: number;
+  readonly scope: number;
+  readonly type: number;
+  readonly flags: number;
+  readonly dst?: Buffer;
+  readonly oif?: number;
+  readonly gateway?: Buffer;
+  readonly priority?: number;
+  readonly multipath?: Buffer;
+}
+
+/**
+ * Decodes the body (after the netlink header) of an RTM_NEWROUTE/RTM_DELROUTE message: a dump reply or a
+ * notification. Only the attributes above are read; undefined for a body too short to be an rtmsg.
+ */
+export function decodeRouteMessage(body: Buffer): RouteMessageFields | undefined {
+  if (body.length < RTMSG_LENGTH) return undefined;
+  let table = body[4]!;
+  let dst: Buffer | undefined;
+  let oif: number | undefined;
+  let gateway: Buffer | undefined;
+  let priority: number | undefined;
+  let multipath: Buffer | undefined;
+  let offset = RTMSG_LENGTH;
+  while (offset + 4 <= body.length) {
+    const length = body.readUInt16LE(offset);
+    if (length < 4 || offset + length > body.length) break;
+    const payload = body.subarray(offset + 4, offset + length);
+    switch (body.readUInt16LE(offset + 2) & 0x3fff) {
+      case RTA_DST:
+        dst = payload;
+        break;
+      case RTA_OIF:
+        if (payload.length >= 4) oif = payload.readUInt32LE(0);
+        break;
+      case RTA_GATEWAY:
+        gateway = payload;
+        break;
+      case RTA_PRIORITY:
+        if (payload.length >= 4) priority = payload.readUInt32LE(0);
+        break;
+      case RTA_TABLE:
+        if (payload.length >= 4) table = payload.readUInt32LE(0);
+        break;
+      case RTA_MULTIPATH:
+        multipath = payload;
+        break;
+    }
+    offset += align4(length);
+  }
+  return {
+    family: body[0]!,
+    dstLen: body[1]!,
+    table,
+    protocol: body[5]!,
+    scope: body[6]!,
+    type: body[7]!,
+    flags: body.readUInt32LE(8),
+    ...(dst ? { dst } : {}),
+    ...(oif !== undefined ? { oif } : {}),
+    ...(gateway ? { gateway } : {}),
+    ...(priority !== undefined ? { priority } : {}),
+    ...(multipath ? { multipath } : {}),
+  };
 }
 
 /** One message of a received datagram, as far as the writer cares. */

@@ -7,7 +7,13 @@ import fc from 'fast-check';
 import { AttrStream, formatMessage, rt } from 'netlink';
 import { describe, expect, it } from 'vitest';
 import { addressToBytes, parseCidr } from '../src/address.js';
-import { encodeRouteRequest, type NetlinkReply, NLMSG_ERROR, parseReplies } from '../src/route-message.js';
+import {
+  decodeRouteMessage,
+  encodeRouteRequest,
+  type NetlinkReply,
+  NLMSG_ERROR,
+  parseReplies,
+} from '../src/route-message.js';
 import { KernelError, type KernelRoute } from '../src/routes.js';
 
 const IFINDEX: Record<string, number> = { eth0: 2, cara1: 7 };
@@ -207,6 +213,35 @@ describe('encodeRouteRequest', () => {
         0,
       ),
     ).toThrow('nextHops[0].weight must be an integer 1..256, got 0');
+  });
+});
+
+describe('decodeRouteMessage', () => {
+  for (const route of ROUTES) {
+    it(`reads back ${route.dst} (${route.type}) as the netlink package parses it`, () => {
+      const body = encodeRouteRequest('replace', route, interfaceIndex, 0).subarray(16);
+      const fields = decodeRouteMessage(body)!;
+      const parsed = rt.parseRouteMessage(body);
+      expect(fields.family).toBe(parsed.data.family);
+      expect(fields.dstLen).toBe(parsed.data.dstLen);
+      expect(fields.table).toBe(parsed.attrs.table);
+      expect(fields.protocol).toBe(route.protocol);
+      expect(fields.type).toBe(rt.RouteType[parsed.data.type as keyof typeof rt.RouteType]);
+      expect(fields.scope).toBe(rt.RouteScope[parsed.data.scope as keyof typeof rt.RouteScope]);
+      expect(fields.dst && [...fields.dst]).toEqual(parsed.attrs.dst && [...parsed.attrs.dst]);
+      expect(fields.gateway && [...fields.gateway]).toEqual(
+        parsed.attrs.gateway && [...parsed.attrs.gateway],
+      );
+      expect(fields.oif).toBe(parsed.attrs.oif);
+      expect(fields.priority).toBe(parsed.attrs.priority);
+      expect(fields.flags & 4).toBe(route.onlink ? 4 : 0);
+    });
+  }
+
+  it('ignores a truncated attribute and refuses a body shorter than an rtmsg', () => {
+    const body = encodeRouteRequest('replace', ROUTES[2]!, interfaceIndex, 0).subarray(16);
+    expect(decodeRouteMessage(body.subarray(0, 11))).toBeUndefined();
+    expect(decodeRouteMessage(body.subarray(0, body.length - 2))?.oif).toBeUndefined();
   });
 });
 
