@@ -51,6 +51,12 @@ const AF_INET6 = 10;
 
 const MONITOR_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Open `events` monitors of every NetlinkRouteTable in this process: while there is one, every table's
+ * writer paces itself so that the monitor keeps up (see RouteWriter).
+ */
+let monitorsInProcess = 0;
+
 export interface NetlinkRouteTableOptions extends RouteWriterOptions {
   /** SO_RCVBUF of the `events` monitor socket (capped by net.core.rmem_max, doubled). Default 8 MiB. */
   readonly eventsReceiveBufferBytes?: number;
@@ -64,11 +70,8 @@ export class NetlinkRouteTable implements RouteTable {
   private linksByIndex = new Map<number, LinkInfo>();
   readonly events: Observable<KernelEvent>;
 
-  /** Subscriptions to `events` (0 or 1 monitor socket, shared): the writer paces itself for them. */
-  private monitors = 0;
-
   constructor(options: NetlinkRouteTableOptions = {}) {
-    this.writer = new RouteWriter(options, () => this.monitors > 0);
+    this.writer = new RouteWriter(options, () => monitorsInProcess > 0);
     this.events = new Observable<KernelEvent>((subscriber) => {
       // A large receive buffer (capped by net.core.rmem_max) absorbs bursts of route changes: an overrun
       // would abort the process (see netlink-route-writer.ts), so the monitor must never fall that far behind.
@@ -88,9 +91,9 @@ export class NetlinkRouteTable implements RouteTable {
         }
       });
       monitor.on('error', (error) => subscriber.error(error));
-      this.monitors++;
+      monitorsInProcess++;
       return () => {
-        this.monitors--;
+        monitorsInProcess--;
         monitor.close();
       };
     }).pipe(share());

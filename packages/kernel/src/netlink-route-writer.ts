@@ -73,7 +73,7 @@ export class RouteWriter {
 
   constructor(
     private readonly options: RouteWriterOptions = {},
-    /** True while a route listener in this process reads notifications (the table's `events`). */
+    /** True while a route listener in this process reads notifications (a table's `events`). */
     private readonly listenerActive: () => boolean = () => false,
   ) {
     this.maxDatagramBytes = options.maxDatagramBytes ?? 60 * 1024;
