@@ -4,7 +4,7 @@
 // request API (route replies decoded by route-message.ts, links by the package); multicast notifications
 // of a plain NetlinkSocket become KernelEvents (RTA_MULTIPATH is decoded here).
 
-import { createNetlink, createRtNetlink, Protocol, type RtNetlinkSocket, rt } from 'netlink';
+import { createRtNetlink, Protocol, RawNetlinkSocket, type RtNetlinkSocket, rt } from 'netlink';
 import { Observable, share } from 'rxjs';
 import { bytesToAddress, formatCidr } from './address.js';
 import { RouteWriter, type RouteWriterOptions, type WriteRequest } from './netlink-route-writer.js';
@@ -13,6 +13,7 @@ import {
   decodeRouteMessage,
   encodeRouteRequest,
   errnoName,
+  forEachMessage,
   type RouteMessageFields,
   RTNH_F_ONLINK,
   refusal,
@@ -75,20 +76,21 @@ export class NetlinkRouteTable implements RouteTable {
     this.events = new Observable<KernelEvent>((subscriber) => {
       // A large receive buffer (capped by net.core.rmem_max) absorbs bursts of route changes: an overrun
       // would abort the process (see netlink-route-writer.ts), so the monitor must never fall that far behind.
-      // A plain NetlinkSocket, not createRtNetlink(): the rtnetlink wrapper would parse every notification
-      // once more for its own 'message' event, which nobody here reads.
-      const monitor = createNetlink(Protocol.ROUTE, {
+      // A raw socket whose datagrams are walked here: the package's higher layers would parse every
+      // notification into objects (twice, with createRtNetlink) before we decode it.
+      const monitor = new RawNetlinkSocket(Protocol.ROUTE, {
         recvBufferSize: options.eventsReceiveBufferBytes ?? MONITOR_RECEIVE_BUFFER_BYTES,
         sendBufferSize: 0,
       });
+      monitor.unref();
       for (const group of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE'] as const) {
         monitor.addMembership(rt.MulticastGroups[group]);
       }
-      monitor.on('message', (messages) => {
-        for (const message of messages) {
-          const event = this.toEvent(message.type, message.data);
+      monitor.on('message', (datagram) => {
+        forEachMessage(datagram, (type, body) => {
+          const event = this.toEvent(type, body);
           if (event) subscriber.next(event);
-        }
+        });
       });
       monitor.on('error', (error) => subscriber.error(error));
       monitorsInProcess++;

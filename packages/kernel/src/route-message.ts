@@ -190,6 +190,20 @@ export function decodeRouteMessage(body: Buffer): RouteMessageFields | undefined
   };
 }
 
+/** Calls `onMessage` with the type and body of each complete netlink message of a datagram. */
+export function forEachMessage(datagram: Buffer, onMessage: (type: number, body: Buffer) => void): void {
+  let offset = 0;
+  while (offset + NLMSG_HEADER_LENGTH <= datagram.length) {
+    const length = datagram.readUInt32LE(offset);
+    if (length < NLMSG_HEADER_LENGTH || offset + length > datagram.length) break;
+    onMessage(
+      datagram.readUInt16LE(offset + 4),
+      datagram.subarray(offset + NLMSG_HEADER_LENGTH, offset + length),
+    );
+    offset += align4(length);
+  }
+}
+
 /** One message of a received datagram, as far as the writer cares. */
 export interface NetlinkReply {
   readonly type: number;

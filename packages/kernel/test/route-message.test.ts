@@ -10,6 +10,7 @@ import { addressToBytes, parseCidr } from '../src/address.js';
 import {
   decodeRouteMessage,
   encodeRouteRequest,
+  forEachMessage,
   type NetlinkReply,
   NLMSG_ERROR,
   parseReplies,
@@ -242,6 +243,26 @@ describe('decodeRouteMessage', () => {
     const body = encodeRouteRequest('replace', ROUTES[2]!, interfaceIndex, 0).subarray(16);
     expect(decodeRouteMessage(body.subarray(0, 11))).toBeUndefined();
     expect(decodeRouteMessage(body.subarray(0, body.length - 2))?.oif).toBeUndefined();
+  });
+});
+
+describe('forEachMessage', () => {
+  it('yields each complete message of a datagram, aligned, and stops at a truncated one', () => {
+    const message = (type: number, payload: number[]) => {
+      const length = 16 + payload.length;
+      const b = Buffer.alloc((length + 3) & ~3);
+      b.writeUInt32LE(length, 0);
+      b.writeUInt16LE(type, 4);
+      b.set(payload, 16);
+      return b;
+    };
+    const seen: [number, number[]][] = [];
+    const datagram = Buffer.concat([message(24, [1, 2, 3]), message(16, [4]), message(25, [5, 6, 7, 8])]);
+    forEachMessage(datagram.subarray(0, datagram.length - 1), (type, body) => seen.push([type, [...body]]));
+    expect(seen).toEqual([
+      [24, [1, 2, 3]],
+      [16, [4]],
+    ]);
   });
 });
 
