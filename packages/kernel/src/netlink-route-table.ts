@@ -1,12 +1,14 @@
 // The real RouteTable: rtnetlink through the `netlink` npm package, in the network namespace of the
 // current process. Route writes (single or batched) go through a RouteWriter: requests encoded by
 // route-message.ts, many per sendmsg, refusals matched by sequence number. Dumps use the package's
-// request API (route replies decoded by route-message.ts, links by the package); multicast notifications
-// of a plain NetlinkSocket become KernelEvents (RTA_MULTIPATH is decoded here).
+// request API (route replies decoded by route-message.ts, links by the package); multicast notifications,
+// received by a monitor child process (events-monitor.ts) so that a netlink overrun cannot abort this
+// process, become KernelEvents here (RTA_MULTIPATH is decoded here), plus `resync` when some were lost.
 
-import { createRtNetlink, Protocol, RawNetlinkSocket, type RtNetlinkSocket, rt } from 'netlink';
+import { createRtNetlink, type RtNetlinkSocket, rt } from 'netlink';
 import { Observable, share } from 'rxjs';
 import { bytesToAddress, formatCidr } from './address.js';
+import { EventsMonitor } from './events-monitor.js';
 import { RouteWriter, type RouteWriterOptions, type WriteRequest } from './netlink-route-writer.js';
 import {
   align4,
@@ -57,6 +59,8 @@ const MONITOR_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
  * writer paces itself so that the monitor keeps up (see RouteWriter).
  */
 let monitorsInProcess = 0;
+/** First-start promises of monitors not listening yet: writes wait for them (see applyBatch). */
+const monitorsStarting = new Set<Promise<void>>();
 
 export interface NetlinkRouteTableOptions extends RouteWriterOptions {
   /** SO_RCVBUF of the `events` monitor socket (capped by net.core.rmem_max, doubled). Default 8 MiB. */
@@ -69,36 +73,65 @@ export class NetlinkRouteTable implements RouteTable {
   private readonly writer: RouteWriter;
   private linksByName = new Map<string, LinkInfo>();
   private linksByIndex = new Map<number, LinkInfo>();
+  private monitor: EventsMonitor | undefined;
   readonly events: Observable<KernelEvent>;
 
   constructor(options: NetlinkRouteTableOptions = {}) {
     this.writer = new RouteWriter(options, () => monitorsInProcess > 0);
     this.events = new Observable<KernelEvent>((subscriber) => {
-      // A large receive buffer (capped by net.core.rmem_max) absorbs bursts of route changes: an overrun
-      // would abort the process (see netlink-route-writer.ts), so the monitor must never fall that far behind.
-      // A raw socket whose datagrams are walked here: the package's higher layers would parse every
-      // notification into objects (twice, with createRtNetlink) before we decode it.
-      const monitor = new RawNetlinkSocket(Protocol.ROUTE, {
-        recvBufferSize: options.eventsReceiveBufferBytes ?? MONITOR_RECEIVE_BUFFER_BYTES,
-        sendBufferSize: 0,
-      });
-      monitor.unref();
-      for (const group of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE'] as const) {
-        monitor.addMembership(rt.MulticastGroups[group]);
-      }
-      monitor.on('message', (datagram) => {
-        forEachMessage(datagram, (type, body) => {
-          const event = this.toEvent(type, body);
-          if (event) subscriber.next(event);
-        });
-      });
-      monitor.on('error', (error) => subscriber.error(error));
+      // The monitor runs in a child process (events-monitor.ts): an overrun of its netlink socket aborts
+      // that process, not this one; it is restarted and subscribers get a `resync` event. A large receive
+      // buffer (capped by net.core.rmem_max) makes that rare.
+      const monitor = new EventsMonitor(
+        { receiveBufferBytes: options.eventsReceiveBufferBytes ?? MONITOR_RECEIVE_BUFFER_BYTES },
+        {
+          datagram: (datagram) => {
+            forEachMessage(datagram, (type, body) => {
+              const event = this.toEvent(type, body);
+              if (event) subscriber.next(event);
+            });
+          },
+          ready: (lost) => {
+            if (lost === undefined) return;
+            // Link events were lost too: names in later route events must not come from a stale cache.
+            this.listLinks().then(
+              () => subscriber.next({ kind: 'resync', reason: lost }),
+              () => subscriber.next({ kind: 'resync', reason: lost }),
+            );
+          },
+        },
+      );
       monitorsInProcess++;
+      monitorsStarting.add(monitor.firstReady);
+      void monitor.firstReady.then(() => monitorsStarting.delete(monitor.firstReady));
+      try {
+        monitor.start();
+      } catch (error) {
+        monitorsInProcess--;
+        monitor.stop();
+        subscriber.error(error);
+        return;
+      }
+      this.monitor = monitor;
       return () => {
         monitorsInProcess--;
-        monitor.close();
+        if (this.monitor === monitor) this.monitor = undefined;
+        monitor.stop();
       };
     }).pipe(share());
+  }
+
+  /**
+   * Resolves once the `events` monitor of this table listens (immediately when nobody subscribed): a change
+   * made after that, by anyone, is announced. Writes through any table of this process wait for it anyway.
+   */
+  async eventsListening(): Promise<void> {
+    await this.monitor?.firstReady;
+  }
+
+  /** The pid of the child process running this table's `events` monitor, while subscribed (for tests). */
+  get eventsMonitorPid(): number | undefined {
+    return this.monitor?.pid;
   }
 
   async listLinks(): Promise<LinkInfo[]> {
@@ -148,6 +181,8 @@ export class NetlinkRouteTable implements RouteTable {
    */
   async applyBatch(ops: readonly RouteOp[]): Promise<BatchResult> {
     checkRouteOps(ops);
+    // An `events` subscription opened before this write sees it: wait until its monitor listens.
+    if (monitorsStarting.size > 0) await Promise.all(monitorsStarting);
     await this.refreshLinksIfUnknown(ops);
     const failures: RouteOpFailure[] = [];
     const requests: WriteRequest[] = [];

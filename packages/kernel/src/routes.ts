@@ -85,7 +85,13 @@ export type KernelEvent =
   | { readonly kind: 'link-added' | 'link-changed'; readonly link: LinkInfo }
   | { readonly kind: 'link-removed'; readonly link: LinkInfo }
   | { readonly kind: 'route-removed'; readonly route: KernelRoute }
-  | { readonly kind: 'route-added'; readonly route: KernelRoute };
+  | { readonly kind: 'route-added'; readonly route: KernelRoute }
+  /**
+   * Events were lost (the monitor fell behind the kernel and was restarted, see events-monitor.ts): what
+   * the subscriber knows of the kernel may be stale and must be read again (listRoutes, listLinks). Comes
+   * once the new monitor listens, so a re-read after it misses nothing.
+   */
+  | { readonly kind: 'resync'; readonly reason: string };
 
 /** One write of a batch: create-or-overwrite, or delete (a missing route is not an error). */
 export type RouteOp =
