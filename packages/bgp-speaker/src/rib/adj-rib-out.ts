@@ -4,6 +4,9 @@
 // rules, then the export policy), buckets prefixes by attribute set, encodes each bucket once with the
 // packing encoder and hands the same buffers to every member. Split horizon: a path is not sent back to
 // the member it came from (its bucket simply leaves that member out). Changes accumulate until flush().
+// Per group, the export rules run once per (interned Loc-RIB attribute set, source role, family), the
+// export policy once per prefix (it may look at the prefix); outbound sets are interned per group so
+// prefixes are grouped and compared by object identity, never by serialising attributes per prefix.
 
 import { AS_TRANS_ASN } from '../codec/as4.js';
 import { type BgpPathAttribute, forForwarding } from '../codec/attributes.js';
@@ -14,7 +17,7 @@ import { type BgpPrefix, parseIpv4, parseIpv6 } from '../codec/prefix.js';
 import { makeUpdate } from '../codec/update.js';
 import type { NextHopMode } from '../config/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { attributesKey } from './intern.js';
+import { AttributeInterner } from './intern.js';
 import type { BestPathChange, LocRibPath } from './loc-rib.js';
 import {
   communities,
@@ -95,7 +98,7 @@ export function updateGroupKey(peer: ExportPeer): string {
 }
 
 interface SentState {
-  readonly attributesKey: string;
+  /** Interned in the group's interner: equal sets are one object. */
   readonly attributes: RouteAttributes;
   readonly prefix: BgpPrefix;
   /** Address of the peer the path was learned from (split horizon), undefined for others' or local paths. */
@@ -121,10 +124,21 @@ export interface UpdateGroupView {
   readonly advertised: number;
 }
 
+/** The export rules' result for one Loc-RIB attribute set and source kind, before the export policy. */
+interface ExportRuleResult {
+  readonly prePolicy: RouteAttributes;
+  /** The outbound set when the policy returns `prePolicy` unchanged (computed on first use). */
+  final: RouteAttributes | undefined;
+}
+
 class UpdateGroup {
   readonly members = new Map<string, Member>();
   readonly sent = new Map<string, SentState>();
-  readonly pending = new Map<string, { prefix: BgpPrefix; best: LocRibPath | undefined }>();
+  readonly pending = new Map<string, { readonly prefix: BgpPrefix; readonly best: LocRibPath | undefined }>();
+  /** Outbound attribute sets in `sent`, reference counted. */
+  readonly interner = new AttributeInterner();
+  /** Per Loc-RIB attribute set object: export rule results by source kind (see `exportSubkey`). */
+  readonly exportRules = new WeakMap<RouteAttributes, Map<number, ExportRuleResult | null>>();
   constructor(
     readonly key: string,
     readonly template: ExportPeer,
@@ -192,8 +206,7 @@ export class AdjRibOut {
   /** Queues Loc-RIB best-path changes for every group; nothing is encoded until flush(). */
   enqueue(changes: readonly BestPathChange[]): void {
     for (const group of this.#groups.values())
-      for (const change of changes)
-        group.pending.set(change.prefixKey, { prefix: change.prefix, best: change.best });
+      for (const change of changes) group.pending.set(change.prefixKey, change);
   }
 
   groups(): UpdateGroupView[] {
@@ -213,6 +226,44 @@ export class AdjRibOut {
 
   /** Outbound attributes of a best path for a group, or undefined when it is not advertised there. */
   exportAttributes(best: LocRibPath, template: ExportPeer): RouteAttributes | undefined {
+    const prePolicy = this.#exportRules(best, template);
+    if (prePolicy === undefined) return undefined;
+    const verdict = template.exportPolicy({
+      prefix: best.prefix,
+      attributes: prePolicy,
+      prependAs: this.options.localAs,
+    });
+    return verdict.accepted ? finishExport(verdict.attributes, template) : undefined;
+  }
+
+  /** exportAttributes with the export rules' result remembered per group (the flush's hot path). */
+  #groupExport(group: UpdateGroup, best: LocRibPath): RouteAttributes | undefined {
+    let bySubkey = group.exportRules.get(best.attributes);
+    if (bySubkey === undefined) {
+      bySubkey = new Map();
+      group.exportRules.set(best.attributes, bySubkey);
+    }
+    const subkey = exportSubkey(best);
+    let rules = bySubkey.get(subkey);
+    if (rules === undefined) {
+      const prePolicy = this.#exportRules(best, group.template);
+      rules = prePolicy === undefined ? null : { prePolicy, final: undefined };
+      bySubkey.set(subkey, rules);
+    }
+    if (rules === null) return undefined;
+    const verdict = group.template.exportPolicy({
+      prefix: best.prefix,
+      attributes: rules.prePolicy,
+      prependAs: this.options.localAs,
+    });
+    if (!verdict.accepted) return undefined;
+    if (verdict.attributes !== rules.prePolicy) return finishExport(verdict.attributes, group.template);
+    rules.final ??= finishExport(rules.prePolicy, group.template);
+    return rules.final;
+  }
+
+  /** RFC 4271 §5 / RFC 4456 export rules (before the export policy), or undefined when not advertised. */
+  #exportRules(best: LocRibPath, template: ExportPeer): RouteAttributes | undefined {
     const from = peerRole(best.peer);
     const to = peerRole(template.info);
     const family = prefixFamily(best.prefix);
@@ -262,52 +313,67 @@ export class AdjRibOut {
     }
     if (findAttribute(attributes, 'origin') === undefined)
       attributes = withAttribute(attributes, 'origin', { kind: 'origin', value: 0 });
-    const verdict = template.exportPolicy({ prefix: best.prefix, attributes, prependAs: localAs });
-    if (!verdict.accepted) return undefined;
-    const list = template.fourOctetAs ? verdict.attributes.list : asTransPath(verdict.attributes.list);
-    return { list: wireOrder(list), nextHop: verdict.attributes.nextHop };
+    return attributes;
   }
 
   #flushGroup(group: UpdateGroup, out: Map<string, Uint8Array[]>): void {
-    const established = [...group.members.values()].filter((m) => !m.initial).map((m) => m.peer.info.address);
-    const joining = [...group.members.values()].filter((m) => m.initial).map((m) => m.peer.info.address);
+    const established: string[] = [];
+    const joining: string[] = [];
+    for (const member of group.members.values())
+      (member.initial ? joining : established).push(member.peer.info.address);
     const withdrawAll: BgpPrefix[] = [];
-    const buckets = new Map<string, Bucket>();
-    const bucket = (key: string, attributes: RouteAttributes | undefined, recipients: readonly string[]) => {
-      let found = buckets.get(key);
-      if (found === undefined) {
-        found = { attributes, announced: [], withdrawn: [], recipients };
-        buckets.set(key, found);
-      }
-      return found;
-    };
+    // Announcements bucketed by source (split horizon) then by interned outbound set (identity).
+    const announce = new Map<string, Map<RouteAttributes, Bucket>>();
+    const withdrawFrom = new Map<string, Bucket>();
+    const interner = group.interner;
     for (const [key, { best }] of group.pending) {
-      const attributes = best === undefined ? undefined : this.exportAttributes(best, group.template);
+      const exported = best === undefined ? undefined : this.#groupExport(group, best);
       const previous = group.sent.get(key);
-      if (attributes === undefined) {
+      if (exported === undefined) {
         if (previous !== undefined) {
           withdrawAll.push(previous.prefix);
           group.sent.delete(key);
+          interner.release(previous.attributes);
         }
         continue;
       }
+      const attributes = interner.acquire(exported);
+      if (previous !== undefined) interner.release(previous.attributes);
       const source = best!.peer?.address;
-      const aKey = attributesKey(attributes);
       const prefix = withoutPathId(best!.prefix);
-      group.sent.set(key, { attributesKey: aKey, attributes, prefix, source });
+      group.sent.set(key, { attributes, prefix, source });
       if (
         source !== undefined &&
         group.members.has(source) &&
         previous !== undefined &&
         previous.source !== source
-      )
-        bucket(`w|${source}`, undefined, [source]).withdrawn.push(prefix);
-      if (previous !== undefined && previous.attributesKey === aKey && previous.source === source) continue;
-      bucket(
-        `a|${source ?? ''}|${aKey}`,
-        attributes,
-        established.filter((p) => p !== source),
-      ).announced.push(prefix);
+      ) {
+        let own = withdrawFrom.get(source);
+        if (own === undefined) {
+          own = { attributes: undefined, announced: [], withdrawn: [], recipients: [source] };
+          withdrawFrom.set(source, own);
+        }
+        own.withdrawn.push(prefix);
+      }
+      if (previous !== undefined && previous.attributes === attributes && previous.source === source)
+        continue;
+      const sourceKey = source ?? '';
+      let bySet = announce.get(sourceKey);
+      if (bySet === undefined) {
+        bySet = new Map();
+        announce.set(sourceKey, bySet);
+      }
+      let bucket = bySet.get(attributes);
+      if (bucket === undefined) {
+        bucket = {
+          attributes,
+          announced: [],
+          withdrawn: [],
+          recipients: established.filter((p) => p !== source),
+        };
+        bySet.set(attributes, bucket);
+      }
+      bucket.announced.push(prefix);
     }
     group.pending.clear();
 
@@ -318,24 +384,28 @@ export class AdjRibOut {
     const send = (recipients: readonly string[], messages: readonly Uint8Array[]) => {
       if (messages.length === 0) return;
       for (const address of recipients) {
-        const list = out.get(address) ?? [];
-        list.push(...messages);
-        out.set(address, list);
+        const list = out.get(address);
+        if (list === undefined) out.set(address, [...messages]);
+        else for (const message of messages) list.push(message);
       }
     };
     if (withdrawAll.length > 0 && established.length > 0)
       send(established, this.#encoder({ attributes: [], withdrawn: withdrawAll }, context));
-    for (const b of buckets.values())
-      if (b.withdrawn.length > 0) send(b.recipients, this.#encode(b, context));
-    for (const b of buckets.values())
-      if (b.announced.length > 0) send(b.recipients, this.#encode(b, context));
+    for (const b of withdrawFrom.values()) send(b.recipients, this.#encode(b, context));
+    for (const bySet of announce.values())
+      for (const b of bySet.values()) send(b.recipients, this.#encode(b, context));
 
     if (joining.length === 0) return;
     // Initial dump for joining members: the group's advertised table, shared by all joining members.
-    const dump = new Map<string, Bucket>();
+    const dump = new Map<string, Map<RouteAttributes, Bucket>>();
     for (const state of group.sent.values()) {
-      const key = `${state.source ?? ''}|${state.attributesKey}`;
-      let found = dump.get(key);
+      const sourceKey = state.source ?? '';
+      let bySet = dump.get(sourceKey);
+      if (bySet === undefined) {
+        bySet = new Map();
+        dump.set(sourceKey, bySet);
+      }
+      let found = bySet.get(state.attributes);
       if (found === undefined) {
         found = {
           attributes: state.attributes,
@@ -343,11 +413,12 @@ export class AdjRibOut {
           withdrawn: [],
           recipients: joining.filter((p) => p !== state.source),
         };
-        dump.set(key, found);
+        bySet.set(state.attributes, found);
       }
       found.announced.push(state.prefix);
     }
-    for (const b of dump.values()) send(b.recipients, this.#encode(b, context));
+    for (const bySet of dump.values())
+      for (const b of bySet.values()) send(b.recipients, this.#encode(b, context));
     for (const family of group.template.families) send(joining, [endOfRib(family, context)]);
     for (const address of joining) group.members.get(address)!.initial = false;
   }
@@ -367,6 +438,29 @@ export class AdjRibOut {
       context,
     );
   }
+}
+
+const ROLE_INDEX: Readonly<Record<PeerRole, number>> = {
+  local: 0,
+  ebgp: 1,
+  'ibgp-client': 2,
+  'ibgp-nonclient': 3,
+};
+
+/**
+ * What the export rules read besides the attribute set: family, source role and, for iBGP-learned paths
+ * (ORIGINATOR_ID when reflecting), the source's router id — as one number.
+ */
+function exportSubkey(best: LocRibPath): number {
+  const role = peerRole(best.peer);
+  const routerId = role === 'ibgp-client' || role === 'ibgp-nonclient' ? best.peer!.routerId : 0;
+  return routerId * 16 + ROLE_INDEX[role] * 2 + (best.prefix.afi === 1 ? 0 : 1);
+}
+
+/** After the export policy: AS_TRANS for 2-octet peers, attributes in wire order. */
+function finishExport(attributes: RouteAttributes, template: ExportPeer): RouteAttributes {
+  const list = template.fourOctetAs ? attributes.list : asTransPath(attributes.list);
+  return { list: wireOrder(list), nextHop: attributes.nextHop };
 }
 
 /**

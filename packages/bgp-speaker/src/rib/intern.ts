@@ -1,6 +1,8 @@
 // Attribute interning: one shared RouteAttributes object per distinct attribute set across all peers'
 // Adj-RIB-Ins, reference counted so a set is forgotten when the last path using it goes. Identity of the
-// interned object also lets later stages (Loc-RIB, Adj-RIB-Out) compare attribute sets cheaply.
+// interned object (or its numeric id) lets later stages (Loc-RIB, Adj-RIB-Out) compare and group attribute
+// sets without serialising them: the canonical text is computed once per object handed in (every prefix
+// of one UPDATE shares one object), never per prefix.
 
 import type { RouteAttributes } from './route.js';
 
@@ -12,7 +14,9 @@ export function attributesKey(attributes: RouteAttributes): string {
 }
 
 export class AttributeInterner {
-  readonly #byKey = new Map<string, { attributes: RouteAttributes; references: number }>();
+  readonly #byKey = new Map<string, { attributes: RouteAttributes; references: number; id: number }>();
+  readonly #ids = new WeakMap<RouteAttributes, number>();
+  #nextId = 1;
   /** Key of every object handed out or seen, so repeated lookups of one object serialise it once. */
   readonly #keys = new WeakMap<RouteAttributes, string>();
 
@@ -33,8 +37,15 @@ export class AttributeInterner {
       entry.references++;
       return entry.attributes;
     }
-    this.#byKey.set(key, { attributes, references: 1 });
+    const id = this.#nextId++;
+    this.#byKey.set(key, { attributes, references: 1, id });
+    this.#ids.set(attributes, id);
     return attributes;
+  }
+
+  /** The numeric id of an interned set (unique while interned; ids are never reused), or undefined. */
+  idOf(attributes: RouteAttributes): number | undefined {
+    return this.#ids.get(attributes);
   }
 
   /** Drops one reference to an object returned by acquire(). */
@@ -43,6 +54,9 @@ export class AttributeInterner {
     const entry = key === undefined ? undefined : this.#byKey.get(key);
     if (key === undefined || entry === undefined || entry.attributes !== attributes)
       throw new Error('AttributeInterner.release: attributes were not acquired from this interner');
-    if (--entry.references === 0) this.#byKey.delete(key);
+    if (--entry.references === 0) {
+      this.#byKey.delete(key);
+      this.#ids.delete(attributes);
+    }
   }
 }

@@ -59,11 +59,26 @@ export interface LocRibOptions {
   readonly defaultLocalPref?: number;
 }
 
+/**
+ * One prefix. The common case, one path, holds it inline (`single`, `singleSource`) without a Map; a
+ * second source turns the entry into a Map of candidates keyed by source (peer address or "local", plus
+ * "#path id" when not 0).
+ */
 interface PrefixEntry {
   readonly prefix: BgpPrefix;
-  /** Candidates keyed by source: peer address (or "local") plus path id. */
-  readonly candidates: Map<string, LocRibPath>;
+  single: LocRibPath | undefined;
+  singleSource: string;
+  candidates: Map<string, LocRibPath> | undefined;
   decision: Decision<LocRibPath> | undefined;
+}
+
+function candidateCount(entry: PrefixEntry): number {
+  return entry.candidates !== undefined ? entry.candidates.size : entry.single !== undefined ? 1 : 0;
+}
+
+function candidatesOf(entry: PrefixEntry): LocRibPath[] {
+  if (entry.candidates !== undefined) return [...entry.candidates.values()];
+  return entry.single !== undefined ? [entry.single] : [];
 }
 
 /** Orders IPv4 and IPv6 peer addresses numerically as text: zero-padded hex. */
@@ -86,6 +101,50 @@ export function peerAddressKey(address: string): string {
   return `z${groups.map((group) => group.padStart(4, '0')).join('')}`;
 }
 
+/** What the decision process reads from an attribute set, computed once per (shared) set object. */
+interface AttributeFacts {
+  readonly localPref: number | undefined;
+  readonly asPathLength: number;
+  readonly origin: number;
+  readonly med: number | undefined;
+  readonly firstAs: number | undefined;
+  readonly originatorId: number | undefined;
+  readonly clusterListLength: number;
+}
+
+const FACTS = new WeakMap<RouteAttributes, AttributeFacts>();
+
+function factsOf(attributes: RouteAttributes): AttributeFacts {
+  let facts = FACTS.get(attributes);
+  if (facts !== undefined) return facts;
+  const segments = asPathSegments(attributes);
+  const first = segments[0];
+  facts = {
+    localPref: findAttribute(attributes, 'local-pref')?.value,
+    asPathLength: asPathLength(segments),
+    origin: findAttribute(attributes, 'origin')?.value ?? 2,
+    med: findAttribute(attributes, 'med')?.value,
+    firstAs: first !== undefined && first.type === 2 ? first.asns[0] : undefined,
+    originatorId: findAttribute(attributes, 'originator-id')?.id,
+    clusterListLength: findAttribute(attributes, 'cluster-list')?.ids.length ?? 0,
+  };
+  FACTS.set(attributes, facts);
+  return facts;
+}
+
+const ADDRESS_KEYS = new Map<string, string>();
+
+/** peerAddressKey, remembered per address (a handful of peers, many prefixes each). */
+function cachedPeerAddressKey(address: string): string {
+  let key = ADDRESS_KEYS.get(address);
+  if (key === undefined) {
+    if (ADDRESS_KEYS.size > 4096) ADDRESS_KEYS.clear();
+    key = peerAddressKey(address);
+    ADDRESS_KEYS.set(address, key);
+  }
+  return key;
+}
+
 /** Maps a path's attributes and source to what the decision process compares. */
 export function candidateOf(
   prefix: BgpPrefix,
@@ -95,29 +154,23 @@ export function candidateOf(
   stale: boolean,
   defaultLocalPref = 100,
 ): LocRibPath {
-  const segments = asPathSegments(attributes);
-  const first = segments[0];
+  const facts = factsOf(attributes);
   return {
     prefix,
     pathId,
     attributes,
     peer,
     local: peer === undefined,
-    localPref: findAttribute(attributes, 'local-pref')?.value ?? defaultLocalPref,
-    asPathLength: asPathLength(segments),
-    origin: findAttribute(attributes, 'origin')?.value ?? 2,
-    med: findAttribute(attributes, 'med')?.value,
-    neighborAs:
-      first !== undefined && first.type === 2
-        ? first.asns[0]
-        : peer?.ibgp === false
-          ? peer.asNumber
-          : undefined,
+    localPref: facts.localPref ?? defaultLocalPref,
+    asPathLength: facts.asPathLength,
+    origin: facts.origin,
+    med: facts.med,
+    neighborAs: facts.firstAs ?? (peer?.ibgp === false ? peer.asNumber : undefined),
     fromEbgp: peer !== undefined && !peer.ibgp,
     peerRouterId: peer?.routerId ?? 0,
-    originatorId: findAttribute(attributes, 'originator-id')?.id,
-    clusterListLength: findAttribute(attributes, 'cluster-list')?.ids.length ?? 0,
-    peerAddressKey: peer === undefined ? '' : peerAddressKey(peer.address),
+    originatorId: facts.originatorId,
+    clusterListLength: facts.clusterListLength,
+    peerAddressKey: peer === undefined ? '' : cachedPeerAddressKey(peer.address),
     stale,
   };
 }
@@ -134,7 +187,7 @@ export class LocRib {
   /** Feeds the changes of one peer's Adj-RIB-In. */
   applyPeerChanges(peer: PeerInfo, changes: readonly AdjRibInChange[]): void {
     for (const change of changes) {
-      const source = `${peer.address}#${change.pathId}`;
+      const source = change.pathId === 0 ? peer.address : `${peer.address}#${change.pathId}`;
       const path =
         change.path === undefined
           ? undefined
@@ -167,7 +220,7 @@ export class LocRib {
       const before = this.#previous.get(key);
       const entry = this.#prefixes.get(key);
       const after = entry?.decision;
-      if (entry !== undefined && entry.candidates.size === 0) this.#prefixes.delete(key);
+      if (entry !== undefined && candidateCount(entry) === 0) this.#prefixes.delete(key);
       if (sameDecision(before, after)) continue;
       const prefix = entry?.prefix ?? before!.best.prefix;
       const kind = before === undefined ? 'added' : after === undefined ? 'withdrawn' : 'changed';
@@ -209,7 +262,7 @@ export class LocRib {
         prefixKey: key,
         prefix: entry.prefix,
         reason: decision.reason,
-        candidates: [...entry.candidates.values()].map((path) => ({
+        candidates: candidatesOf(entry).map((path) => ({
           path,
           best: path === decision.best,
           multipath: decision.multipath.includes(path),
@@ -223,17 +276,52 @@ export class LocRib {
     let entry = this.#prefixes.get(key);
     if (entry === undefined) {
       if (path === undefined) return;
-      entry = { prefix: withoutPathId(prefix), candidates: new Map(), decision: undefined };
+      entry = {
+        prefix: withoutPathId(prefix),
+        single: undefined,
+        singleSource: '',
+        candidates: undefined,
+        decision: undefined,
+      };
       this.#prefixes.set(key, entry);
     }
-    if (!this.#dirty.has(key)) {
-      this.#dirty.add(key);
-      this.#previous.set(key, entry.decision);
-    }
-    if (path === undefined) entry.candidates.delete(source);
-    else entry.candidates.set(source, path);
-    entry.decision = selectBestPath([...entry.candidates.values()], this.options.decision);
+    const sizeBefore = this.#dirty.size;
+    this.#dirty.add(key);
+    if (this.#dirty.size !== sizeBefore) this.#previous.set(key, entry.decision);
+    const candidates = entry.candidates;
+    if (candidates === undefined) {
+      if (entry.single === undefined || entry.singleSource === source) {
+        // Zero or one source, and it is this one: no Map, no candidate array.
+        entry.single = path;
+        entry.singleSource = path === undefined ? '' : source;
+        entry.decision = path === undefined ? undefined : onlyPath(path);
+        return;
+      }
+      if (path === undefined) return; // another source, not present
+      entry.candidates = new Map([
+        [entry.singleSource, entry.single],
+        [source, path],
+      ]);
+      entry.single = undefined;
+      entry.singleSource = '';
+    } else if (path === undefined) {
+      candidates.delete(source);
+      if (candidates.size === 1) {
+        const [onlySource, only] = candidates.entries().next().value as [string, LocRibPath];
+        entry.candidates = undefined;
+        entry.single = only;
+        entry.singleSource = onlySource;
+        entry.decision = onlyPath(only);
+        return;
+      }
+    } else candidates.set(source, path);
+    entry.decision = selectBestPath([...entry.candidates!.values()], this.options.decision);
   }
+}
+
+/** The decision of a prefix with one path (what selectBestPath returns for one candidate). */
+function onlyPath(path: LocRibPath): Decision<LocRibPath> {
+  return { best: path, reason: 'only-path', multipath: [path] };
 }
 
 function sameDecision(a: Decision<LocRibPath> | undefined, b: Decision<LocRibPath> | undefined): boolean {

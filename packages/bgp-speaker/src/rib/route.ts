@@ -90,6 +90,11 @@ export function withoutPathId(prefix: BgpPrefix): BgpPrefix {
 
 /** RIB key of a prefix: its canonical text without path id ("10.0.0.0/24"). */
 export function prefixKey(prefix: BgpPrefix): string {
+  if (prefix.afi === 1) {
+    // The common case without intermediate objects: mask, then print.
+    const mask = prefix.length === 0 ? 0 : (0xffffffff << (32 - prefix.length)) >>> 0;
+    return `${ipv4ToString((prefix.address & mask) >>> 0)}/${prefix.length}`;
+  }
   const { pathId: _pathId, ...bare } = maskPrefix(prefix);
   return formatPrefix(bare as BgpPrefix);
 }

@@ -1,0 +1,274 @@
+// RIB benchmark of caracal-bgpd's route pipeline, in one process, no namespaces:
+//  1. unit level: N IPv4 prefixes (100k and 1M) as decoded UPDATEs (500 prefixes each, a fresh attribute
+//     object per UPDATE as the decoder gives, equal sets across UPDATEs; and a "varied" run where every
+//     UPDATE carries its own MED, so 1 set per UPDATE) through AdjRibIn → LocRib → AdjRibOut flush (one
+//     eBGP update group of two peers): prefixes/s per stage and in all, heap after a GC;
+//  2. two hops: a bare session driver sends 100k prefixes to Speaker A over TCP on 127.0.0.x, A passes
+//     them to Speaker B: time from the first UPDATE written to the last prefix in B's Loc-RIB.
+// Run: bench/run rib (or node --expose-gc bench/dist/src/rib.bench.js [--only unit|hops]).
+import { createServer } from 'node:net';
+import { parseArgs } from 'node:util';
+import {
+  AdjRibIn,
+  AdjRibOut,
+  AttributeInterner,
+  type BgpPathAttribute,
+  type BgpPrefix,
+  type BgpUpdate,
+  compilePolicy,
+  type ExportPeer,
+  formatConfigIssue,
+  LocRib,
+  makeUpdate,
+  Peer,
+  type PeerInfo,
+  packUpdates,
+  parseConfig,
+  Speaker,
+} from '@caracal/bgp-speaker';
+
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const gc = (globalThis as { gc?: () => void }).gc;
+const heapMiB = () => {
+  gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+const ms = (start: number) => performance.now() - start;
+const rate = (count: number, milliseconds: number) => Math.round(count / (milliseconds / 1000));
+
+const PREFIXES_PER_UPDATE = 500;
+const NO_DEFINITIONS = { prefixLists: {}, communityLists: {}, asPathLists: {}, filters: {} };
+const accept = () => compilePolicy({ kind: 'action', action: 'accept' }, NO_DEFINITIONS);
+
+/** Decoded-UPDATE look-alikes: `count` /24s from 20.0.0.0, 500 per UPDATE, attributes fresh per UPDATE. */
+function updates(count: number, varied: boolean): BgpUpdate[] {
+  const out: BgpUpdate[] = [];
+  for (let first = 0; first < count; first += PREFIXES_PER_UPDATE) {
+    const nlri: BgpPrefix[] = [];
+    for (let i = first; i < Math.min(count, first + PREFIXES_PER_UPDATE); i++)
+      nlri.push({ afi: 1, address: (0x14000000 + i * 256) >>> 0, length: 24 });
+    const attributes: BgpPathAttribute[] = [
+      { kind: 'origin', value: 0 },
+      { kind: 'as-path', segments: [{ type: 2, asns: [65100, 65001] }] },
+      { kind: 'next-hop', address: 0x0a000001 },
+      ...(varied ? [{ kind: 'med' as const, value: first / PREFIXES_PER_UPDATE }] : []),
+      { kind: 'communities', values: [0xfde80001] },
+    ];
+    out.push(makeUpdate({ attributes, nlri }));
+  }
+  return out;
+}
+
+function exportPeer(address: string): ExportPeer {
+  return {
+    info: { address, asNumber: 65300, routerId: 0x0a0000fe, ibgp: false, routeReflectorClient: false },
+    families: ['ipv4-unicast'],
+    fourOctetAs: true,
+    maxMessageLength: 4096,
+    addPathSend: false,
+    nextHopMode: 'auto',
+    localAddress: '10.0.0.2',
+    exportPolicyKey: 'accept',
+    exportPolicy: accept(),
+  };
+}
+
+function unitRun(count: number, varied: boolean): Record<string, string | number> {
+  const input = updates(count, varied);
+  const heapBefore = heapMiB();
+  const peer: PeerInfo = {
+    address: '10.0.0.1',
+    asNumber: 65100,
+    routerId: 0x0a000001,
+    ibgp: false,
+    routeReflectorClient: false,
+  };
+  const interner = new AttributeInterner();
+  const ribIn = new AdjRibIn(peer, {
+    localAs: 65200,
+    localRouterId: 0x0a000002,
+    importPolicy: accept(),
+    softReconfiguration: false,
+    interner,
+  });
+  const loc = new LocRib();
+  const out = new AdjRibOut({ localAs: 65200, localRouterId: 0x0a000002 });
+  out.addPeer(exportPeer('10.0.0.3'), []);
+  out.addPeer(exportPeer('10.0.0.4'), []);
+  out.flush(); // End-of-RIB of the empty table: the members are established
+
+  const start = performance.now();
+  let t = start;
+  let inMs = 0;
+  let locMs = 0;
+  for (const update of input) {
+    const { changes } = ribIn.applyUpdate(update);
+    const afterIn = performance.now();
+    inMs += afterIn - t;
+    loc.applyPeerChanges(peer, changes);
+    t = performance.now();
+    locMs += t - afterIn;
+  }
+  const changes = loc.takeChanges();
+  const afterTake = performance.now();
+  locMs += afterTake - t;
+  out.enqueue(changes);
+  const messages = out.flush();
+  const outMs = ms(afterTake);
+  const totalMs = ms(start);
+  const bytes = (messages.get('10.0.0.3') ?? []).reduce((sum, m) => sum + m.length, 0);
+  if (changes.length !== count)
+    throw new Error(`rib bench: ${changes.length} best-path changes, expected ${count}`);
+  const heapAfter = heapMiB();
+  return {
+    run: `${count.toLocaleString('en')} ${varied ? 'varied' : 'shared'}`,
+    'adj-rib-in /s': rate(count, inMs),
+    'loc-rib /s': rate(count, locMs),
+    'adj-rib-out flush /s': rate(count, outMs),
+    'total ms': Math.round(totalMs),
+    'total /s': rate(count, totalMs),
+    'heap MiB (retained)': Math.round(heapAfter - heapBefore),
+    'UPDATE bytes/peer': bytes,
+  };
+}
+
+async function freePort(address: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, address, () => resolve());
+  });
+  const bound = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof bound === 'object' && bound !== null ? bound.port : 0;
+}
+
+function speakerConfig(
+  self: { address: string; as: number; port: number },
+  peers: Array<{ name: string; address: string; as: number; port: number }>,
+) {
+  const yaml = [
+    `asNumber: ${self.as}`,
+    `routerId: ${self.address}`,
+    `listen: { address: ${self.address}, port: ${self.port} }`,
+    'logLevel: error',
+    'peers:',
+    ...peers.flatMap((p) => [
+      `  - name: ${p.name}`,
+      `    address: ${p.address}`,
+      `    port: ${p.port}`,
+      `    asNumber: ${p.as}`,
+      `    localAddress: ${self.address}`,
+      '    holdTime: 240',
+      '    connectRetryTime: 1',
+      '    import: { action: accept }',
+      '    export: { action: accept }',
+    ]),
+  ].join('\n');
+  const parsed = parseConfig(yaml, 'rib-bench.yaml');
+  if (!parsed.ok) throw new Error(parsed.issues.map(formatConfigIssue).join('\n'));
+  return parsed.config;
+}
+
+/** Sender → Speaker A → Speaker B over TCP; ms from the first UPDATE written to B holding every prefix. */
+async function twoHops(count: number): Promise<Record<string, string | number>> {
+  const octet = 10 + Math.floor(Math.random() * 200);
+  const sender = {
+    name: 'sender',
+    address: `127.0.${octet}.1`,
+    as: 65100,
+    port: await freePort(`127.0.${octet}.1`),
+  };
+  const a = { name: 'a', address: `127.0.${octet}.2`, as: 65200, port: await freePort(`127.0.${octet}.2`) };
+  const b = { name: 'b', address: `127.0.${octet}.3`, as: 65300, port: await freePort(`127.0.${octet}.3`) };
+  const speakerA = new Speaker(speakerConfig(a, [sender, b]));
+  const speakerB = new Speaker(speakerConfig(b, [a]));
+  await Promise.all([speakerA.start(), speakerB.start()]);
+  const peer = new Peer({
+    name: 'sender',
+    local: {
+      asNumber: sender.as,
+      routerId: sender.address,
+      holdTime: 240,
+      families: [{ afi: 1, safi: 1 }],
+      routeRefresh: true,
+      enhancedRouteRefresh: false,
+      extendedMessage: false,
+    },
+    remote: { address: a.address, port: a.port, asNumber: a.as },
+    localAddress: sender.address,
+  });
+  const prefixes: BgpPrefix[] = [];
+  for (let i = 0; i < count; i++)
+    prefixes.push({ afi: 1, address: (0x14000000 + i * 256) >>> 0, length: 24 });
+  const messages = packUpdates(
+    {
+      attributes: [
+        { kind: 'origin', value: 0 },
+        { kind: 'as-path', segments: [{ type: 2, asns: [65100] }] },
+        { kind: 'next-hop', address: 0x7f000001 },
+      ],
+      announced: prefixes,
+    },
+    { as4: true },
+  );
+  const bothUp = new Promise<void>((resolve) => {
+    const check = () => {
+      const ready =
+        peer.state === 'Established' &&
+        [speakerA, speakerB].every((s) => s.status().peers.every((p) => p.state === 'Established'));
+      if (ready) resolve();
+      else setTimeout(check, 20);
+    };
+    check();
+  });
+  peer.start();
+  await bothUp;
+  let received = 0;
+  let lastAt = 0;
+  const done = new Promise<void>((resolve) => {
+    speakerB.bestPathChanges$.subscribe((change) => {
+      if (change.kind === 'added') received++;
+      if (received === count) {
+        lastAt = performance.now();
+        resolve();
+      }
+    });
+  });
+  const heapBefore = heapMiB();
+  const start = performance.now();
+  for (const message of messages)
+    if (!peer.sendUpdate(message)) throw new Error('rib bench: the sender session is not Established');
+  await done;
+  const elapsed = lastAt - start;
+  const heapAfter = heapMiB();
+  peer.stop();
+  await Promise.all([speakerA.stop({ keepRoutes: false }), speakerB.stop({ keepRoutes: false })]);
+  return {
+    run: `${count.toLocaleString('en')} prefixes, sender → A → B`,
+    'ms to last prefix in B': Math.round(elapsed),
+    'prefixes/s': rate(count, elapsed),
+    'heap MiB (A+B retained)': Math.round(heapAfter - heapBefore),
+  };
+}
+
+if (gc === undefined) console.warn('rib bench: run with node --expose-gc for heap figures');
+if (values.only !== 'hops') {
+  const rows: Array<Record<string, string | number>> = [];
+  for (const [count, varied] of [
+    [100_000, false],
+    [100_000, true],
+    [1_000_000, false],
+    [1_000_000, true],
+  ] as const) {
+    unitRun(Math.min(count, 20_000), varied); // warm-up
+    rows.push(unitRun(count, varied));
+  }
+  console.table(rows);
+}
+if (values.only !== 'unit') {
+  await twoHops(10_000); // warm-up
+  const rows = [];
+  for (let i = 0; i < 3; i++) rows.push(await twoHops(100_000));
+  console.table(rows);
+}
