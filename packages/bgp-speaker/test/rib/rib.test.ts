@@ -389,6 +389,130 @@ describe('Loc-RIB', () => {
   });
 });
 
+describe('identity and the single-path fast path', () => {
+  it('Loc-RIB: one source inline, a second makes a choice, removing it goes back to only-path', () => {
+    const loc = new LocRib();
+    const a = peer('192.0.2.1', 65001);
+    const b = peer('192.0.2.2', 65002);
+    const inA = ribIn(a);
+    const inB = ribIn(b);
+    loc.applyPeerChanges(
+      a,
+      inA.applyUpdate(announce(['10.1.0.0/16'], [origin, asPath(65001, 65010)])).changes,
+    );
+    expect(loc.takeChanges().map((c) => [c.kind, c.reason])).toEqual([['added', 'only-path']]);
+    // Withdrawing an unknown source of a one-path prefix changes nothing.
+    loc.applyPeerChanges(b, [
+      { prefixKey: '10.1.0.0/16', prefix: parsePrefix('10.1.0.0/16'), pathId: 0, path: undefined },
+    ]);
+    expect(loc.takeChanges()).toEqual([]);
+    loc.applyPeerChanges(
+      b,
+      inB.applyUpdate(announce(['10.1.0.0/16'], [origin, asPath(65002)], '192.0.2.2')).changes,
+    );
+    const [won] = loc.takeChanges();
+    expect([won!.kind, won!.best!.peer!.address, won!.reason]).toEqual([
+      'changed',
+      '192.0.2.2',
+      'as-path-length',
+    ]);
+    expect(loc.routes()[0]!.candidates.map((c) => [c.path.peer!.address, c.best])).toEqual([
+      ['192.0.2.1', false],
+      ['192.0.2.2', true],
+    ]);
+    loc.applyPeerChanges(b, inB.clear());
+    const [back] = loc.takeChanges();
+    expect([back!.kind, back!.best!.peer!.address, back!.reason]).toEqual([
+      'changed',
+      '192.0.2.1',
+      'only-path',
+    ]);
+    loc.applyPeerChanges(a, inA.clear());
+    expect(loc.takeChanges().map((c) => c.kind)).toEqual(['withdrawn']);
+    expect(loc.routes()).toEqual([]);
+  });
+
+  it('AttributeInterner gives each interned set a numeric id until it is released', () => {
+    const interner = new AttributeInterner();
+    const one = interner.acquire({ list: [origin], nextHop: '192.0.2.1' });
+    const same = interner.acquire({ list: [origin], nextHop: '192.0.2.1' });
+    const other = interner.acquire({ list: [origin], nextHop: '192.0.2.2' });
+    expect(same).toBe(one);
+    expect(interner.idOf(one)).toBeTypeOf('number');
+    expect(interner.idOf(other)).not.toBe(interner.idOf(one));
+    interner.release(one);
+    expect(interner.idOf(one)).toBeDefined();
+    interner.release(one);
+    expect(interner.idOf(one)).toBeUndefined();
+  });
+
+  it('Adj-RIB-Out: sets that export equal share one UPDATE; an unchanged re-announcement sends nothing', () => {
+    const { encoder, calls } = countingEncoder();
+    const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID, encoder });
+    const loc = new LocRib();
+    out.addPeer(exportPeer(peer('203.0.113.1', 65101)), loc.bestPaths());
+    out.flush();
+    const src = peer('192.0.2.1', 65001);
+    const inSrc = ribIn(src);
+    // MED differs, but eBGP export strips it: one outbound set.
+    loc.applyPeerChanges(
+      src,
+      inSrc.applyUpdate(announce(['10.1.0.0/16'], [origin, asPath(65001), { kind: 'med', value: 1 }]))
+        .changes,
+    );
+    loc.applyPeerChanges(
+      src,
+      inSrc.applyUpdate(announce(['10.2.0.0/16'], [origin, asPath(65001), { kind: 'med', value: 2 }]))
+        .changes,
+    );
+    out.enqueue(loc.takeChanges());
+    const before = calls();
+    const sent = decodeAll(out.flush().get('203.0.113.1')!);
+    expect(calls() - before).toBe(1);
+    expect(sent.map((u) => u.announced)).toEqual([['10.1.0.0/16', '10.2.0.0/16']]);
+    // The same attributes again (a new UPDATE object): nothing to send.
+    loc.applyPeerChanges(
+      src,
+      inSrc.applyUpdate(announce(['10.1.0.0/16'], [origin, asPath(65001), { kind: 'med', value: 1 }]))
+        .changes,
+    );
+    out.enqueue(loc.takeChanges());
+    expect(out.flush().get('203.0.113.1')).toBeUndefined();
+  });
+
+  it('Adj-RIB-Out: a prefix-dependent export policy still runs per prefix with the cached export rules', () => {
+    const medFor101 = compilePolicy(
+      {
+        kind: 'terms',
+        terms: [
+          {
+            match: { prefix: [{ prefix: '10.1.0.0/16' }] },
+            ['then' as 'then']: { setMed: 7, action: 'accept' },
+          },
+          { match: {}, ['then' as 'then']: { action: 'accept' } },
+        ],
+      },
+      DEFS,
+    );
+    const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID });
+    const loc = learned(
+      peer('192.0.2.1', 65001),
+      announce(['10.1.0.0/16', '10.2.0.0/16', '10.3.0.0/16'], [origin, asPath(65001)]),
+    );
+    out.addPeer(
+      exportPeer(peer('203.0.113.1', 65101), { exportPolicy: medFor101, exportPolicyKey: 'med-for-10.1' }),
+      loc.bestPaths(),
+    );
+    const updates = decodeAll(out.flush().get('203.0.113.1')!).filter((u) => u.announced.length > 0);
+    const medOf = (prefix: string) =>
+      kind(updates.find((u) => u.announced.includes(prefix))!.attributes, 'med')?.value;
+    expect(medOf('10.1.0.0/16')).toBe(7);
+    expect(medOf('10.2.0.0/16')).toBeUndefined();
+    expect(medOf('10.3.0.0/16')).toBeUndefined();
+    expect(updates).toHaveLength(2);
+  });
+});
+
 function exportPeer(info: PeerInfo, extra: Partial<ExportPeer> = {}): ExportPeer {
   return {
     info,
