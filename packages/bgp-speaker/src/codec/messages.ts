@@ -471,11 +471,15 @@ export function encodeBgpMessages(messages: readonly BgpMessage[], context: BgpC
 /**
  * Streaming encoder: `write` appends each message (header included) to a reusable buffer that grows as
  * needed; `take` returns everything written since the last take, as one Uint8Array of back-to-back
- * messages, and keeps the buffer for the next batch. For a speaker sending many small UPDATEs (one per
- * distinct attribute set), this is one allocation per batch instead of one per message.
+ * messages (the caller owns it: nothing the writer does later changes it). For a speaker sending many small
+ * UPDATEs (one per distinct attribute set), this is one allocation per batch instead of one per message.
  */
+const NO_OCTETS = new Uint8Array(0);
+
 export class BgpMessageWriter {
   #buffer: Uint8Array;
+  /** The size of the buffer handed over by the last take, for the next one. */
+  #capacity = 0;
   #length = 0;
   #context: BgpCodecContext;
 
@@ -512,10 +516,19 @@ export class BgpMessageWriter {
     this.#length = at + length;
   }
 
-  /** Everything written since the last take (a copy: the writer keeps its buffer); empties the writer. */
+  /**
+   * Everything written since the last take; empties the writer. When that fills at least half of the
+   * buffer, the buffer itself is handed over (a view of it; the writer starts a new one at the next write)
+   * instead of being copied; otherwise the bytes are copied and the writer keeps its buffer, so a small take
+   * never pins a large buffer.
+   */
   take(): Uint8Array {
-    const out = this.#buffer.slice(0, this.#length);
+    const length = this.#length;
     this.#length = 0;
+    if (length * 2 < this.#buffer.length) return this.#buffer.slice(0, length);
+    const out = this.#buffer.subarray(0, length);
+    this.#capacity = this.#buffer.length;
+    this.#buffer = NO_OCTETS;
     return out;
   }
 
@@ -549,9 +562,10 @@ export class BgpMessageWriter {
     this.#length = end;
   }
 
+  /** A buffer of at least `needed` octets holding what is written so far (a new one after a handover). */
   #grow(needed: number): void {
-    const next = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
-    next.set(this.#buffer.subarray(0, this.#length));
+    const next = new Uint8Array(Math.max(needed, this.#capacity, this.#buffer.length * 2));
+    if (this.#length > 0) next.set(this.#buffer.subarray(0, this.#length));
     this.#buffer = next;
   }
 }

@@ -90,6 +90,28 @@ describe('BgpMessageWriter refusals', () => {
     );
   });
 
+  it('hands out batches the caller owns: later writes change none of them, full or nearly empty', () => {
+    for (const initialCapacity of [0, 64, 200, 65536]) {
+      const writer = new BgpMessageWriter(context, initialCapacity);
+      const batches: Uint8Array[] = [];
+      const snapshots: Uint8Array[] = [];
+      for (let round = 0; round < 6; round++) {
+        for (let i = 0; i <= round; i++) writer.write(i % 2 ? KEEPALIVE_MESSAGE : route);
+        const batch = writer.take();
+        batches.push(batch);
+        snapshots.push(batch.slice());
+      }
+      writer.write(route);
+      expect(batches).toEqual(snapshots);
+      const expected = (round: number) =>
+        encodeBgpMessages(
+          Array.from({ length: round + 1 }, (_, i) => (i % 2 ? KEEPALIVE_MESSAGE : route)),
+          context,
+        );
+      for (const [round, batch] of batches.entries()) expect(batch).toEqual(expected(round));
+    }
+  });
+
   it('rejects a capacity that is not a non-negative integer, naming it', () => {
     expect(() => new BgpMessageWriter(context, -1)).toThrow(/initialCapacity -1/);
     expect(() => new BgpMessageWriter(context, 1.5)).toThrow(/initialCapacity 1.5/);
