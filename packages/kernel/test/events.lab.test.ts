@@ -1,0 +1,236 @@
+// Lab test of the `events` monitor against a burst of route changes made by ANOTHER process, in a fresh
+// network namespace: `ip -batch` of 50,000 routes while a subscriber listens with a small receive buffer,
+// so that the kernel overruns the monitor's socket (ENOBUFS). First the reason for the monitor process: a
+// plain in-process subscription through the `netlink` package is aborted by it (SIGABRT). Then a
+// NetlinkRouteTable subscriber survives it, gets a `resync` event, re-lists, and its view (built from
+// events and re-lists) equals `ip -j route` (the kernel's own tool); changes after the restart still
+// arrive as events.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const isRoot = process.getuid?.() === 0;
+const namespacesWork = isRoot && spawnSync('ip', ['netns', 'list']).status === 0;
+if (!namespacesWork) console.log('kernel events lab tests skipped: they need root and network namespaces');
+
+const ns = `crke${randomBytes(3).toString('hex')}`;
+const distEntry = resolve(import.meta.dirname, '../dist/src/index.js');
+const netlinkEntry = createRequire(import.meta.url).resolve('netlink');
+const COUNT = 50_000;
+const PROTOCOL = 97;
+let scratch = '';
+let batchFile = '';
+let flag = '';
+
+const ip = (...args: string[]) =>
+  execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+const kernelDsts = () =>
+  (JSON.parse(ip('-j', 'route', 'show', 'proto', String(PROTOCOL))) as { dst: string }[]).map((route) =>
+    route.dst.includes('/') ? route.dst : `${route.dst}/32`,
+  );
+
+interface Driver {
+  /** Resolves with the next line the driver prints; rejects if it exits first. */
+  nextLine(): Promise<string>;
+  /** Writes a line to its stdin. */
+  tell(line: string): void;
+  /** Resolves when it exits. */
+  readonly exited: Promise<{ status: number | null; signal: string | null; stderr: string }>;
+}
+
+/** Starts a driver module inside the namespace, concurrently with the test (unlike spawnSync). */
+function startDriver(name: string, source: string): Driver {
+  const script = join(scratch, `${name}.mjs`);
+  writeFileSync(script, source);
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let partial = '';
+  let stderr = '';
+  const lines: string[] = [];
+  const waiters: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+  let ended: Error | undefined;
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    partial += text;
+    for (let newline = partial.indexOf('\n'); newline >= 0; newline = partial.indexOf('\n')) {
+      const line = partial.slice(0, newline);
+      partial = partial.slice(newline + 1);
+      const waiter = waiters.shift();
+      if (waiter) waiter.resolve(line);
+      else lines.push(line);
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  child.stdin.on('error', () => {});
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const exited = new Promise<{ status: number | null; signal: string | null; stderr: string }>((done) => {
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      ended = new Error(
+        `driver ${name} exited (${signal ?? status}): ${stderr} [unread: ${lines.length} lines, ${partial.length} bytes: ${partial.slice(0, 200)}]`,
+      );
+      for (const waiter of waiters.splice(0)) waiter.reject(ended);
+      done({ status, signal, stderr });
+    });
+  });
+  return {
+    nextLine: () => {
+      const line = lines.shift();
+      if (line !== undefined) return Promise.resolve(line);
+      if (ended) return Promise.reject(ended);
+      return new Promise((resolveLine, reject) => waiters.push({ resolve: resolveLine, reject }));
+    },
+    tell: (line) => child.stdin.write(`${line}\n`),
+    exited,
+  };
+}
+
+/** `ip -batch` of COUNT route replaces of our protocol, by another process than the subscriber. */
+function externalBurst(): void {
+  execFileSync('ip', ['-n', ns, '-batch', batchFile], { stdio: 'ignore' });
+}
+
+describe.skipIf(!namespacesWork)('events monitor under an external burst of route changes', () => {
+  beforeAll(() => {
+    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '..')], { stdio: 'inherit' });
+    scratch = mkdtempSync(join(tmpdir(), 'caracal-kernel-events-'));
+    batchFile = join(scratch, 'burst.batch');
+    flag = join(scratch, 'burst-over');
+    const lines: string[] = [];
+    for (let i = 0; i < COUNT; i++) {
+      lines.push(
+        `route replace 10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32 dev v0 proto ${PROTOCOL}`,
+      );
+    }
+    writeFileSync(batchFile, `${lines.join('\n')}\n`);
+    execFileSync('ip', ['netns', 'add', ns]);
+    ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
+    for (const link of ['v0', 'v1']) ip('link', 'set', link, 'up');
+  });
+  afterAll(() => {
+    spawnSync('ip', ['netns', 'del', ns]);
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('an in-process subscription through the netlink package is aborted by the overrun (why the monitor is a process)', async () => {
+    const driver = startDriver(
+      'in-process',
+      `import { existsSync } from 'node:fs';
+      import { createRequire } from 'node:module';
+      const { Protocol, RawNetlinkSocket, rt } = createRequire(import.meta.url)(${JSON.stringify(netlinkEntry)});
+      const monitor = new RawNetlinkSocket(Protocol.ROUTE, { recvBufferSize: 4096, sendBufferSize: 0 });
+      monitor.addMembership(rt.MulticastGroups.IPV4_ROUTE);
+      let datagrams = 0;
+      monitor.on('message', () => { datagrams++; });
+      monitor.on('error', (error) => { process.stdout.write('error event: ' + error.message + '\\n'); process.exit(0); });
+      // Busy elsewhere (as a daemon may be) until the burst is over: the socket is not read meanwhile.
+      process.stdin.once('data', () => {
+        while (!existsSync(${JSON.stringify(flag)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        setTimeout(() => { process.stdout.write('survived ' + datagrams + '\\n'); process.exit(0); }, 500);
+      });
+      process.stdout.write('ready\\n');`,
+    );
+    expect(await driver.nextLine()).toBe('ready');
+    driver.tell('block');
+    await new Promise((r) => setTimeout(r, 200));
+    externalBurst();
+    writeFileSync(flag, '');
+    const exit = await driver.exited;
+    expect(exit.signal).toBe('SIGABRT');
+    expect(exit.stderr).toContain("terminate called after throwing an instance of 'Napi::Error'");
+    ip('route', 'flush', 'proto', String(PROTOCOL));
+  });
+
+  it('a NetlinkRouteTable subscriber survives, resyncs, and its view equals ip -j route', async () => {
+    const driver = startDriver(
+      'subscriber',
+      `import { NetlinkRouteTable } from ${JSON.stringify(distEntry)};
+      // A small monitor buffer, so that the burst surely overruns it.
+      const table = new NetlinkRouteTable({ eventsReceiveBufferBytes: 4096 });
+      const view = new Set();
+      const resyncs = [];
+      const pids = new Set();
+      let relisting = Promise.resolve();
+      let lastEventAt = Date.now();
+      const relist = async () => {
+        const routes = await table.listRoutes({ protocol: ${PROTOCOL} });
+        view.clear();
+        for (const route of routes) view.add(route.dst);
+      };
+      table.events.subscribe((event) => {
+        lastEventAt = Date.now();
+        if (table.eventsMonitorPid) pids.add(table.eventsMonitorPid);
+        if (event.kind === 'resync') {
+          resyncs.push(event.reason);
+          relisting = relisting.then(relist);
+        } else if (event.kind === 'route-added' && event.route.protocol === ${PROTOCOL}) {
+          view.add(event.route.dst);
+        } else if (event.kind === 'route-removed' && event.route.protocol === ${PROTOCOL}) {
+          view.delete(event.route.dst);
+        }
+      });
+      await table.eventsListening();
+      pids.add(table.eventsMonitorPid);
+      await relist();
+      const quiet = async () => {
+        while (Date.now() - lastEventAt < 1000) await new Promise((r) => setTimeout(r, 100));
+        await relisting;
+      };
+      const lines = process.stdin.setEncoding('utf8');
+      let step = 0;
+      lines.on('data', async () => {
+        step++;
+        // The overrun is noticed when the monitor reads again: give its resync up to 10 s to arrive.
+        for (let waited = 0; step === 1 && resyncs.length === 0 && waited < 10000; waited += 100) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await quiet();
+        const out = { step, resyncs, monitors: pids.size, view: [...view].sort() };
+        process.stdout.write(JSON.stringify(out) + '\\n', () => {
+          if (step === 2) { table.close(); process.exit(0); }
+        });
+      });
+      setInterval(() => {}, 1000);
+      process.stdout.write(String(table.eventsMonitorPid) + '\\n');`,
+    );
+    // The monitor process stopped during the burst (as an overloaded host may leave it): it overruns for sure.
+    const monitorPid = Number(await driver.nextLine());
+    expect(monitorPid).toBeGreaterThan(0);
+    process.kill(monitorPid, 'SIGSTOP');
+    try {
+      externalBurst();
+    } finally {
+      process.kill(monitorPid, 'SIGCONT');
+    }
+    driver.tell('burst done');
+    const firstAnswer = JSON.parse(await driver.nextLine()) as {
+      resyncs: string[];
+      monitors: number;
+      view: string[];
+    };
+    expect(firstAnswer.resyncs.length).toBeGreaterThanOrEqual(1);
+    expect(firstAnswer.resyncs[0]).toMatch(/events monitor \(pid \d+\) was killed by SIGABRT/);
+    expect(firstAnswer.monitors).toBeGreaterThanOrEqual(2);
+    expect(firstAnswer.view).toHaveLength(COUNT);
+    expect(firstAnswer.view).toEqual(kernelDsts().sort());
+
+    // After the restart, single changes arrive as events again.
+    ip('route', 'del', '10.64.0.7/32', 'proto', String(PROTOCOL));
+    ip('route', 'add', '10.99.0.1/32', 'dev', 'v0', 'proto', String(PROTOCOL));
+    driver.tell('changes done');
+    const last = JSON.parse(await driver.nextLine()) as { resyncs: string[]; view: string[] };
+    const exit = await driver.exited;
+    expect(exit.signal).toBeNull();
+    expect(exit.status).toBe(0);
+    expect(last.resyncs).toEqual(firstAnswer.resyncs); // no further loss: the view follows events
+    expect(last.view).toContain('10.99.0.1/32');
+    expect(last.view).not.toContain('10.64.0.7/32');
+    expect(last.view).toEqual(kernelDsts().sort());
+  });
+});
