@@ -62,6 +62,48 @@ describe('Speaker: graceful restart helper', () => {
     expect(peerRow(sb, 'a').prefixes.stale).toBe(0);
   }, 90000);
 
+  it('a stop that removes our routes sends Hard Reset (N bit negotiated): the helper drops them at once', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    const [sa, sb] = await startSpeakers([
+      [
+        a,
+        speakerYaml(
+          a,
+          [{ node: b, extra: ACCEPT_ALL }],
+          `${gr(60)}\noriginate:\n  - { prefix: 10.1.0.0/24 }`,
+        ),
+      ],
+      [b, speakerYaml(b, [{ node: a, extra: ACCEPT_ALL }], gr(60))],
+    ]);
+    if (sa === undefined || sb === undefined) throw new Error('speakers missing');
+    await eventually('b learns 10.1', () => sb.fib.describe('10.1.0.0/24'));
+    await sa.speaker.stop({ keepRoutes: false });
+    await eventually('b drops a’s routes', () => sb.speaker.routes().length === 0);
+    expect(peerRow(sb, 'a').lastError).toBe('received NOTIFICATION 6/9');
+    expect(peerRow(sb, 'a').gracefulRestart.peerRestarting).toBe(false);
+    expect(sb.fib.routes.has('10.1.0.0/24')).toBe(false);
+  }, 30000);
+
+  it('without the N bit a graceful stop closes without NOTIFICATION; a stop that removes routes sends Cease/2', async () => {
+    for (const keepRoutes of [true, false]) {
+      const a = await node('a', 65001);
+      const x = await node('x', 65009);
+      const sa = await startSpeaker(a, speakerYaml(a, [{ node: x, extra: ACCEPT_ALL }], gr(60)));
+      const raw = new RawPeer(x, a, { gracefulRestart: true });
+      raws.push(raw);
+      const down = new Promise<void>((resolve) => raw.peer.once('down', () => resolve()));
+      raw.start();
+      await established(sa, 'x');
+      await eventually('x established', () => raw.options);
+      expect(raw.options?.gracefulRestart?.notification).toBe(false);
+      await sa.speaker.stop({ keepRoutes });
+      await down;
+      expect(raw.notifications.map((n) => [n.code, n.subcode])).toEqual(keepRoutes ? [] : [[6, 2]]);
+      raw.stop();
+    }
+  }, 30000);
+
   it('sweeps the stale routes when the peer’s restart time expires', async () => {
     const a = await node('a', 65001);
     const b = await node('b', 65002);

@@ -17,7 +17,11 @@ export class RawPeer {
   readonly notifications: NotificationError[] = [];
   options: NegotiatedSessionOptions | null = null;
 
-  constructor(self: Node, remote: Node, extra: { routeRefresh?: boolean; gracefulRestart?: boolean } = {}) {
+  constructor(
+    self: Node,
+    remote: Node,
+    extra: { routeRefresh?: boolean; gracefulRestart?: boolean; gracefulRestartNotification?: boolean } = {},
+  ) {
     this.peer = new Peer({
       name: self.name,
       local: {
@@ -33,7 +37,7 @@ export class RawPeer {
               gracefulRestart: {
                 restartTime: 30,
                 restartState: false,
-                notification: false,
+                notification: extra.gracefulRestartNotification ?? false,
                 forwardingPreserved: [],
               },
             }

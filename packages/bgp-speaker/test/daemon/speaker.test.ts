@@ -3,6 +3,7 @@
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OriginationCommand } from '../../src/daemon/index.js';
+import type { Clock } from '../../src/session/index.js';
 import { established, eventually, node, peerRow, speakerYaml, startSpeaker, stopAll } from './harness.js';
 import { MemoryFib } from './memory-fib.js';
 
@@ -10,7 +11,32 @@ afterEach(stopAll);
 
 const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
 
+/** A clock whose timers never fire: a speaker on it never retries on its own. */
+const frozenClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: () => Symbol('never'),
+  clearTimeout: () => {},
+};
+
 describe('Speaker: two eBGP speakers', () => {
+  it('a speaker started after the other connects on its first attempt, though the first idles after a refusal', async () => {
+    const a = await node('a', 65001);
+    const b = await node('b', 65002);
+    const sa = await startSpeaker(a, speakerYaml(a, [{ node: b, extra: ACCEPT_ALL }]), {
+      clock: frozenClock,
+    });
+    await eventually('a’s connect refused (Idle)', () =>
+      peerRow(sa, 'b').lastError?.includes('ECONNREFUSED'),
+    );
+    expect(peerRow(sa, 'b').state).toBe('Idle');
+    const sb = await startSpeaker(b, speakerYaml(b, [{ node: a, extra: ACCEPT_ALL }]), {
+      clock: frozenClock,
+    });
+    await established(sa, 'b');
+    await established(sb, 'a');
+    expect(peerRow(sb, 'a').messagesIn.notification).toBe(0);
+  });
+
   it('exchanges originated routes with AS_PATH prepend and next-hop self, installs them, withdraws them', async () => {
     const a = await node('a', 65001);
     const b = await node('b', 65002);
