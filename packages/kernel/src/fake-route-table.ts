@@ -56,12 +56,12 @@ export class FakeRouteTable implements RouteTable {
     }
   }
 
-  /** The next `count` replace/delete calls fail with EBUSY. */
   /** Emits `resync`, as NetlinkRouteTable does when its events monitor lost events and was restarted. */
   loseEvents(reason: string): void {
     this.subject.next({ kind: 'resync', reason });
   }
 
+  /** The next `count` replace/delete calls fail with EBUSY. */
   failNext(count: number): void {
     this.failuresToInject = count;
   }

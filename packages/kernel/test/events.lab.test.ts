@@ -25,6 +25,8 @@ const PROTOCOL = 97;
 let scratch = '';
 let batchFile = '';
 let flag = '';
+/** Drivers still running, killed after the tests (also when one failed). */
+const running = new Set<ReturnType<typeof spawn>>();
 
 const ip = (...args: string[]) =>
   execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -68,9 +70,11 @@ function startDriver(name: string, source: string): Driver {
     stderr += text;
   });
   child.stdin.on('error', () => {});
+  running.add(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   const exited = new Promise<{ status: number | null; signal: string | null; stderr: string }>((done) => {
     child.on('close', (status, signal) => {
+      running.delete(child);
       clearTimeout(timer);
       ended = new Error(
         `driver ${name} exited (${signal ?? status}): ${stderr} [unread: ${lines.length} lines, ${partial.length} bytes: ${partial.slice(0, 200)}]`,
@@ -114,6 +118,7 @@ describe.skipIf(!namespacesWork)('events monitor under an external burst of rout
     for (const link of ['v0', 'v1']) ip('link', 'set', link, 'up');
   });
   afterAll(() => {
+    for (const child of running) child.kill('SIGKILL'); // its monitor exits when its stdin closes
     spawnSync('ip', ['netns', 'del', ns]);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });

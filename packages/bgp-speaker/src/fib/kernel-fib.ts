@@ -1,12 +1,19 @@
 // The kernel FIB of caracal-bgpd: a ForwardingTable over a @caracal/kernel RouteTable (rtnetlink by
 // default). It only ever touches routes with our protocol number in our table. set() only records the
 // wish and marks the prefix dirty; a single apply loop coalesces the dirty prefixes (last write wins),
-// and writes them with bounded concurrency on the next tick (or after a short throttle), so 100k
-// prefixes never re-list the kernel. Failed writes are retried with exponential backoff; a route of
-// ours removed behind our back (by hand, or with its interface) is noticed through the route table's
-// events (and a periodic resync) and put back.
+// and writes them as ONE `RouteTable.applyBatch` per round on the next tick (or after a short throttle:
+// many requests per sendmsg, refusals mapped back to their prefix by op index), so 100k prefixes never
+// re-list the kernel. Failed writes are retried with exponential backoff; a route of ours removed behind
+// our back (by hand, or with its interface) is noticed through the route table's events (and a periodic
+// resync) and put back; a `resync` event (the table's events monitor lost events) re-reads our routes.
 
-import { type KernelEvent, type KernelRoute, NetlinkRouteTable, type RouteTable } from '@caracal/kernel';
+import {
+  type KernelEvent,
+  type KernelRoute,
+  NetlinkRouteTable,
+  type RouteOp,
+  type RouteTable,
+} from '@caracal/kernel';
 import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
 import { canonicalFibPrefix, kernelRouteFor, kernelRouteMatches } from './routes.js';
@@ -22,8 +29,6 @@ export interface KernelFibOptions {
   readonly routeTable?: RouteTable;
   /** Delay between the first set() and the apply that writes it; 0 = the next event-loop turn. Default 5. */
   readonly throttleMs?: number;
-  /** Kernel writes in flight at once. Default 64. */
-  readonly concurrency?: number;
   /** First retry delay of a failed write, doubled per failure up to `retryMaxMs`. Defaults 250 and 10 000. */
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
@@ -65,7 +70,6 @@ export class KernelFib implements ForwardingTable {
   private readonly ownsRouteTable: boolean;
   private readonly logger: Logger | undefined;
   private readonly throttleMs: number;
-  private readonly concurrency: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private readonly resyncIntervalMs: number;
@@ -112,7 +116,6 @@ export class KernelFib implements ForwardingTable {
     this.routeTable = options.routeTable ?? new NetlinkRouteTable();
     this.logger = options.logger;
     this.throttleMs = options.throttleMs ?? 5;
-    this.concurrency = Math.max(1, options.concurrency ?? 64);
     this.retryInitialMs = options.retryInitialMs ?? 250;
     this.retryMaxMs = options.retryMaxMs ?? 10_000;
     this.resyncIntervalMs = options.resyncIntervalMs ?? 60_000;
@@ -207,13 +210,19 @@ export class KernelFib implements ForwardingTable {
         protocol: this.options.protocol,
         table: this.options.table,
       });
-      await this.forEachConcurrently(ours, async (route) => {
-        try {
-          await this.routeTable.deleteRoute(route);
-        } catch (error) {
-          this.logger?.warn({ route: route.dst, err: errorText(error) }, 'FIB: cannot remove route on stop');
-        }
-      });
+      const result = await this.applyOps(ours.map((route): RouteOp => ({ op: 'delete', route })));
+      for (const failure of result.failures.slice(0, 10)) {
+        this.logger?.warn(
+          { route: failure.op.route.dst, err: errorText(failure.error) },
+          'FIB: cannot remove route on stop',
+        );
+      }
+      if (result.failures.length > 10) {
+        this.logger?.warn(
+          { more: result.failures.length - 10 },
+          'FIB: more routes could not be removed on stop',
+        );
+      }
       this.inKernel.clear();
       this.logger?.info({ removed: ours.length }, 'FIB stopped: our routes removed');
     } else if (wasStarted) {
@@ -323,51 +332,72 @@ export class KernelFib implements ForwardingTable {
     })();
   }
 
+  /**
+   * Brings the dirty prefixes (and the stray routes) to their desired kernel state with a single
+   * applyBatch: the strays' deletes first, then one replace or delete per prefix that needs one. The
+   * result names each failed op by index, which maps back to its prefix for the retry bookkeeping.
+   */
   private async applyBatch(batch: Set<string>, strays: KernelRoute[]): Promise<void> {
-    await this.forEachConcurrently(strays, async (route) => {
-      try {
-        await this.routeTable.deleteRoute(route);
-        this.writes++;
-      } catch (error) {
+    const ops: RouteOp[] = strays.map((route): RouteOp => ({ op: 'delete', route }));
+    /** ops[strays.length + i] is the write of writes[i]. */
+    const writes: { readonly prefix: string; readonly op: RouteOp }[] = [];
+    for (const prefix of batch) {
+      const wanted = this.desired.get(prefix);
+      const current = this.inKernel.get(prefix);
+      if (wanted) {
+        if (current === wanted || (current && kernelRouteMatches(current, wanted))) {
+          this.inKernel.set(prefix, wanted);
+          this.retries.delete(prefix);
+          continue;
+        }
+        writes.push({ prefix, op: { op: 'replace', route: wanted } });
+      } else if (!current || this.stale.has(prefix)) {
+        this.retries.delete(prefix);
+      } else {
+        writes.push({ prefix, op: { op: 'delete', route: current } });
+      }
+    }
+    for (const write of writes) ops.push(write.op);
+    if (ops.length === 0) return;
+    const result = await this.applyOps(ops);
+    const failed = new Map<number, Error>();
+    for (const failure of result.failures) failed.set(failure.index, failure.error);
+    for (let index = 0; index < strays.length; index++) {
+      const error = failed.get(index);
+      if (error) {
         this.failedWrites++;
         this.lastError = errorText(error);
+      } else {
+        this.writes++;
       }
-    });
-    await this.forEachConcurrently(batch, (prefix) => this.reconcilePrefix(prefix));
-  }
-
-  private async reconcilePrefix(prefix: string): Promise<void> {
-    const wanted = this.desired.get(prefix);
-    const current = this.inKernel.get(prefix);
-    if (wanted) {
-      if (current === wanted || (current && kernelRouteMatches(current, wanted))) {
-        this.inKernel.set(prefix, wanted);
-        this.retries.delete(prefix);
+    }
+    writes.forEach(({ prefix, op }, i) => {
+      const error = failed.get(strays.length + i);
+      if (error) {
+        this.writeFailed(prefix, `${op.op} ${prefix}`, error);
         return;
       }
-      try {
-        await this.routeTable.replaceRoute(wanted);
-        this.writes++;
-        this.noteDevices(wanted);
-        // A newer set() may have changed the wish meanwhile: it is dirty again and handled next round.
-        this.inKernel.set(prefix, wanted);
-        this.retries.delete(prefix);
-      } catch (error) {
-        this.writeFailed(prefix, `replace ${prefix}`, error);
-      }
-      return;
-    }
-    if (!current || this.stale.has(prefix)) {
-      this.retries.delete(prefix);
-      return;
-    }
-    try {
-      await this.routeTable.deleteRoute(current);
       this.writes++;
-      if (this.inKernel.get(prefix) === current) this.inKernel.delete(prefix);
       this.retries.delete(prefix);
+      if (op.op === 'replace') {
+        this.noteDevices(op.route);
+        // A newer set() may have changed the wish meanwhile: it is dirty again and handled next round.
+        this.inKernel.set(prefix, op.route);
+      } else if (this.inKernel.get(prefix) === op.route) {
+        this.inKernel.delete(prefix);
+      }
+    });
+  }
+
+  /** routeTable.applyBatch; when the table cannot write at all (it threw), every op fails with that error. */
+  private async applyOps(ops: readonly RouteOp[]): Promise<{
+    failures: readonly { index: number; op: RouteOp; error: Error }[];
+  }> {
+    try {
+      return await this.routeTable.applyBatch(ops);
     } catch (error) {
-      this.writeFailed(prefix, `delete ${prefix}`, error);
+      const asError = error instanceof Error ? error : new Error(String(error));
+      return { failures: ops.map((op, index) => ({ index, op, error: asError })) };
     }
   }
 
@@ -404,14 +434,6 @@ export class KernelFib implements ForwardingTable {
     else this.armRetryTimer();
   }
 
-  private async forEachConcurrently<T>(items: Iterable<T>, work: (item: T) => Promise<void>): Promise<void> {
-    const iterator = items[Symbol.iterator]();
-    const worker = async () => {
-      for (let next = iterator.next(); !next.done; next = iterator.next()) await work(next.value);
-    };
-    await Promise.all(Array.from({ length: this.concurrency }, worker));
-  }
-
   // --- noticing changes made behind our back ---------------------------------------------------
 
   private subscribeToKernel(): void {
@@ -444,6 +466,11 @@ export class KernelFib implements ForwardingTable {
         if (this.desired.has(route.dst) || this.stale.has(route.dst)) this.requestResync(true);
         return;
       }
+      case 'resync':
+        // The table's events monitor lost events (it fell behind the kernel and was restarted).
+        this.logger?.warn({ reason: event.reason }, 'FIB: kernel events were lost; re-reading our routes');
+        this.requestResync();
+        return;
       case 'link-removed':
       case 'link-changed':
       case 'link-added':

@@ -1,6 +1,7 @@
 // Unit tests of the kernel FIB over @caracal/kernel's FakeRouteTable: what reaches the "kernel" for
 // unicast, ECMP, blackhole and IPv6 link-local entries; coalescing; graceful-restart stale handling and
-// sweep; retries with backoff; interfaces that appear later; hand deletions put back; stop.
+// sweep; retries with backoff; interfaces that appear later; hand deletions put back; one applyBatch
+// per apply round with refusals mapped back to their prefix; a resync event (lost kernel events); stop.
 import { FakeRouteTable, type KernelRoute } from '@caracal/kernel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKernelFib, FibEntryError, type KernelFib } from '../../src/fib/index.js';
@@ -291,6 +292,53 @@ describe('KernelFib', () => {
     expect(fib.stats().resyncs).toBeGreaterThan(0);
   });
 
+  it('writes each apply round as one applyBatch, mapping a refused op back to its prefix for the retry', async () => {
+    const kernel = tableWithLinks();
+    const fib = newFib(kernel, { retryInitialMs: 10_000, retryMaxMs: 10_000 });
+    await fib.start({ keepExisting: false });
+    const batchesAtStart = kernel.batches.length;
+    kernel.refuseRoute('10.7.3.0/24', 'ENETUNREACH');
+    for (let i = 0; i < 10; i++)
+      fib.set(`10.7.${i}.0/24`, { kind: 'unicast', nextHops: [{ gateway: '192.0.2.1' }] });
+    await fib.flush();
+    expect(kernel.batches.slice(batchesAtStart)).toEqual([10]);
+    expect(ours(kernel).map((r) => r.dst)).not.toContain('10.7.3.0/24');
+    expect(ours(kernel)).toHaveLength(9);
+    for (let i = 0; i < 10; i++) expect(fib.isInstalled(`10.7.${i}.0/24`)).toBe(i !== 3);
+    const stats = fib.stats();
+    expect(stats).toMatchObject({
+      writes: 9,
+      failedWrites: 1,
+      pendingRetries: 1,
+      installed: 9,
+      synced: false,
+    });
+    expect(stats.lastError).toContain('ENETUNREACH');
+    // Removing 5 and fixing the refused one: one more batch, of exactly those writes.
+    kernel.acceptRoute('10.7.3.0/24');
+    for (let i = 5; i < 10; i++) if (i !== 3) fib.set(`10.7.${i}.0/24`, null);
+    fib.set('10.7.3.0/24', { kind: 'blackhole' });
+    await fib.flush();
+    expect(kernel.batches.slice(batchesAtStart)).toEqual([10, 6]);
+    expect(ours(kernel).map((r) => r.dst)).toEqual([0, 1, 2, 3, 4].map((i) => `10.7.${i}.0/24`));
+    expect(fib.stats()).toMatchObject({ writes: 15, failedWrites: 1, pendingRetries: 0, synced: true });
+  });
+
+  it('re-reads and repairs our routes when the route table says kernel events were lost', async () => {
+    const kernel = tableWithLinks();
+    const fib = newFib(kernel);
+    await fib.start({ keepExisting: false });
+    fib.set('10.1.0.0/24', { kind: 'unicast', nextHops: [{ gateway: '192.0.2.1' }] });
+    await fib.flush();
+    // Deleted behind our back, and the event of it lost (no route-removed).
+    kernel.routes.delete(`${TABLE}|10.1.0.0/24|0`);
+    const lists = kernel.listCalls;
+    kernel.loseEvents('the events monitor (pid 1) was killed by SIGABRT');
+    await waitFor('the route to be put back', () => ours(kernel).length === 1);
+    expect(kernel.listCalls).toBe(lists + 1);
+    expect(fib.stats()).toMatchObject({ repaired: 1, synced: true });
+  });
+
   it('stops keeping or removing our routes', async () => {
     const kernel = tableWithLinks();
     await kernel.replaceRoute({
@@ -304,8 +352,11 @@ describe('KernelFib', () => {
     await fib.start({ keepExisting: false });
     fib.set('10.1.0.0/24', { kind: 'blackhole' });
     fib.set('10.2.0.0/24', { kind: 'blackhole' });
+    await fib.flush();
+    const batches = kernel.batches.length;
     await fib.stop({ keepRoutes: false });
     expect([...kernel.routes.values()].map((r) => r.dst)).toEqual(['10.9.0.0/24']);
+    expect(kernel.batches.slice(batches)).toEqual([2]); // both deletes in one applyBatch
     expect(() => fib.set('10.3.0.0/24', { kind: 'blackhole' })).toThrow('after stop');
   });
 

@@ -157,6 +157,9 @@ export class ApplyLoop {
         this.schedule(`interface ${event.link.name} appeared`);
       } else if (event.kind === 'route-removed' && event.route.protocol === FELIX_ROUTE_PROTOCOL) {
         this.schedule(`route ${event.route.dst} was removed`);
+      } else if (event.kind === 'resync') {
+        // Kernel events were lost: an apply re-reads routes and links and repairs whatever they missed.
+        this.schedule(`kernel events were lost (${event.reason})`);
       }
     });
     this.armRefresh();
