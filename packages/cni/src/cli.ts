@@ -1,7 +1,8 @@
 // What both executables share: read the CNI environment and the configuration on stdin, answer VERSION
 // without needing a full configuration, print the result (or nothing) on stdout, and turn any failure into
-// the spec's error JSON on stdout with exit code 1. Logs go to stderr only.
-import { toCniError } from './datastore-access.js';
+// the spec's error JSON on stdout with exit code 1. Logs go to stderr only. Start-up cost matters (a runtime
+// execs the plugins per pod): this module loads only the pure spec code; the datastore and IPAM packages
+// (which pull etcd3/gRPC) are imported only when a failure that is not already a CniError must be mapped.
 import {
   type CniEnvironment,
   CniError,
@@ -59,7 +60,7 @@ export async function runCniInvocation(
     const result = await handler(config, env);
     return { stdout: result === undefined ? '' : `${JSON.stringify(result)}\n`, exitCode: 0 };
   } catch (error) {
-    const cni = toCniError(error);
+    const cni = error instanceof CniError ? error : (await import('./datastore-access.js')).toCniError(error);
     return { stdout: `${JSON.stringify(cni.toJson(cniVersion))}\n`, exitCode: 1 };
   }
 }

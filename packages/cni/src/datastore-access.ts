@@ -2,8 +2,6 @@
 // the default), the node name (config `nodename`, else NODENAME, else /run/caracal/nodename, else the
 // hostname), IPPool resources read defensively from the datastore, and the mapping of datastore and IPAM
 // failures to CNI error codes.
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import {
   DatastoreConfigError,
   DatastoreUnavailableError,
@@ -14,7 +12,7 @@ import {
 import { IpamExhaustedError, type IpamPool } from '@caracal/ipam';
 import { CniError, CniErrorCode, type NetworkConfig } from './spec.js';
 
-export const NODENAME_FILE = '/run/caracal/nodename';
+export { NODENAME_FILE, nodeNameFor } from './node-name.js';
 
 /** Endpoints in the order of precedence; a malformed one is a configuration error (code 7). */
 export function etcdEndpointsFor(config: NetworkConfig, env: NodeJS.ProcessEnv): string[] {
@@ -29,22 +27,6 @@ export function etcdEndpointsFor(config: NetworkConfig, env: NodeJS.ProcessEnv):
     }
     throw error;
   }
-}
-
-export function nodeNameFor(
-  config: NetworkConfig,
-  env: NodeJS.ProcessEnv,
-  nodenameFile: string = NODENAME_FILE,
-): string {
-  if (config.nodename) return config.nodename;
-  if (env.NODENAME) return env.NODENAME;
-  try {
-    const fromFile = readFileSync(nodenameFile, 'utf8').trim();
-    if (fromFile !== '') return fromFile;
-  } catch {
-    // No file: fall through to the hostname.
-  }
-  return hostname();
 }
 
 function describe(value: unknown): string {

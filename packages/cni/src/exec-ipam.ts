@@ -94,7 +94,14 @@ export function parseIpamResult(file: string, stdout: string): CniResult {
 }
 
 export class ExecIpamDelegate implements IpamDelegate {
-  constructor(private readonly processEnv: NodeJS.ProcessEnv = process.env) {}
+  /**
+   * `afterSpawn` runs right after the IPAM plugin's process has been started, before its output is awaited:
+   * the `caracal` executable uses it to load its own datastore modules while the child works.
+   */
+  constructor(
+    private readonly processEnv: NodeJS.ProcessEnv = process.env,
+    private readonly afterSpawn?: () => void,
+  ) {}
 
   private async run(
     config: NetworkConfig,
@@ -102,11 +109,13 @@ export class ExecIpamDelegate implements IpamDelegate {
     command: string,
   ): Promise<PluginRun & { file: string }> {
     const file = findPlugin(config.ipam.type, env.path);
-    const run = await execPlugin(
+    const running = execPlugin(
       file,
       { ...this.processEnv, CNI_COMMAND: command },
       JSON.stringify(config.raw),
     );
+    this.afterSpawn?.();
+    const run = await running;
     if (run.exitCode !== 0) throw pluginFailure(file, run);
     return { ...run, file };
   }

@@ -5,6 +5,7 @@ export * from './datastore-access.js';
 export * from './endpoint-store.js';
 export * from './exec-ipam.js';
 export * from './ipam-plugin.js';
+export * from './lazy-datastore.js';
 export * from './naming.js';
 export * from './plugin.js';
 export * from './pod-network.js';

@@ -1,6 +1,7 @@
 // Unit tests of the executables' pure parts: one invocation's stdout and exit code (VERSION without a full
 // configuration, errors as spec JSON), IPPool parsing with precise errors, error-code mapping, node-name
-// precedence, WorkloadEndpoint naming and shape, and reading a delegated IPAM plugin's output.
+// precedence, WorkloadEndpoint naming and shape, reading a delegated IPAM plugin's output, the hook that
+// lets `caracal` load its datastore modules while the IPAM plugin runs, and the lazy datastore's errors.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { runCniInvocation } from '../src/cli.js';
 import { etcdEndpointsFor, nodeNameFor, parseIpPoolResource, toCniError } from '../src/datastore-access.js';
 import { workloadEndpointName, workloadEndpointResource } from '../src/endpoint-store.js';
-import { findPlugin, parseIpamResult, pluginFailure } from '../src/exec-ipam.js';
+import { ExecIpamDelegate, findPlugin, parseIpamResult, pluginFailure } from '../src/exec-ipam.js';
+import { LazyDatastoreEndpointStore } from '../src/lazy-datastore.js';
 import { workloadIdentity } from '../src/plugin.js';
 import { CniError, parseEnvironment, parseNetworkConfig } from '../src/spec.js';
 
@@ -187,5 +189,50 @@ describe('delegated IPAM output', () => {
     );
     expect(() => findPlugin('../evil', ['/bin'])).toThrow('is not a plugin file name');
     expect(findPlugin('sh', ['/nonexistent', '/bin'])).toBe('/bin/sh');
+  });
+});
+
+describe('ExecIpamDelegate', () => {
+  it('runs afterSpawn once the plugin process is started, before its result is read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caracal-exec-ipam-'));
+    try {
+      const plugin = join(dir, 'fake-ipam');
+      // The plugin answers only after the parent has had its turn, so the order is observable.
+      writeFileSync(
+        plugin,
+        '#!/bin/sh\ncat >/dev/null\nsleep 0.2\necho \'{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.1/32"}]}\'\n',
+        { mode: 0o755 },
+      );
+      const events: string[] = [];
+      const delegate = new ExecIpamDelegate({ PATH: process.env.PATH }, () => events.push('afterSpawn'));
+      const env = parseEnvironment({ ...addEnv, CNI_PATH: dir });
+      const pending = delegate
+        .add(parseNetworkConfig(configText.replace('caracal-ipam', 'fake-ipam')), env)
+        .then((result) => {
+          events.push('result');
+          return result;
+        });
+      expect(events).toEqual(['afterSpawn']);
+      expect((await pending).ips).toEqual([{ address: '10.9.0.1/32' }]);
+      expect(events).toEqual(['afterSpawn', 'result']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LazyDatastoreEndpointStore', () => {
+  it('reports a malformed etcd endpoint on load and use, never from prefetch', async () => {
+    const bad = parseNetworkConfig(configText.replace('"mtu"', '"etcd_endpoints":"ftp://x:1","mtu"'));
+    const lazy = new LazyDatastoreEndpointStore(bad, {});
+    expect(() => lazy.prefetch()).not.toThrow();
+    await expect(lazy.load()).rejects.toMatchObject({ code: 7 });
+    const identity = workloadIdentity(config, parseEnvironment(addEnv), 'node1');
+    await expect(lazy.remove(identity)).rejects.toMatchObject({ code: 7 });
+    await expect(lazy.close()).resolves.toBeUndefined();
+  });
+
+  it('closes nothing when it was never used', async () => {
+    await expect(new LazyDatastoreEndpointStore(config, {}).close()).resolves.toBeUndefined();
   });
 });

@@ -172,6 +172,21 @@ describe.skipIf(!namespacesWork || etcdMissing !== undefined)('caracal + caracal
     }
   });
 
+  it('VERSION loads neither etcd3 nor the IPAM package (start-up is most of a plugin run)', () => {
+    for (const binary of ['caracal', 'caracal-ipam']) {
+      const run = spawnSync(join(binDir, binary), {
+        env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', NODE_DEBUG: 'module' },
+        input: '{"cniVersion":"1.0.0"}',
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ cniVersion: '1.0.0' });
+      // NODE_DEBUG=module names every CommonJS module loaded; etcd3, gRPC and ip-num are all CommonJS.
+      expect(run.stderr).toContain('MODULE');
+      expect(run.stderr).not.toMatch(/etcd3|grpc|ip-num/);
+    }
+  });
+
   it('STATUS is ready with an enabled pool', async () => {
     const run = await runPlugin('caracal', { command: 'STATUS', stdin: networkConfig() });
     expect(run.stderr).toBe('');
