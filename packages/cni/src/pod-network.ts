@@ -1,6 +1,8 @@
 // Wiring a pod into the host, behind a narrow interface: the real implementation drives iproute2 (host
 // side with `ip`, pod side with `nsenter --net=<netns path> ip`), which reaches any network namespace path
-// a runtime hands us; the plugin logic is unit-tested with a fake.
+// a runtime hands us; the plugin logic is unit-tested with a fake. Each process costs milliseconds on a
+// pod's critical path, so an ADD runs three (`ip link del`, one host-side `ip -batch`, one pod-side
+// `nsenter … ip -batch` that also reports the pod's MAC) and a DEL one.
 
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
@@ -57,10 +59,12 @@ async function ip(args: string[], netns?: string): Promise<string> {
   }
 }
 
-async function ipBatch(lines: string[], netns?: string): Promise<void> {
-  const [file, argv] = netns ? ['nsenter', [`--net=${netns}`, 'ip', '-batch', '-']] : ['ip', ['-batch', '-']];
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(file, argv, { encoding: 'utf8' }, (error, _stdout, stderr) => {
+/** Runs `lines` through one `ip [-j] -batch -` (in `netns` through nsenter); its stdout (JSON of `show` lines). */
+async function ipBatch(lines: string[], netns?: string): Promise<string> {
+  const ipArgs = ['-j', '-batch', '-'];
+  const [file, argv] = netns ? ['nsenter', [`--net=${netns}`, 'ip', ...ipArgs]] : ['ip', ipArgs];
+  return await new Promise<string>((resolve, reject) => {
+    const child = execFile(file, argv, { encoding: 'utf8' }, (error, stdout, stderr) => {
       if (error)
         reject(
           new CniError(
@@ -68,7 +72,7 @@ async function ipBatch(lines: string[], netns?: string): Promise<void> {
             `ip -batch (${lines.join(' ; ')}) failed: ${stderr.trim() || error.message}`,
           ),
         );
-      else resolve();
+      else resolve(stdout);
     });
     child.stdin?.end(`${lines.join('\n')}\n`);
   });
@@ -80,6 +84,20 @@ async function linkExists(name: string, netns?: string): Promise<{ exists: boole
     return link?.address ? { exists: true, mac: link.address } : { exists: true };
   } catch {
     return { exists: false };
+  }
+}
+
+/** The MAC in the JSON `ip -j link show` printed at the end of a batch ('' when there is none). */
+function podMacOf(batchOutput: string): string {
+  const lastLine = batchOutput.trim().split('\n').at(-1) ?? '';
+  try {
+    const [link] = JSON.parse(lastLine) as { address?: string }[];
+    return link?.address ?? '';
+  } catch {
+    throw new CniError(
+      CniErrorCode.IoFailure,
+      `ip -batch printed no JSON link for the pod interface: ${batchOutput.trim()}`,
+    );
   }
 }
 
@@ -95,15 +113,11 @@ export class IpRoute2PodNetworking implements PodNetworking {
 
   async wire(w: PodWiring): Promise<{ podMac: string }> {
     await this.unwire(w.hostIfName); // a retried ADD starts clean
-    await ip([
-      'link',
-      'add',
-      w.hostIfName,
-      'mtu',
-      String(w.mtu),
-      'type',
-      'veth',
-      'peer',
+    const v4 = w.addresses.filter((a) => !a.includes(':'));
+    const v6 = w.addresses.filter((a) => a.includes(':'));
+    // Host side in one `ip -batch`: the pair (its peer created directly in the pod's netns), the host end's
+    // MAC, up, and the pod's host routes (scope link, Felix's protocol).
+    const createPair = ['link', 'add', w.hostIfName, 'mtu', String(w.mtu), 'type', 'veth', 'peer'].concat([
       'name',
       w.podIfName,
       'mtu',
@@ -111,41 +125,48 @@ export class IpRoute2PodNetworking implements PodNetworking {
       'netns',
       w.netns,
     ]);
+    // A netns path that `ip -batch` would split or cut (blanks, quotes, '#') is passed as a plain argument.
+    const batchSafe = /^[^\s"'\\#]+$/.test(w.netns);
+    if (!batchSafe) await ip(createPair);
     try {
       await ipBatch([
+        ...(batchSafe ? [createPair.join(' ')] : []),
         `link set dev ${w.hostIfName} address ${HOST_VETH_MAC}`,
         `link set dev ${w.hostIfName} up`,
+        ...w.addresses.map(
+          (a) => `route replace ${a} dev ${w.hostIfName} scope link proto ${POD_ROUTE_PROTOCOL}`,
+        ),
       ]);
-      const v4 = w.addresses.filter((a) => !a.includes(':'));
-      const v6 = w.addresses.filter((a) => a.includes(':'));
+      await this.hostSysctls(w.hostIfName, v6.length > 0);
+      // Pod side in one nsenter + `ip -batch`, which also reports the pod interface (for its MAC).
       const podLines = ['link set dev lo up', `link set dev ${w.podIfName} up`];
       for (const address of w.addresses) podLines.push(`address add ${address} dev ${w.podIfName}`);
       if (v4.length > 0) {
         podLines.push(`route add ${POD_GATEWAY} dev ${w.podIfName} scope link`);
         podLines.push(`route add default via ${POD_GATEWAY} dev ${w.podIfName}`);
       }
-      await ipBatch(podLines, w.netns);
+      podLines.push(`link show dev ${w.podIfName}`);
+      const shown = await ipBatch(podLines, w.netns);
       if (v6.length > 0) {
         // The IPv6 gateway is the host veth's link-local address.
         const hostLinkLocal = await this.hostLinkLocal(w.hostIfName);
         await ip(['-6', 'route', 'add', 'default', 'via', hostLinkLocal, 'dev', w.podIfName], w.netns);
       }
-      await this.hostSysctls(w.hostIfName, v6.length > 0);
-      await ipBatch(
-        w.addresses.map(
-          (a) => `route replace ${a} dev ${w.hostIfName} scope link proto ${POD_ROUTE_PROTOCOL}`,
-        ),
-      );
-      const pod = await linkExists(w.podIfName, w.netns);
-      return { podMac: pod.mac ?? '' };
+      return { podMac: podMacOf(shown) };
     } catch (error) {
       await this.unwire(w.hostIfName).catch(() => undefined);
       throw error;
     }
   }
 
+  /** One `ip link del`; a missing interface is fine (it takes its peer and its routes with it). */
   async unwire(hostIfName: string): Promise<void> {
-    if ((await linkExists(hostIfName)).exists) await ip(['link', 'del', 'dev', hostIfName]);
+    try {
+      await ip(['link', 'del', 'dev', hostIfName]);
+    } catch (error) {
+      if (error instanceof CniError && error.message.includes('Cannot find device')) return;
+      throw error;
+    }
   }
 
   async inspect(w: PodWiring): Promise<PodWiringState> {

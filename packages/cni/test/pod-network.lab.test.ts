@@ -3,7 +3,7 @@
 // the pod over its /32 route; inspect() sees what was made; unwire removes it and is idempotent.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,10 @@ describe.skipIf(!namespacesWork)('pod wiring on the real kernel', () => {
   it('wires a pod that reaches its node through 169.254.1.1, and unwires it', () => {
     const { podMac } = inNode('return net.wire(wiring);') as { podMac: string };
     expect(podMac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    const podLink = JSON.parse(
+      execFileSync('ip', ['-n', podNs, '-j', 'link', 'show', 'eth0'], { encoding: 'utf8' }),
+    );
+    expect(podLink[0]).toMatchObject({ address: podMac, mtu: 1400 });
 
     const podRoutes = execFileSync('ip', ['-n', podNs, 'route'], { encoding: 'utf8' });
     expect(podRoutes).toContain('default via 169.254.1.1 dev eth0');
@@ -99,5 +103,20 @@ describe.skipIf(!namespacesWork)('pod wiring on the real kernel', () => {
       '10.65.0.5/32',
     );
     inNode("await net.unwire('cara0123456789a');");
+  });
+
+  it('wires through a netns path that `ip -batch` cannot carry (blank and #)', () => {
+    const oddPath = join(scratch, 'pod ns#1');
+    symlinkSync(`/var/run/netns/${podNs}`, oddPath);
+    const { podMac } = inNode(`return net.wire({ ...wiring, netns: ${JSON.stringify(oddPath)} });`) as {
+      podMac: string;
+    };
+    const podLink = JSON.parse(
+      execFileSync('ip', ['-n', podNs, '-j', 'address', 'show', 'eth0'], { encoding: 'utf8' }),
+    );
+    expect(podLink[0]).toMatchObject({ address: podMac });
+    expect(JSON.stringify(podLink[0].addr_info)).toContain('"local":"10.65.0.5"');
+    inNode("await net.unwire('cara0123456789a');");
+    expect(spawnSync('ip', ['-n', podNs, 'link', 'show', 'eth0']).status).not.toBe(0);
   });
 });
