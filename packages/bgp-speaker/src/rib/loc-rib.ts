@@ -65,7 +65,11 @@ export interface LocRibOptions {
  * "#path id" when not 0).
  */
 interface PrefixEntry {
+  readonly key: string;
   readonly prefix: BgpPrefix;
+  /** Touched since the last takeChanges(); `previous` is the decision it had then. */
+  dirty: boolean;
+  previous: Decision<LocRibPath> | undefined;
   single: LocRibPath | undefined;
   singleSource: string;
   candidates: Map<string, LocRibPath> | undefined;
@@ -179,8 +183,8 @@ const LOCAL_SOURCE = 'local';
 
 export class LocRib {
   readonly #prefixes = new Map<string, PrefixEntry>();
-  readonly #dirty = new Set<string>();
-  readonly #previous = new Map<string, Decision<LocRibPath> | undefined>();
+  /** Entries touched since the last takeChanges(), in the order they were first touched. */
+  #dirty: PrefixEntry[] = [];
 
   constructor(private readonly options: LocRibOptions = {}) {}
 
@@ -216,26 +220,26 @@ export class LocRib {
   /** Best-path changes since the last call, in the order prefixes were first touched; clears the queue. */
   takeChanges(): BestPathChange[] {
     const out: BestPathChange[] = [];
-    for (const key of this.#dirty) {
-      const before = this.#previous.get(key);
-      const entry = this.#prefixes.get(key);
-      const after = entry?.decision;
-      if (entry !== undefined && candidateCount(entry) === 0) this.#prefixes.delete(key);
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const entry of dirty) {
+      const before = entry.previous;
+      const after = entry.decision;
+      entry.dirty = false;
+      entry.previous = undefined;
+      if (candidateCount(entry) === 0) this.#prefixes.delete(entry.key);
       if (sameDecision(before, after)) continue;
-      const prefix = entry?.prefix ?? before!.best.prefix;
       const kind = before === undefined ? 'added' : after === undefined ? 'withdrawn' : 'changed';
       out.push({
         kind,
-        prefixKey: key,
-        prefix,
+        prefixKey: entry.key,
+        prefix: entry.prefix,
         best: after?.best,
         previous: before?.best,
         multipath: after?.multipath ?? [],
         reason: after?.reason,
       });
     }
-    this.#dirty.clear();
-    this.#previous.clear();
     return out;
   }
 
@@ -277,7 +281,10 @@ export class LocRib {
     if (entry === undefined) {
       if (path === undefined) return;
       entry = {
+        key,
         prefix: withoutPathId(prefix),
+        dirty: false,
+        previous: undefined,
         single: undefined,
         singleSource: '',
         candidates: undefined,
@@ -285,9 +292,11 @@ export class LocRib {
       };
       this.#prefixes.set(key, entry);
     }
-    const sizeBefore = this.#dirty.size;
-    this.#dirty.add(key);
-    if (this.#dirty.size !== sizeBefore) this.#previous.set(key, entry.decision);
+    if (!entry.dirty) {
+      entry.dirty = true;
+      entry.previous = entry.decision;
+      this.#dirty.push(entry);
+    }
     const candidates = entry.candidates;
     if (candidates === undefined) {
       if (entry.single === undefined || entry.singleSource === source) {
