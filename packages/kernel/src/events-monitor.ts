@@ -1,9 +1,11 @@
 // The parent side of the rtnetlink events monitor: runs monitor-process.ts as a child process (in this
 // process's network namespace), reads the datagrams it forwards (frames: 4-byte little-endian length, then
 // the datagram; an empty frame = listening) and hands them to the caller. When the child dies — the
-// `netlink` package aborts it when the kernel overruns its socket (ENOBUFS), or anything else — events
-// were lost: a new child is started with backoff, and once it listens the caller is told so (`ready` with
-// the reason), to re-read what it watches. An overrun can no longer kill the daemon that subscribed.
+// `netlink` package aborts it when poll reports an overrun of its socket (ENOBUFS), or anything else —
+// events were lost: a new child is started with backoff, and once it listens the caller is told so
+// (`ready` with the reason), to re-read what it watches. When recvmsg reports the overrun instead, the
+// child survives it and says so in a frame: the caller is told at once. An overrun can no longer kill the
+// daemon that subscribed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 export const EXIT_PARENT_TOO_SLOW = 3;
 export const EXIT_SOCKET_ERROR = 4;
 export const EXIT_BAD_ARGUMENTS = 5;
+/** The length word of a frame without payload that says the child's socket overran (ENOBUFS). */
+export const LOST_FRAME_LENGTH = 0xffffffff;
 
 export interface EventsMonitorOptions {
   /** SO_RCVBUF of the child's netlink socket (the kernel caps it at net.core.rmem_max, doubled). */
@@ -28,8 +32,9 @@ export interface EventsMonitorHandlers {
   /** One datagram of the kernel, as received (one or more netlink messages). */
   datagram(datagram: Buffer): void;
   /**
-   * The monitor listens. `lost` is undefined the first time; after a restart it says why events were lost
-   * (e.g. `the events monitor (pid 123) was killed by SIGABRT: terminate called after throwing ...`).
+   * The monitor listens. `lost` is undefined the first time; after a restart, or when the running child
+   * reported an overrun, it says why events were lost (e.g. `the events monitor (pid 123) was killed by
+   * SIGABRT: terminate called after throwing ...`).
    */
   ready(lost: string | undefined): void;
 }
@@ -108,6 +113,15 @@ export class EventsMonitor {
       let offset = 0;
       while (offset + 4 <= buffer.length) {
         const length = buffer.readUInt32LE(offset);
+        if (length === LOST_FRAME_LENGTH) {
+          offset += 4;
+          // The child goes on listening: the loss is reported at once, with no restart.
+          this.handlers.ready(
+            `the events monitor (pid ${child.pid}) overran: the kernel dropped notifications (ENOBUFS)`,
+          );
+          if (this.child !== child) return;
+          continue;
+        }
         if (offset + 4 + length > buffer.length) break;
         if (length === 0) {
           unrefStream(child.stdout);

@@ -1,10 +1,12 @@
 // The rtnetlink events monitor as a child process of its own (spawned by events-monitor.ts): it joins the
 // LINK, IPV4_ROUTE and IPV6_ROUTE multicast groups and forwards every datagram the kernel sends, untouched,
 // to its stdout as a frame: a 4-byte little-endian length, then the datagram. An empty frame (length 0)
-// says the memberships are in place. It decodes nothing: the parent does (route-message.ts).
+// says the memberships are in place; a frame of length 0xFFFFFFFF (no payload) says recvmsg reported an
+// overrun (ENOBUFS) and notifications were lost. It decodes nothing: the parent does (route-message.ts).
 // Why a process: when the kernel overruns a netlink socket (ENOBUFS: route changes arrive faster than the
 // socket is read, e.g. another process's `ip -batch` of 50,000 routes), the `netlink` package (0.3.0)
-// aborts the whole process (`terminate called after throwing an instance of 'Napi::Error'`: its poll
+// either reports it as an `error` event from recvmsg (handled above) or, when poll sees it first, aborts
+// the whole process (`terminate called after throwing an instance of 'Napi::Error'`: its poll
 // callback builds an error with a NULL syscall name). Here that kills only this process; the parent sees it
 // exit, starts another one and tells its subscribers that events were lost (a `resync` event).
 // Arguments: the SO_RCVBUF to ask for, and the most stdout bytes to hold while the parent does not read
@@ -12,7 +14,15 @@
 
 import { Socket } from 'node:net';
 import { Protocol, RawNetlinkSocket, rt } from 'netlink';
-import { EXIT_BAD_ARGUMENTS, EXIT_PARENT_TOO_SLOW, EXIT_SOCKET_ERROR } from './events-monitor.js';
+import {
+  EXIT_BAD_ARGUMENTS,
+  EXIT_PARENT_TOO_SLOW,
+  EXIT_SOCKET_ERROR,
+  LOST_FRAME_LENGTH,
+} from './events-monitor.js';
+
+const LOST_FRAME_HEADER = Buffer.alloc(4);
+LOST_FRAME_HEADER.writeUInt32LE(LOST_FRAME_LENGTH, 0);
 
 function main(args: readonly string[]): void {
   const receiveBufferBytes = Number(args[0]);
@@ -40,17 +50,37 @@ function main(args: readonly string[]): void {
   for (const group of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE'] as const) {
     monitor.addMembership(rt.MulticastGroups[group]);
   }
-  monitor.on('message', (datagram: Buffer) => {
-    const header = Buffer.allocUnsafe(4);
-    header.writeUInt32LE(datagram.length, 0);
+  // Frames are corked for the rest of the event-loop turn (the package hands over up to 32 datagrams per
+  // wake-up): one writev per turn instead of two writes per datagram.
+  let corked = false;
+  const send = (header: Buffer, datagram?: Buffer) => {
+    if (!corked) {
+      corked = true;
+      out.cork();
+      setImmediate(() => {
+        corked = false;
+        out.uncork();
+      });
+    }
     out.write(header);
-    out.write(datagram);
+    if (datagram) out.write(datagram);
     if (out.writableLength > maxBacklogBytes) {
       process.stderr.write(`parent did not read ${out.writableLength} bytes of events\n`);
       process.exit(EXIT_PARENT_TOO_SLOW);
     }
+  };
+  monitor.on('message', (datagram: Buffer) => {
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32LE(datagram.length, 0);
+    send(header, datagram);
   });
-  monitor.on('error', (error: Error) => {
+  monitor.on('error', (error: Error & { code?: string }) => {
+    if (error.code === 'ENOBUFS') {
+      // recvmsg reported the overrun (the kernel dropped notifications) and cleared it: the socket goes on.
+      // Tell the parent, which resyncs. (When poll reports it first instead, the package aborts us.)
+      send(LOST_FRAME_HEADER);
+      return;
+    }
     process.stderr.write(`netlink monitor socket: ${error.message}\n`);
     process.exit(EXIT_SOCKET_ERROR);
   });

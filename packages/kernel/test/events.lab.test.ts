@@ -220,8 +220,13 @@ describe.skipIf(!namespacesWork)('events monitor under an external burst of rout
       view: string[];
     };
     expect(firstAnswer.resyncs.length).toBeGreaterThanOrEqual(1);
-    expect(firstAnswer.resyncs[0]).toMatch(/events monitor \(pid \d+\) was killed by SIGABRT/);
-    expect(firstAnswer.monitors).toBeGreaterThanOrEqual(2);
+    // Either poll saw the overrun first (the package aborted the monitor process, which was replaced) or
+    // recvmsg did (the monitor reported it and went on).
+    const reason = firstAnswer.resyncs[0] ?? '';
+    expect(reason).toMatch(
+      /^the events monitor \(pid \d+\) (was killed by SIGABRT: terminate called|overran)/,
+    );
+    expect(firstAnswer.monitors).toBe(reason.includes('SIGABRT') ? 2 : 1);
     expect(firstAnswer.view).toHaveLength(COUNT);
     expect(firstAnswer.view).toEqual(kernelDsts().sort());
 
