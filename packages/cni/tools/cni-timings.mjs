@@ -2,7 +2,8 @@
 // Measurement helper (not a test): wall times of the real executables bin/caracal and bin/caracal-ipam
 // against a throwaway etcd, the way a runtime drives them — VERSION of both, then RUNS × (ADD, DEL) of a pod
 // through `caracal` (IPAM delegated to `caracal-ipam` on CNI_PATH), run inside a "node" namespace whose
-// uplink reaches etcd in the root namespace. Prints the median and min/max of each. Everything it makes
+// uplink reaches etcd in the root namespace. Prints each one's wall time (median, min, max) and the median
+// CPU time of its whole process tree. Everything it makes
 // (namespaces, the uplink, etcd and its data) carries a per-run prefix and is removed on exit.
 // Run as root after `pnpm -s build`: node packages/cni/tools/cni-timings.mjs   (RUNS=10 by default;
 // BIN_DIRS=dirA:dirB compares several builds of the two executables, interleaved run by run so that the
@@ -30,7 +31,10 @@ const podNamespaces = [];
 function timedRun(binDir, binary, env, stdin) {
   return new Promise((done, fail) => {
     const start = process.hrtime.bigint();
-    const child = spawn('ip', ['netns', 'exec', nodeNs, join(binDir, binary)], {
+    // GNU time adds the CPU seconds of the whole process tree (plugin, IPAM plugin, ip, nsenter) on a last
+    // stderr line: unlike wall time, it hardly depends on what else the machine runs.
+    const timeArgs = ['-f', 'cpu %U %S', 'ip', 'netns', 'exec', nodeNs, join(binDir, binary)];
+    const child = spawn('/usr/bin/time', timeArgs, {
       env: { PATH: process.env.PATH, CNI_PATH: binDir, CNI_IFNAME: 'eth0', ...env },
     });
     let stdout = '';
@@ -44,18 +48,24 @@ function timedRun(binDir, binary, env, stdin) {
     child.on('error', fail);
     child.on('close', (status) => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      if (status !== 0) fail(new Error(`${binary} ${env.CNI_COMMAND} exited ${status}: ${stdout} ${stderr}`));
-      else done(ms);
+      const cpu = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+      if (status !== 0 || !cpu)
+        fail(new Error(`${binary} ${env.CNI_COMMAND} exited ${status}: ${stdout} ${stderr}`));
+      else done({ ms, cpuMs: (Number(cpu[1]) + Number(cpu[2])) * 1000 });
     });
     child.stdin.end(stdin);
   });
 }
 
-const summary = (name, values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+const summary = (name, runs) => {
+  const wall = runs.map((r) => r.ms).sort((a, b) => a - b);
   console.log(
-    `${name.padEnd(22)} median ${median.toFixed(0).padStart(5)} ms  min ${sorted[0].toFixed(0)}  max ${sorted[sorted.length - 1].toFixed(0)}  (n=${sorted.length})`,
+    `${name.padEnd(26)} wall median ${median(wall).toFixed(0).padStart(5)} ms (min ${wall[0].toFixed(0)}, max ${wall[wall.length - 1].toFixed(0)})  CPU median ${median(
+      runs.map((r) => r.cpuMs),
+    )
+      .toFixed(0)
+      .padStart(4)} ms  n=${runs.length}`,
   );
 };
 
