@@ -4,10 +4,10 @@
 // plain in-process subscription through the `netlink` package is aborted by it (SIGABRT). Then a
 // NetlinkRouteTable subscriber survives it, gets a `resync` event, re-lists, and its view (built from
 // events and re-lists) equals `ip -j route` (the kernel's own tool); changes after the restart still
-// arrive as events.
+// arrive as events. A monitor killed for another reason is replaced too, and none outlives its table.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -242,5 +242,51 @@ describe.skipIf(!namespacesWork)('events monitor under an external burst of rout
     expect(last.view).toContain('10.99.0.1/32');
     expect(last.view).not.toContain('10.64.0.7/32');
     expect(last.view).toEqual(kernelDsts().sort());
+  });
+
+  it('restarts a monitor process that dies for any reason, says so, and leaves none behind on unsubscribe', async () => {
+    const driver = startDriver(
+      'restart',
+      `import { NetlinkRouteTable } from ${JSON.stringify(distEntry)};
+      const table = new NetlinkRouteTable();
+      const seen = [];
+      const sub = table.events.subscribe((event) => {
+        if (event.kind === 'resync') seen.push('resync ' + event.reason + ' now ' + table.eventsMonitorPid);
+        if (event.kind === 'route-added' && event.route.protocol === ${PROTOCOL}) seen.push('added ' + event.route.dst);
+      });
+      await table.eventsListening();
+      const lines = process.stdin.setEncoding('utf8');
+      lines.on('data', async (line) => {
+        if (line.startsWith('report')) {
+          const pid = table.eventsMonitorPid;
+          sub.unsubscribe();
+          process.stdout.write(JSON.stringify({ seen, pid }) + '\\n', () => { table.close(); process.exit(0); });
+        }
+      });
+      setInterval(() => {}, 1000);
+      process.stdout.write(String(table.eventsMonitorPid) + '\\n');`,
+    );
+    const firstPid = Number(await driver.nextLine());
+    process.kill(firstPid, 'SIGKILL');
+    // The restart takes 100 ms; then a route added is announced by the new monitor.
+    await new Promise((r) => setTimeout(r, 1500));
+    ip('route', 'add', '10.98.0.1/32', 'dev', 'v0', 'proto', String(PROTOCOL));
+    await new Promise((r) => setTimeout(r, 1000));
+    driver.tell('report');
+    const report = JSON.parse(await driver.nextLine()) as { seen: string[]; pid: number };
+    expect(report.seen).toEqual([
+      `resync the events monitor (pid ${firstPid}) was killed by SIGKILL now ${report.pid}`,
+      'added 10.98.0.1/32',
+    ]);
+    expect(report.pid).not.toBe(firstPid);
+    expect((await driver.exited).status).toBe(0);
+    // The monitor of an unsubscribed (and exited) table is gone.
+    const gone = () =>
+      !existsSync(`/proc/${report.pid}`) ||
+      /^\S+ \(.*\) Z/.test(readFileSync(`/proc/${report.pid}/stat`, 'utf8'));
+    for (let waited = 0; !gone() && waited < 5000; waited += 100)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(gone()).toBe(true);
+    ip('route', 'del', '10.98.0.1/32', 'proto', String(PROTOCOL));
   });
 });
