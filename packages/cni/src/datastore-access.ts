@@ -7,27 +7,12 @@ import {
   DatastoreUnavailableError,
   type KeyValueStore,
   keys,
-  resolveEndpoints,
 } from '@caracal/datastore';
 import { IpamExhaustedError, type IpamPool } from '@caracal/ipam';
-import { CniError, CniErrorCode, type NetworkConfig } from './spec.js';
+import { CniError, CniErrorCode } from './spec.js';
 
+export { etcdEndpointsFor } from './etcd-endpoints.js';
 export { NODENAME_FILE, nodeNameFor } from './node-name.js';
-
-/** Endpoints in the order of precedence; a malformed one is a configuration error (code 7). */
-export function etcdEndpointsFor(config: NetworkConfig, env: NodeJS.ProcessEnv): string[] {
-  try {
-    return resolveEndpoints(config.etcdEndpoints, env);
-  } catch (error) {
-    if (error instanceof DatastoreConfigError) {
-      throw new CniError(
-        CniErrorCode.InvalidNetworkConfig,
-        `etcd endpoints: ${error.message.replace('--etcd-endpoints', 'etcd_endpoints')}`,
-      );
-    }
-    throw error;
-  }
-}
 
 function describe(value: unknown): string {
   return JSON.stringify(value) ?? String(value);

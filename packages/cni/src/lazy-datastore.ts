@@ -2,7 +2,8 @@
 // gRPC, whose loading is most of a Node.js plugin's start-up. `prefetch()` starts loading and connecting
 // without waiting (the executable calls it once the IPAM plugin's process is running, so both load on
 // separate cores); `load()` waits for it. A failure (e.g. malformed etcd endpoints, code 7) surfaces on
-// `load()` and on every use, never from `prefetch()`.
+// `load()` and on every use, never from `prefetch()`. It loads only the datastore package (not the IPAM
+// package, which `caracal` never uses).
 import type { EtcdKeyValueStore } from '@caracal/datastore';
 import type { DatastoreEndpointStore } from './endpoint-store.js';
 import type { EndpointRecord, EndpointStore, WorkloadIdentity } from './plugin.js';
@@ -26,7 +27,7 @@ export class LazyDatastoreEndpointStore implements EndpointStore {
     this.loading ??= (async () => {
       const [{ connectDatastore }, { etcdEndpointsFor }, { DatastoreEndpointStore }] = await Promise.all([
         import('@caracal/datastore'),
-        import('./datastore-access.js'),
+        import('./etcd-endpoints.js'),
         import('./endpoint-store.js'),
       ]);
       const store = connectDatastore({ endpoints: etcdEndpointsFor(this.config, this.processEnv) });
