@@ -76,6 +76,17 @@ export interface Cidr {
 /** Parses `a.b.c.d/n` or `x::y/n` (a bare address is a host route); host bits must be zero. */
 export function parseCidr(text: string): Cidr {
   const slash = text.indexOf('/');
+  // Quick path: canonical IPv4 text with a canonical length and no host bits (what routes mostly are).
+  const quick = quickIPv4(text, 0, slash < 0 ? text.length : slash);
+  if (quick !== undefined) {
+    const lengthText = slash < 0 ? '32' : text.slice(slash + 1);
+    if (lengthText.length <= 2 && /^(?:0|[1-9]\d?)$/.test(lengthText)) {
+      const length = Number(lengthText);
+      if (length <= 32 && (quick & (length >= 32 ? 0 : 0xffffffff >>> length)) === 0) {
+        return { family: 4, address: slash < 0 ? text : text.slice(0, slash), length };
+      }
+    }
+  }
   const address = slash < 0 ? text : text.slice(0, slash);
   const family = addressFamily(address);
   const max = family === 4 ? 32 : 128;
@@ -111,4 +122,30 @@ function mask(bytes: Uint8Array, length: number): Uint8Array {
 function hostBitsZero(bytes: Uint8Array, length: number): boolean {
   const masked = mask(bytes, length);
   return masked.every((b, i) => b === bytes[i]);
+}
+
+/** A canonical dotted quad (no leading zeros) in text[start, end) as an unsigned 32-bit number. */
+export function quickIPv4(text: string, start: number, end: number): number | undefined {
+  let value = 0;
+  let octet = -1;
+  let digits = 0;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (octet < 0 || dots === 3) return undefined;
+      value = value * 256 + octet;
+      octet = -1;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return undefined; // leading zero
+      octet = Math.max(octet, 0) * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (dots !== 3 || octet < 0) return undefined;
+  return value * 256 + octet;
 }

@@ -6,7 +6,7 @@
 // this with the package's own parser); only the per-request JavaScript objects are gone.
 
 import { getSystemErrorName } from 'node:util';
-import { addressToBytes, parseCidr } from './address.js';
+import { addressToBytes, parseCidr, quickIPv4 } from './address.js';
 import { KernelError, type KernelRoute, type NextHop, type RouteScope, type RouteType } from './routes.js';
 
 export const NLMSG_HEADER_LENGTH = 16;
@@ -272,32 +272,6 @@ function gatewayBytes(text: string): Uint8Array {
   const quick = quickIPv4(text, 0, text.length);
   if (quick === undefined) return addressToBytes(text);
   return Uint8Array.of(quick >>> 24, (quick >>> 16) & 255, (quick >>> 8) & 255, quick & 255);
-}
-
-/** A canonical dotted quad (no leading zeros) in text[start, end) as an unsigned 32-bit number. */
-function quickIPv4(text: string, start: number, end: number): number | undefined {
-  let value = 0;
-  let octet = -1;
-  let digits = 0;
-  let dots = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (octet < 0 || dots === 3) return undefined;
-      value = value * 256 + octet;
-      octet = -1;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && octet === 0) return undefined; // leading zero
-      octet = Math.max(octet, 0) * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return undefined;
-    } else {
-      return undefined;
-    }
-  }
-  if (dots !== 3 || octet < 0) return undefined;
-  return value * 256 + octet;
 }
 
 /** Numbers that would be silently truncated on the wire are refused with the field and value named. */
