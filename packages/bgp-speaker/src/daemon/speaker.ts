@@ -25,7 +25,7 @@ import { AdjRibIn } from '../rib/adj-rib-in.js';
 import { AdjRibOut, type ExportPeer, type Family } from '../rib/adj-rib-out.js';
 import { AttributeInterner } from '../rib/intern.js';
 import { type BestPathChange, LocRib, type LocRibPath } from '../rib/loc-rib.js';
-import { type PeerInfo, prefixKey } from '../rib/route.js';
+import { type PeerInfo, prefixKey, renderAsPath } from '../rib/route.js';
 import {
   type Clock,
   Listener,
@@ -897,13 +897,28 @@ export class Speaker implements SpeakerView {
   /**
    * The checks RFC 4271 leaves to the speaker: LOCAL_PREF from an eBGP peer is ignored (§5.1.5); a
    * NEXT_HOP that is unusable (0.0.0.0, multicast, our own session address) makes the UPDATE's routes
-   * treat-as-withdraw (§6.3, RFC 7606 §7.3).
+   * treat-as-withdraw (§6.3, RFC 7606 §7.3); an AS_CONFED segment from an eBGP peer is a malformed
+   * AS_PATH (RFC 5065 §5) and treat-as-withdraw too (RFC 7606 §7.2).
    */
   #semanticChecks(runtime: PeerRuntime, info: PeerInfo, update: BgpUpdate, log: Logger): BgpUpdate {
     let attributes = update.attributes;
     if (!info.ibgp && attributes.some((a) => a.kind === 'local-pref'))
       attributes = attributes.filter((a) => a.kind !== 'local-pref');
     let treatAsWithdraw = update.treatAsWithdraw;
+    const asPath = attributes.find((a) => a.kind === 'as-path');
+    if (
+      !info.ibgp &&
+      asPath?.kind === 'as-path' &&
+      asPath.segments.some((segment) => segment.type === 3 || segment.type === 4)
+    ) {
+      // We are in no confederation: a confederation segment from an external peer makes the AS_PATH
+      // malformed (RFC 5065 §5), which RFC 7606 §7.2 handles as treat-as-withdraw.
+      log.warn(
+        { asPath: renderAsPath(asPath.segments) },
+        'AS_CONFED segment from an eBGP peer: treat-as-withdraw',
+      );
+      treatAsWithdraw = true;
+    }
     const nextHop = attributes.find((a) => a.kind === 'next-hop');
     if (nextHop?.kind === 'next-hop' && update.nlri.length > 0) {
       const text = ipv4ToString(nextHop.address);

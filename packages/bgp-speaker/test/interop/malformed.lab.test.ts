@@ -173,11 +173,7 @@ describeLab('caracal-bgpd and malformed UPDATEs (RFC 7606) from a raw peer', () 
     expect((await us.peer('raw')).state).toBe('Established');
   });
 
-  // KNOWN GAP (reported): caracal-bgpd accepts an AS_PATH with an AS_CONFED_SEQUENCE from an eBGP peer
-  // (10.76.0.0/24 stays in the Loc-RIB with path "(65500) 4200000010"); RFC 5065 §5 makes that a
-  // malformed AS_PATH and RFC 7606 §7.2 treat-as-withdraw. `it.fails` keeps the suite green while the
-  // gap exists and turns red once the daemon withdraws the prefix: then make this a plain `it`.
-  it.fails('an AS_CONFED segment from an eBGP peer withdraws the prefix (RFC 5065 §5, RFC 7606 §7.2)', async () => {
+  it('an AS_CONFED segment from an eBGP peer withdraws the prefix (RFC 5065 §5, RFC 7606 §7.2)', async () => {
     const [origin, asPath, nextHop] = basicAttributes([RAW_AS], ROOT);
     if (!origin || !asPath || !nextHop) throw new Error('basicAttributes changed');
     peer?.send(announceBytes(['10.76.0.0/24'], [origin, asPath, nextHop]));
