@@ -30,7 +30,7 @@ export interface PeerStatusRow {
   readonly since: string;
   /** Seconds in Established, or null when not Established. */
   readonly uptimeSeconds: number | null;
-  /** "Established", or the last error (e.g. "Hold timer expired", "Connection refused"). */
+  /** "Established", or the last error (e.g. "sent NOTIFICATION 4/0 (Hold Timer Expired)", "connect ECONNREFUSED …"). */
   readonly info: string;
   readonly lastError: string | null;
   readonly families: readonly string[];

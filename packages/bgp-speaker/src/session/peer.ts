@@ -3,7 +3,7 @@
 // events, resolving connection collisions, and emitting typed events and statistics.
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import { BGP_DEFAULT_CONTEXT, BgpFramer, encodeBgpMessage } from '../codec/index.js';
+import { BGP_DEFAULT_CONTEXT, BgpFramer, encodeBgpMessage, notificationName } from '../codec/index.js';
 import { resolveCollision } from '../fsm/collision.js';
 import { createFsmSession, defaultSendHoldTime, transition } from '../fsm/fsm.js';
 import {
@@ -127,6 +127,15 @@ export interface PeerEvents {
   notificationSent: [notification: NotificationError];
   notificationReceived: [notification: NotificationError];
   error: [error: Error];
+}
+
+/** "NOTIFICATION 4/0 (Hold Timer Expired)": the numbers operators grep for and the RFC name people read. */
+export function describeNotification(notification: {
+  readonly code: number;
+  readonly subcode: number;
+}): string {
+  const name = notificationName(notification.code, notification.subcode).replace(/ \/ Unspecific$/, '');
+  return `NOTIFICATION ${notification.code}/${notification.subcode} (${name})`;
 }
 
 type Direction = 'outgoing' | 'incoming';
@@ -494,7 +503,7 @@ export class Peer extends EventEmitter<PeerEvents> {
           this.lastError = 'closed without NOTIFICATION';
           return;
         }
-        this.lastError = `sent NOTIFICATION ${notification.code}/${notification.subcode}`;
+        this.lastError = `sent ${describeNotification(notification)}`;
         if (this.connection?.connected && !this.connection.closed) {
           this.write(
             this.connection,
@@ -732,7 +741,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         return;
       case 3: {
         const notification = decodeNotification(message);
-        this.lastError = `received NOTIFICATION ${notification.code}/${notification.subcode}`;
+        this.lastError = `received ${describeNotification(notification)}`;
         this.emit('notificationReceived', notification);
         if (
           notification.code === 6 &&

@@ -80,7 +80,7 @@ describe('Speaker: graceful restart helper', () => {
     await eventually('b learns 10.1', () => sb.fib.describe('10.1.0.0/24'));
     await sa.speaker.stop({ keepRoutes: false });
     await eventually('b drops a’s routes', () => sb.speaker.routes().length === 0);
-    expect(peerRow(sb, 'a').lastError).toBe('received NOTIFICATION 6/9');
+    expect(peerRow(sb, 'a').lastError).toBe('received NOTIFICATION 6/9 (Cease / Hard Reset)');
     expect(peerRow(sb, 'a').gracefulRestart.peerRestarting).toBe(false);
     expect(sb.fib.routes.has('10.1.0.0/24')).toBe(false);
   }, 30000);

@@ -147,7 +147,7 @@ describe('Speaker: policy', () => {
     sb.speaker.reload(config(speakerYaml(b, [{ node: a, extra: ACCEPT_ALL }])));
     expect(sb.speaker.status().peers.map((p) => p.name)).toEqual(['a']);
     await eventually('c sees b go', () => peerRow(sc, 'b').state !== 'Established');
-    expect(peerRow(sc, 'b').lastError).toBe('received NOTIFICATION 6/3'); // Cease: Peer De-configured
+    expect(peerRow(sc, 'b').lastError).toBe('received NOTIFICATION 6/3 (Cease / Peer De-configured)'); // Cease: Peer De-configured
     expect(peerRow(sa, 'b').messagesIn.open).toBe(1);
   });
 
@@ -234,7 +234,12 @@ describe('Speaker: limits and malformed UPDATEs', () => {
       b,
       speakerYaml(b, [{ node: a, extra: `${ACCEPT_ALL}\nmaxPrefix: { limit: 2, action: teardown }` }]),
     );
-    await eventually('a hears Cease/1', () => peerRow(sa, 'b').lastError === 'received NOTIFICATION 6/1');
+    await eventually(
+      'a hears Cease/1',
+      () =>
+        peerRow(sa, 'b').lastError ===
+        'received NOTIFICATION 6/1 (Cease / Maximum Number of Prefixes Reached)',
+    );
     expect(peerRow(sb, 'a').state).not.toBe('Established');
     expect(sb.speaker.routes()).toEqual([]);
     // Without restartAfter the session stays down.
@@ -259,7 +264,9 @@ describe('Speaker: limits and malformed UPDATEs', () => {
     // Each time the session comes back, a sends three prefixes again and b tears it down again.
     await eventually('a second teardown', () => peerRow(sb, 'a').flaps >= 2, 15000);
     expect(peerRow(sb, 'a').messagesIn.open).toBeGreaterThanOrEqual(2);
-    expect(peerRow(sb, 'a').lastError).toBe('sent NOTIFICATION 6/1');
+    expect(peerRow(sb, 'a').lastError).toBe(
+      'sent NOTIFICATION 6/1 (Cease / Maximum Number of Prefixes Reached)',
+    );
   });
 
   it('only warns with maxPrefix action warn', async () => {
@@ -310,6 +317,8 @@ describe('Speaker: limits and malformed UPDATEs', () => {
     raw.peer.sendUpdate(broken);
     await eventually('x hears 3/1', () => raw.notifications[0]);
     expect(raw.notifications[0]).toMatchObject({ code: 3, subcode: 1 });
-    expect(peerRow(sb, 'x').lastError).toBe('sent NOTIFICATION 3/1');
+    expect(peerRow(sb, 'x').lastError).toBe(
+      'sent NOTIFICATION 3/1 (UPDATE Message Error / Malformed Attribute List)',
+    );
   });
 });

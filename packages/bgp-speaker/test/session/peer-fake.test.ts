@@ -178,7 +178,7 @@ describe('Peer with fakes', () => {
     expect(decodeNotification(last[1])).toMatchObject({ code: 4, subcode: 0 });
     expect(socket.ended).toBe(true);
     expect(ctx.peer.state).toBe('Idle');
-    expect(downs).toEqual(['sent NOTIFICATION 4/0']);
+    expect(downs).toEqual(['sent NOTIFICATION 4/0 (Hold Timer Expired)']);
     expect(ctx.peer.stats().flaps).toBe(1);
     // Damped automatic restart: nothing before 5 s, a new connection attempt after.
     ctx.clock.advance(4);
@@ -254,7 +254,7 @@ describe('Peer with fakes', () => {
     const last = socket.sent().at(-1)!;
     expect(decodeNotification(last[1])).toMatchObject({ code: 2, subcode: 2 });
     expect(ctx.peer.state).toBe('Idle');
-    expect(ctx.peer.stats().lastError).toBe('sent NOTIFICATION 2/2');
+    expect(ctx.peer.stats().lastError).toBe('sent NOTIFICATION 2/2 (OPEN Message Error / Bad Peer AS)');
   });
 
   it('rejects a hold time of 2 with 2/6', () => {
@@ -474,7 +474,7 @@ describe('NOTIFICATION, ROUTE-REFRESH and stop options', () => {
     expect(notification).toMatchObject({ code: 6, subcode: 1 });
     expect([...notification.data!]).toEqual([0, 1, 1, 0, 0, 0, 10]);
     expect(sent).toEqual([[6, 1]]);
-    expect(down).toEqual(['sent NOTIFICATION 6/1']);
+    expect(down).toEqual(['sent NOTIFICATION 6/1 (Cease / Maximum Number of Prefixes Reached)']);
     expect(ctx.peer.state).toBe('Idle');
     expect(ctx.peer.stats().messagesOut.notification).toBe(1);
     ctx.clock.advance(5);
