@@ -45,6 +45,7 @@ const STDERR_TAIL_BYTES = 1024;
 
 export class EventsMonitor {
   private child: ChildProcess | undefined;
+  private readonly program: string;
   private stopped = false;
   private readonly restartInitialMs: number;
   private readonly restartMaxMs: number;
@@ -66,6 +67,7 @@ export class EventsMonitor {
         `events receive buffer must be a positive integer of bytes, got ${String(options.receiveBufferBytes)}`,
       );
     }
+    this.program = monitorProgramPath(); // throws now, to the subscriber, when it is not built
     this.restartInitialMs = options.restartInitialMs ?? 100;
     this.restartMaxMs = options.restartMaxMs ?? 5_000;
     this.restartDelayMs = this.restartInitialMs;
@@ -83,7 +85,7 @@ export class EventsMonitor {
       child = spawn(
         process.execPath,
         [
-          monitorProgramPath(),
+          this.program,
           String(this.options.receiveBufferBytes),
           String(this.options.maxBacklogBytes ?? 64 * 1024 * 1024),
         ],
