@@ -122,6 +122,25 @@ describe('ApplyLoop', () => {
     );
   });
 
+  it('re-reads the kernel and repairs what it missed when kernel events were lost (resync)', async () => {
+    const deps = setup();
+    deps.routes.addLink('cara00000000001');
+    const l = startLoop(deps);
+    l.update(desiredFor(inputs));
+    await vi.waitFor(() => expect(l.inSync).toBe(true));
+    // The route vanishes without a notification (as when the events monitor overran), so only the
+    // resync can tell the loop; the periodic refresh is a minute away.
+    const lost = [...deps.routes.routes.entries()].find(([, route]) => route.dst === '10.65.0.1/32');
+    expect(lost).toBeDefined();
+    deps.routes.routes.delete(lost![0]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect([...deps.routes.routes.values()].some((r) => r.dst === '10.65.0.1/32')).toBe(false);
+    deps.routes.loseEvents('monitor overrun');
+    await vi.waitFor(() =>
+      expect([...deps.routes.routes.values()].some((r) => r.dst === '10.65.0.1/32')).toBe(true),
+    );
+  });
+
   it('programs a workload whose interface appears after its endpoint', async () => {
     const deps = setup();
     const l = startLoop(deps);
