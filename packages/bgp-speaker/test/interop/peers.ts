@@ -293,6 +293,8 @@ export interface GobgpNeighborConfig {
   readonly families: readonly ('ipv4-unicast' | 'ipv6-unicast')[];
   readonly passive?: boolean;
   readonly gracefulRestart?: boolean;
+  /** Restart time GoBGP advertises when `gracefulRestart` (seconds; 120 when absent). */
+  readonly restartTime?: number;
   /** Route-reflector-less iBGP etc. need nothing more; this is written verbatim into the neighbor. */
   readonly localAddress?: string;
 }
@@ -321,7 +323,11 @@ export function gobgpConfig(options: {
     );
     if (neighbor.localAddress) lines.push(`    local-address = "${neighbor.localAddress}"`);
     if (neighbor.gracefulRestart) {
-      lines.push('  [neighbors.graceful-restart.config]', '    enabled = true', '    restart-time = 120');
+      lines.push(
+        '  [neighbors.graceful-restart.config]',
+        '    enabled = true',
+        `    restart-time = ${neighbor.restartTime ?? 120}`,
+      );
     }
     for (const family of neighbor.families) {
       lines.push(
@@ -365,14 +371,31 @@ export class GobgpDaemon {
     readonly process: LabProcess,
   ) {}
 
-  static async start(lab: Lab, node: string, config: string, name = 'gobgpd'): Promise<GobgpDaemon> {
+  /** `extraArgs`: e.g. `['--graceful-restart']` (gobgpd restarts as a restarting speaker: R and F bits set). */
+  static async start(
+    lab: Lab,
+    node: string,
+    config: string,
+    name = 'gobgpd',
+    extraArgs: readonly string[] = [],
+  ): Promise<GobgpDaemon> {
     const dir = nodeDir(lab, node);
     const configPath = join(dir, `${name}.toml`);
     writeFileSync(configPath, config);
     const apiPort = randomInt(20_000, 60_000);
     const process = await lab.spawn(
       node,
-      ['gobgpd', '-f', configPath, '-t', 'toml', '--api-hosts', `127.0.0.1:${apiPort}`, '--pprof-disable'],
+      [
+        'gobgpd',
+        '-f',
+        configPath,
+        '-t',
+        'toml',
+        '--api-hosts',
+        `127.0.0.1:${apiPort}`,
+        '--pprof-disable',
+        ...extraArgs,
+      ],
       { name },
     );
     const daemon = new GobgpDaemon(lab, node, apiPort, process);
