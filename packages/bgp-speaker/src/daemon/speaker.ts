@@ -1131,6 +1131,10 @@ export class Speaker implements SpeakerView {
   #completeRestart(): void {
     if (!this.#restarting) return;
     this.#restarting = false;
+    // RFC 4724 §4.1: the Restart State bit is only for the OPENs of the restart; later sessions (a peer
+    // that reconnects after its own restart) must not claim that we are restarting.
+    for (const runtime of this.#peers.values())
+      runtime.peer.setLocalOpenSettings(this.#peerOptions(runtime.config).local);
     this.#cancel(this.#restartTimer);
     this.#restartTimer = null;
     this.#flushNow();

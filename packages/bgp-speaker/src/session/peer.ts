@@ -222,12 +222,20 @@ export class Peer extends EventEmitter<PeerEvents> {
    */
   private idleAfterFlap = false;
 
-  constructor(private readonly options: PeerOptions) {
+  constructor(private options: PeerOptions) {
     super();
     this.name = options.name;
     this.clock = options.clock ?? systemClock;
     this.socketFactory = options.socketFactory ?? netSocketFactory;
     this.fsm = createFsmSession({ holdTime: options.local.holdTime, ...options.attributes });
+  }
+
+  /**
+   * Replaces the local OPEN settings for the OPENs sent from now on (e.g. the graceful-restart Restart
+   * State bit once our restart is over, RFC 4724 §4.1); the current session, if any, is not touched.
+   */
+  setLocalOpenSettings(local: LocalOpenSettings): void {
+    this.options = { ...this.options, local };
   }
 
   get state(): SessionState {

@@ -219,6 +219,18 @@ describe('Speaker: graceful restart, restarting speaker', () => {
     expect(raw.received[0]).toMatchObject({ type: 'update', nlri: [parsePrefix('10.5.0.0/24')] });
     expect(sb.speaker.restarting).toBe(false);
     expect(previousRun.routes.has('10.99.0.0/24')).toBe(false);
+    // The restart is over: a later session (x comes back, e.g. after its own restart) must not see the
+    // Restart State bit again (RFC 4724 §4.1); forwarding state is still preserved.
+    raw.stop();
+    await eventually('b sees x gone', () => peerRow(sb, 'x').state !== 'Established');
+    const again = new RawPeer(x, b, { gracefulRestart: true });
+    raws.push(again);
+    again.start();
+    await eventually('x established again', () => again.options);
+    expect(again.options?.gracefulRestart).toMatchObject({
+      restartState: false,
+      families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+    });
   });
 
   it('is not restarting without routes of a previous run', async () => {

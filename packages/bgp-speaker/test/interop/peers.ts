@@ -382,7 +382,9 @@ export class GobgpDaemon {
     const dir = nodeDir(lab, node);
     const configPath = join(dir, `${name}.toml`);
     writeFileSync(configPath, config);
-    const apiPort = randomInt(20_000, 60_000);
+    // Below the kernel's ephemeral range (32768–60999): a port the `gobgp` CLI's own connections used a
+    // moment ago (a restarted gobgpd in the same namespace) cannot be picked and refused as in use.
+    const apiPort = randomInt(20_000, 32_000);
     const process = await lab.spawn(
       node,
       [

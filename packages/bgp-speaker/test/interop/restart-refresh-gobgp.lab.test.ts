@@ -447,12 +447,12 @@ describeLab('caracal-bgpd graceful restart and route refresh with GoBGP 3.10', (
     expect(gobgp.process.log()).toMatch(/"msg":"sync finished"/);
     for (const address of ['10.2.0.2', 'fd00:2::2']) {
       expect((await gobgpNeighbor(address)).graceful_restart?.local_restarting ?? false, address).toBe(false);
-      // What GoBGP received in our OPEN on the new sessions: forwarding state kept. (Known bug, reported: it
-      // also says "restart flag set", as caracal-bgpd keeps the Restart State bit it decided at its own
-      // start after that restart completed; RFC 4724 §3, §4.1. Not asserted until fixed.)
+      // What GoBGP received in our OPEN on the new sessions: forwarding state kept, and no Restart State
+      // bit — our own restart ended long ago (RFC 4724 §3, §4.1).
       const remote = await gracefulRestartGobgpReceived(address);
       expect(remote, address).toMatch(new RegExp(`restart time ${RESTART_TIME} sec`));
       expect(remote, address).toMatch(/-unicast, forward flag set/);
+      expect(remote, address).not.toMatch(/restart flag set/);
     }
     // GoBGP has our routes again.
     await waitUntil(
