@@ -321,7 +321,9 @@ export class AdjRibOut {
     const joining: string[] = [];
     for (const member of group.members.values())
       (member.initial ? joining : established).push(member.peer.info.address);
-    const withdrawAll: BgpPrefix[] = [];
+    // Withdrawals bucketed by the source of what was sent: that peer never got the prefix (split horizon),
+    // so it gets no withdrawal either.
+    const withdrawBySource = new Map<string, BgpPrefix[]>();
     // Announcements bucketed by source (split horizon) then by interned outbound set (identity).
     const announce = new Map<string, Map<RouteAttributes, Bucket>>();
     const withdrawFrom = new Map<string, Bucket>();
@@ -331,7 +333,10 @@ export class AdjRibOut {
       const previous = group.sent.get(key);
       if (exported === undefined) {
         if (previous !== undefined) {
-          withdrawAll.push(previous.prefix);
+          const sourceKey = previous.source ?? '';
+          const list = withdrawBySource.get(sourceKey);
+          if (list === undefined) withdrawBySource.set(sourceKey, [previous.prefix]);
+          else list.push(previous.prefix);
           group.sent.delete(key);
           interner.release(previous.attributes);
         }
@@ -389,8 +394,10 @@ export class AdjRibOut {
         else for (const message of messages) list.push(message);
       }
     };
-    if (withdrawAll.length > 0 && established.length > 0)
-      send(established, this.#encoder({ attributes: [], withdrawn: withdrawAll }, context));
+    for (const [source, withdrawn] of withdrawBySource) {
+      const recipients = established.filter((p) => p !== source);
+      if (recipients.length > 0) send(recipients, this.#encoder({ attributes: [], withdrawn }, context));
+    }
     for (const b of withdrawFrom.values()) send(b.recipients, this.#encode(b, context));
     for (const bySet of announce.values())
       for (const b of bySet.values()) send(b.recipients, this.#encode(b, context));

@@ -730,6 +730,29 @@ describe('Adj-RIB-Out', () => {
     expect(out.flush().size).toBe(0);
   });
 
+  it('split horizon: when a member withdraws its own path, only the others get the withdrawal', () => {
+    const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID });
+    const a = peer('203.0.113.1', 65101);
+    const b = peer('203.0.113.2', 65102);
+    const loc = new LocRib();
+    out.addPeer(exportPeer(a), []);
+    out.addPeer(exportPeer(b), []);
+    out.flush();
+    const inA = ribIn(a);
+    loc.applyPeerChanges(
+      a,
+      inA.applyUpdate(announce(['10.1.0.0/16'], [origin, asPath(65101)], '203.0.113.1')).changes,
+    );
+    out.enqueue(loc.takeChanges());
+    out.flush();
+    loc.applyPeerChanges(a, inA.clear());
+    out.enqueue(loc.takeChanges());
+    const sent = out.flush();
+    // a never had the prefix from us: a withdrawal would be for something we never advertised to it.
+    expect(sent.get('203.0.113.1')).toBeUndefined();
+    expect(decodeAll(sent.get('203.0.113.2')!).map((u) => u.withdrawn)).toEqual([['10.1.0.0/16']]);
+  });
+
   it('honours NO_EXPORT and NO_ADVERTISE: withdraws a prefix whose new best is not exportable', () => {
     const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID });
     const loc = new LocRib();
