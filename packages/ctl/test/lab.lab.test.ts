@@ -34,9 +34,9 @@ const rootLinksOf = (id: string) =>
     .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
     .filter((link) => link.startsWith(id));
 const alive = (pid: number) => {
+  // A killed child of this very process stays a zombie until Node reaps it: that is not running.
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }

@@ -8,7 +8,7 @@
 // or state behind, and a second down finds nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { etcdUnavailableReason } from '@caracal/datastore';
 import { labAvailable, waitUntil } from '@caracal/lab';
@@ -41,9 +41,9 @@ const rootLinksOf = (runId: string) =>
     .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
     .filter((link) => link.startsWith(runId));
 const alive = (pid: number) => {
+  // A killed child of this very process stays a zombie until Node reaps it: that is not running.
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }

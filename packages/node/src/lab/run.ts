@@ -2,6 +2,7 @@
 // own environment and stdin) and collect its output, with a timeout that kills the whole process group.
 // @caracal/lab's runner covers plain commands; the CNI plugin also needs an environment, hence this one.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface RunResult {
   /** Exit code, or null when the command ended by a signal (e.g. its timeout). */
@@ -98,12 +99,17 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
   }
 }
 
+/** True while `pid` runs; a zombie (killed, not yet reaped by its parent) counts as gone. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
