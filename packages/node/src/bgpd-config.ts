@@ -4,6 +4,8 @@
 // installed in the kernel with protocol 201; graceful restart is on (so a restarted speaker keeps its
 // kernel routes and its peers keep ours); each affine block is originated WITHOUT a blackhole, because
 // Felix already installs one per confirmed block (protocol 96) and two owners of one route would fight.
+// Borrowed addresses (local pods whose address lies in another node's block) are originated as /32s, also
+// without a blackhole (Felix routes each to its pod's interface).
 import { join } from 'node:path';
 import { CONFIG_DEFAULTS } from '@caracal/bgp-speaker';
 import { stringify } from 'yaml';
@@ -25,6 +27,8 @@ export interface BgpdConfigInputs {
   readonly listenPort: number;
   /** The node's confirmed affine blocks to advertise (CIDRs). */
   readonly blocks: readonly string[];
+  /** /32s of local workloads outside this node's blocks (see `borrowedAddressesToAdvertise`); none by default. */
+  readonly borrowedAddresses?: readonly string[];
   readonly runDir: string;
   readonly metricsPort: number;
   /** 0: no health endpoint. */
@@ -153,7 +157,7 @@ export function bgpdConfigFor(inputs: BgpdConfigInputs): BgpdConfigResult {
     );
   }
   const warnings: string[] = [];
-  const blocks = [...new Set(inputs.blocks)].sort(prefixOrder);
+  const originated = [...new Set([...inputs.blocks, ...(inputs.borrowedAddresses ?? [])])].sort(prefixOrder);
   const config: BgpdConfigDocument = {
     asNumber: plan.localAsNumber,
     routerId,
@@ -165,7 +169,7 @@ export function bgpdConfigFor(inputs: BgpdConfigInputs): BgpdConfigResult {
       enabled: true,
       restartTime: inputs.gracefulRestartSeconds ?? DEFAULT_GRACEFUL_RESTART_SECONDS,
     },
-    originate: blocks.map((prefix) => ({ prefix, blackhole: false as const })),
+    originate: originated.map((prefix) => ({ prefix, blackhole: false as const })),
     peers: plan.peers.map((peer) => peerDocument(peer, plan.localAsNumber, warnings)),
     control: { socket: bgpdControlSocket(inputs.runDir) },
     metrics: { address: '0.0.0.0', port: inputs.metricsPort },

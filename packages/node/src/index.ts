@@ -6,6 +6,7 @@ export * from './agent/options.js';
 export * from './agent/plan-state.js';
 export * from './agent/register.js';
 export * from './agent/supervisor.js';
+export * from './agent/workloads-state.js';
 export * from './bgpd-config.js';
 export * from './lab/index.js';
 export * from './peering.js';

@@ -1,6 +1,7 @@
 // The caracal-node agent: registers the Node, claims its IPAM blocks, keeps the BGP peering plan current
-// (<run-dir>/peers.json) and turns it, with the node's affine blocks, into caracal-bgpd's configuration
-// (<run-dir>/bgpd.yaml, rewritten atomically and reloaded with SIGHUP on every change); supervises
+// (<run-dir>/peers.json) and turns it, with the node's affine blocks and the /32s of its pods whose address
+// was borrowed from another node's block (this node's WorkloadEndpoints, watched), into caracal-bgpd's
+// configuration (<run-dir>/bgpd.yaml, rewritten atomically and reloaded with SIGHUP on every change); supervises
 // caracal-felix and caracal-bgpd (children that outlive an agent crash and are adopted by the next agent,
 // so restarting the agent flushes nothing); serves health (readiness includes Felix's dataplane and every
 // BGP session Established, asked on bgpd's control socket) and metrics. State files: node.pid, nodename,
@@ -29,6 +30,7 @@ import type { AgentOptions } from './options.js';
 import { PeeringState, WATCHED_KINDS } from './plan-state.js';
 import { registerNode } from './register.js';
 import { ChildSupervisor } from './supervisor.js';
+import { borrowedAddressesToAdvertise, LocalWorkloadState } from './workloads-state.js';
 
 export function writeFileAtomic(path: string, text: string): void {
   const temporary = `${path}.tmp`;
@@ -49,6 +51,7 @@ export class NodeAgent {
   private resources: ResourceStore | undefined;
   private readonly state = new PeeringState();
   private readonly affinities = new AffinityState();
+  private readonly workloads: LocalWorkloadState;
   private readonly pools = new Map<string, IPPoolResource>();
   private poolsInSync = false;
   private readonly subscriptions: Subscription[] = [];
@@ -119,6 +122,13 @@ export class NodeAgent {
     help: "Blocks in caracal-bgpd's originate list",
     registers: [this.registry],
   });
+  private readonly advertisedBorrowed = new Gauge({
+    name: 'caracal_node_advertised_borrowed_addresses',
+    help: "Borrowed pod addresses (/32s outside this node's blocks) in caracal-bgpd's originate list",
+    registers: [this.registry],
+  });
+  /** The blocks and borrowed /32s in the bgpd.yaml last rendered. */
+  private advertised: { blocks: string[]; borrowed: string[] } = { blocks: [], borrowed: [] };
   private readonly readyGauge = new Gauge({
     name: 'caracal_node_ready',
     help: '1 when /readiness reports healthy',
@@ -128,7 +138,9 @@ export class NodeAgent {
   constructor(
     private readonly options: AgentOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.workloads = new LocalWorkloadState(options.nodeName);
+  }
 
   private get bgpdConfigFile(): string {
     return join(this.options.runDir, 'bgpd.yaml');
@@ -212,6 +224,17 @@ export class NodeAgent {
           this.logger.error({ kind: 'affinities', error: error.message }, 'watch failed'),
       }),
     );
+    // This node's WorkloadEndpoints: a pod whose address IPAM borrowed from another node's block is
+    // advertised as a /32 while it exists (raw values: one unreadable endpoint must not end the watch).
+    this.subscriptions.push(
+      this.store.watchPrefix(keys.resourceKindPrefix('WorkloadEndpoint')).subscribe({
+        next: (event) => {
+          if (this.workloads.apply(event)) this.recompute();
+        },
+        error: (error: Error) =>
+          this.logger.error({ kind: 'WorkloadEndpoint', error: error.message }, 'watch failed'),
+      }),
+    );
     this.writeStatus();
   }
 
@@ -285,7 +308,7 @@ export class NodeAgent {
 
   /** Every input of the plan and of bgpd.yaml has been listed once (and is current). */
   private get inputsInSync(): boolean {
-    return this.state.inSync && this.affinities.inSync && this.poolsInSync;
+    return this.state.inSync && this.affinities.inSync && this.poolsInSync && this.workloads.inSync;
   }
 
   /** Recomputes peers.json and bgpd.yaml from the current inputs (no-op until they are all in sync). */
@@ -310,15 +333,16 @@ export class NodeAgent {
     const o = this.options;
     let text: string;
     try {
-      const blocks = blocksToAdvertise(
-        this.affinities.blocks,
-        [...this.pools.values()].map((p) => p.spec),
-      );
-      const { config, warnings } = bgpdConfigFor({
+      const pools = [...this.pools.values()].map((p) => p.spec);
+      const affineBlocks = this.affinities.blocks;
+      const blocks = blocksToAdvertise(affineBlocks, pools);
+      const borrowed = borrowedAddressesToAdvertise(this.workloads.workloads, affineBlocks, pools);
+      const { config, warnings: configWarnings } = bgpdConfigFor({
         nodeName: o.nodeName,
         plan,
         listenPort: this.state.global(o.nodeName).listenPort,
         blocks,
+        borrowedAddresses: borrowed.prefixes,
         runDir: o.runDir,
         metricsPort: o.bgpdMetricsPort,
         healthPort: o.bgpdHealthPort,
@@ -330,11 +354,16 @@ export class NodeAgent {
       if (!checked.ok) {
         throw new Error(checked.issues.map((i) => `${i.path}: ${i.reason}`).join('; '));
       }
+      const warnings = [...configWarnings, ...borrowed.warnings];
+      const changedWarnings = JSON.stringify(warnings) !== JSON.stringify(this.bgpdWarnings);
       this.bgpdConfig = config;
       this.bgpdWarnings = warnings;
       this.bgpdConfigError = undefined;
-      this.advertisedBlocks.set(config.originate.length);
-      if (warnings.length > 0) this.logger.warn({ warnings }, 'bgpd configuration: values left out');
+      this.advertised = { blocks, borrowed: borrowed.prefixes };
+      this.advertisedBlocks.set(blocks.length);
+      this.advertisedBorrowed.set(borrowed.prefixes.length);
+      if (warnings.length > 0 && changedWarnings)
+        this.logger.warn({ warnings }, 'bgpd configuration: values left out');
     } catch (error) {
       this.bgpdConfigError = `caracal-bgpd configuration not written: ${(error as Error).message}`;
       this.logger.error({ error: (error as Error).message }, 'cannot render bgpd.yaml');
@@ -488,7 +517,7 @@ export class NodeAgent {
     if (!this.registered) reasons.push('Node not registered');
     if (this.claimedBlocks.length === 0) reasons.push('no IPAM block claimed');
     if (!this.state.inSync) reasons.push('peering inputs not in sync');
-    else if (!this.inputsInSync) reasons.push('IP pools or block affinities not in sync');
+    else if (!this.inputsInSync) reasons.push('IP pools, block affinities or workload endpoints not in sync');
     const [felix, bgp] = await Promise.all([this.felixReady(), this.bgpdProblems()]);
     if (felix) reasons.push(felix);
     reasons.push(...bgp);
@@ -537,7 +566,8 @@ export class NodeAgent {
       bgpdSessions:
         this.bgpdStatus?.peers.map((p) => ({ name: p.name, address: p.peerAddress, state: p.state })) ?? [],
       bgpdControlError: this.bgpdStatusError ?? null,
-      advertisedBlocks: this.bgpdConfig?.originate.map((o) => o.prefix) ?? [],
+      advertisedBlocks: this.advertised.blocks,
+      advertisedBorrowedAddresses: this.advertised.borrowed,
       bgpdConfigError: this.bgpdConfigError ?? null,
       bgpdWarnings: this.bgpdWarnings,
       plannedPeers: this.plan?.peers.length ?? null,

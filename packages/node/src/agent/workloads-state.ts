@@ -1,0 +1,136 @@
+// Borrowed addresses this node must advertise as /32s. With strictAffinity off, IPAM may give a pod on this
+// node an address from a block affine to another node B; B advertises (and Felix on B blackholes) that whole
+// block, so without a more specific route the pod's traffic would end in B's blackhole. As Calico does, the
+// node that hosts the pod originates a /32 for it (longest prefix wins over B's block and its blackhole).
+// This module keeps this node's WorkloadEndpoints from the watch of /caracal/v1/resources/workloadendpoints/
+// (values are WorkloadEndpoint resources written by the CNI plugin: spec.node, spec.ipNetworks) and computes,
+// purely, which of their IPv4 addresses lie outside every confirmed block affine to this node.
+import type { WatchEvent } from '@caracal/datastore';
+import type { IPPoolResource } from '@caracal/model';
+import { ipv4CidrContains } from './blocks-state.js';
+
+/** What the borrowed-address computation needs of a WorkloadEndpoint. */
+export interface LocalWorkload {
+  /** The endpoint's datastore key (names it in warnings). */
+  readonly key: string;
+  readonly ipNetworks: readonly string[];
+}
+
+export interface BorrowedAddresses {
+  /** The /32s to originate, sorted by address, unique. */
+  readonly prefixes: string[];
+  /** IPv4 networks of local endpoints that cannot be advertised as one address, each named. */
+  readonly warnings: string[];
+}
+
+/** A canonical IPv4 address ("10.0.0.5"; no leading zeros, each octet 0-255), or undefined. */
+function canonicalIpv4(text: string): string | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!match) return undefined;
+  const octets = match.slice(1, 5);
+  if (octets.some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) return undefined;
+  return octets.join('.');
+}
+
+function ipv4Number(address: string): number {
+  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+/**
+ * The /32s of this node's workloads that no confirmed affine block covers (borrowed from another node's
+ * block, or in a block whose affinity is not confirmed, so not advertised as a block). Only addresses inside
+ * an IP pool without `disableBGPExport` are advertised (Calico's export filter accepts only pool routes).
+ * IPv6 networks are left out without a warning (caracal-bgpd carries ipv4-unicast only); an IPv4 network
+ * that is not one address (`/32`) is left out with a warning naming the endpoint.
+ */
+export function borrowedAddressesToAdvertise(
+  workloads: Iterable<LocalWorkload>,
+  affineBlocks: readonly string[],
+  pools: Iterable<Pick<IPPoolResource['spec'], 'cidr' | 'disableBGPExport'>>,
+): BorrowedAddresses {
+  const poolList = [...pools];
+  const prefixes = new Set<string>();
+  const warnings: string[] = [];
+  for (const workload of workloads) {
+    for (const network of workload.ipNetworks) {
+      if (network.includes(':')) continue;
+      const [addressText = '', length, ...rest] = network.split('/');
+      const address = canonicalIpv4(addressText);
+      if (address === undefined || rest.length > 0 || (length !== undefined && length !== '32')) {
+        warnings.push(
+          `endpoint ${workload.key}: ipNetwork ${JSON.stringify(network)} is not one IPv4 address (A.B.C.D/32); not advertised`,
+        );
+        continue;
+      }
+      const prefix = `${address}/32`;
+      if (affineBlocks.some((block) => ipv4CidrContains(block, prefix))) continue;
+      const pool = poolList.find((p) => ipv4CidrContains(p.cidr, prefix));
+      if (pool === undefined || pool.disableBGPExport) continue;
+      prefixes.add(prefix);
+    }
+  }
+  return {
+    prefixes: [...prefixes].sort((a, b) => ipv4Number(a.slice(0, -3)) - ipv4Number(b.slice(0, -3))),
+    warnings,
+  };
+}
+
+/** The WorkloadEndpoint fields read here, or undefined when the value is not a readable endpoint. */
+export function workloadOfValue(
+  key: string,
+  value: string,
+): { node: string; workload: LocalWorkload } | undefined {
+  let document: unknown;
+  try {
+    document = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (document === null || typeof document !== 'object') return undefined;
+  const { kind, spec } = document as { kind?: unknown; spec?: unknown };
+  if (kind !== 'WorkloadEndpoint' || spec === null || typeof spec !== 'object') return undefined;
+  const { node, ipNetworks } = spec as { node?: unknown; ipNetworks?: unknown };
+  if (typeof node !== 'string') return undefined;
+  const networks = Array.isArray(ipNetworks) ? ipNetworks.filter((n) => typeof n === 'string') : [];
+  return { node, workload: { key, ipNetworks: networks } };
+}
+
+/** This node's WorkloadEndpoints, kept current from the WorkloadEndpoint prefix's watch events. */
+export class LocalWorkloadState {
+  private readonly byKey = new Map<string, LocalWorkload>();
+  inSync = false;
+
+  constructor(private readonly nodeName: string) {}
+
+  /** Applies one watch event; returns whether this node's endpoints may have changed (and are in sync). */
+  apply(event: WatchEvent): boolean {
+    switch (event.type) {
+      case 'snapshot':
+        this.byKey.clear();
+        for (const item of event.items) this.set(item.key, item.value);
+        this.inSync = false;
+        return false;
+      case 'in-sync':
+        this.inSync = true;
+        return true;
+      case 'put': {
+        const changed = this.set(event.key, event.value);
+        return this.inSync && changed;
+      }
+      case 'delete':
+        return this.byKey.delete(event.key) && this.inSync;
+    }
+  }
+
+  /** Records a local endpoint (or forgets the key); returns whether the key was or is local. */
+  private set(key: string, value: string): boolean {
+    const parsed = workloadOfValue(key, value);
+    if (parsed === undefined || parsed.node !== this.nodeName) return this.byKey.delete(key);
+    this.byKey.set(key, parsed.workload);
+    return true;
+  }
+
+  get workloads(): LocalWorkload[] {
+    return [...this.byKey.values()];
+  }
+}
