@@ -823,7 +823,16 @@ describe.skipIf(!runnable)('a 4-node caracal cluster (caracal-node + felix + bgp
       expect(await metric(node, 'caracal_node_bgpd_reloads_total')).toBeGreaterThanOrEqual(
         (was?.reloads ?? 0) + 3,
       );
-      const now = await sessions(node);
+      // Readiness follows the agent's plan; the bgpd reload that drops n5's session may land a moment later.
+      const expected = [...(was?.rows.keys() ?? [])].sort().join(',');
+      const now = await waitUntil(
+        `${node}'s bgpd back to the four-node sessions`,
+        async () => {
+          const rows = await sessions(node);
+          return [...rows.keys()].sort().join(',') === expected ? rows : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
       expect([...now.keys()].sort()).toEqual([...(was?.rows.keys() ?? [])].sort());
       for (const [name, row] of was?.rows ?? []) {
         expect(row.since).toMatch(/^\d{4}-\d\d-\d\dT/);
