@@ -67,6 +67,7 @@ export {
   type ResourceStoreOptions,
   type ResourceWatchEvent,
 } from './resources.js';
+export { TcpForwarder } from './tcp-forwarder.js';
 export {
   etcdUnavailableReason,
   findFreePort,

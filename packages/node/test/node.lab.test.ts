@@ -9,7 +9,6 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -18,6 +17,7 @@ import {
   findFreePort,
   keys,
   ResourceStore,
+  TcpForwarder,
   TestEtcd,
 } from '@caracal/datastore';
 import type { NodeResource } from '@caracal/model';
@@ -47,8 +47,7 @@ let runDir = '';
 let etcd: TestEtcd | undefined;
 let store: EtcdKeyValueStore;
 let resources: ResourceStore;
-let forwarder: Server | undefined;
-const forwardedSockets = new Set<Socket>();
+let forwarder: TcpForwarder | undefined;
 let forwarderPort = 0;
 let healthPort = 0;
 let felixHealthPort = 0;
@@ -139,18 +138,8 @@ describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () =>
     forwarderPort = await findFreePort();
     healthPort = await findFreePort();
     felixHealthPort = await findFreePort();
-    forwarder = createServer((socket) => {
-      const upstream = connect(etcd?.clientPort ?? 0, '127.0.0.1');
-      forwardedSockets.add(socket).add(upstream);
-      socket.pipe(upstream).pipe(socket);
-      const done = () => {
-        socket.destroy();
-        upstream.destroy();
-      };
-      socket.on('error', done).on('close', done);
-      upstream.on('error', done).on('close', done);
-    });
-    await new Promise<void>((r) => forwarder?.listen(forwarderPort, rootAddress, r));
+    forwarder = new TcpForwarder({ host: '127.0.0.1', port: etcd.clientPort });
+    await forwarder.listen(rootAddress, forwarderPort);
   }, 120_000);
 
   let failed = false;
@@ -177,8 +166,7 @@ describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () =>
           );
       }
     }
-    for (const socket of forwardedSockets) socket.destroy();
-    await new Promise<void>((r) => (forwarder ? forwarder.close(() => r()) : r()));
+    await forwarder?.close();
     await etcd?.stop();
     spawnSync('ip', ['netns', 'del', ns]);
     spawnSync('ip', ['link', 'del', rootVeth]);

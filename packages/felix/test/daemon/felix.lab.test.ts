@@ -7,7 +7,6 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -15,6 +14,7 @@ import {
   etcdUnavailableReason,
   findFreePort,
   keys,
+  TcpForwarder,
   TestEtcd,
 } from '@caracal/datastore';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -41,8 +41,7 @@ const mainJs = resolve(import.meta.dirname, '../../dist/src/main.js');
 let scratch = '';
 let etcd: TestEtcd | undefined;
 let store: EtcdKeyValueStore;
-let forwarder: Server | undefined;
-const forwardedSockets = new Set<Socket>();
+let forwarder: TcpForwarder | undefined;
 let forwarderPort = 0;
 let healthPort = 0;
 let metricsPort = 0;
@@ -141,21 +140,8 @@ async function stopFelix(signal: NodeJS.Signals): Promise<number | null> {
 }
 
 async function startForwarder(): Promise<void> {
-  const target = etcd?.clientPort ?? 0;
-  forwarder = createServer((socket) => {
-    const upstream = connect(target, '127.0.0.1');
-    forwardedSockets.add(socket).add(upstream);
-    socket.pipe(upstream).pipe(socket);
-    const done = () => {
-      socket.destroy();
-      upstream.destroy();
-      forwardedSockets.delete(socket);
-      forwardedSockets.delete(upstream);
-    };
-    socket.on('error', done).on('close', done);
-    upstream.on('error', done).on('close', done);
-  });
-  await new Promise<void>((r) => forwarder?.listen(forwarderPort, rootAddress, r));
+  forwarder ??= new TcpForwarder({ host: '127.0.0.1', port: etcd?.clientPort ?? 0 });
+  await forwarder.listen(rootAddress, forwarderPort);
 }
 
 /** @caracal/ipam's affinity document (AffinityDocument). */
@@ -207,8 +193,7 @@ describe.skipIf(!runnable)('caracal-felix on a real kernel and a real etcd', () 
         );
       }
     }
-    for (const socket of forwardedSockets) socket.destroy();
-    await new Promise<void>((r) => (forwarder ? forwarder.close(() => r()) : r()));
+    await forwarder?.close();
     await etcd?.stop();
     spawnSync('ip', ['netns', 'del', ns]);
     spawnSync('ip', ['link', 'del', rootVeth]);
@@ -332,9 +317,7 @@ describe.skipIf(!runnable)('caracal-felix on a real kernel and a real etcd', () 
 
   it('a datastore gap (connection cut, endpoint deleted, history compacted) heals by re-snapshot', async () => {
     expect(await metric(/^felix_resync_total /)).toBe(0);
-    const closed = new Promise<void>((r) => forwarder?.close(() => r()));
-    for (const socket of forwardedSockets) socket.destroy();
-    await closed;
+    await forwarder?.close();
     await store.delete(wepKey);
     await etcd?.compact(await store.currentRevision());
     await sleep(1500);
