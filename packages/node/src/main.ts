@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { resolve } from 'node:path';
 // Entry point of the caracal-node executable: parses flags (unknown flag or bad value → exit 2 naming it),
 // starts the agent, and on SIGTERM/SIGINT stops caracal-bgpd, caracal-felix and the agent. (A SIGKILL
 // leaves both children running; the next caracal-node adopts them.)
+
+import { resolve } from 'node:path';
 import { CommanderError } from 'commander';
 import { pino } from 'pino';
 import { NodeAgent } from './agent/agent.js';
