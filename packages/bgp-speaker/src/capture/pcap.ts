@@ -202,48 +202,16 @@ export class CaptureFrameParser {
       case PCAPNG_INTERFACE_DESCRIPTION:
         this.interfaces.push(this.readInterface(body));
         break;
-      case PCAPNG_ENHANCED_PACKET: {
-        const interfaceIndex = body.getUint32(0, this.littleEndian);
-        const capturedLength = body.getUint32(12, this.littleEndian);
-        if (20 + capturedLength > body.byteLength) {
-          throw new CaptureFormatError(
-            `enhanced packet captured length ${capturedLength} overruns its block`,
-            this.consumed + bodyStart + 12,
-          );
-        }
+      // The Enhanced Packet Block and the obsolete Packet Block share their layout after the interface
+      // field (32-bit in the first, 16-bit plus a drops count in the second).
+      case PCAPNG_ENHANCED_PACKET:
         frames.push(
-          this.packet(
-            interfaceIndex,
-            body.getUint32(4, this.littleEndian),
-            body.getUint32(8, this.littleEndian),
-            this.buffer.slice(bodyStart + 20, bodyStart + 20 + capturedLength),
-            body.getUint32(16, this.littleEndian),
-            bodyStart,
-          ),
+          this.packetBlock(body, bodyStart, body.getUint32(0, this.littleEndian), 'enhanced packet'),
         );
         break;
-      }
-      case PCAPNG_OBSOLETE_PACKET: {
-        const interfaceIndex = body.getUint16(0, this.littleEndian);
-        const capturedLength = body.getUint32(12, this.littleEndian);
-        if (20 + capturedLength > body.byteLength) {
-          throw new CaptureFormatError(
-            `packet block captured length ${capturedLength} overruns its block`,
-            this.consumed + bodyStart + 12,
-          );
-        }
-        frames.push(
-          this.packet(
-            interfaceIndex,
-            body.getUint32(4, this.littleEndian),
-            body.getUint32(8, this.littleEndian),
-            this.buffer.slice(bodyStart + 20, bodyStart + 20 + capturedLength),
-            body.getUint32(16, this.littleEndian),
-            bodyStart,
-          ),
-        );
+      case PCAPNG_OBSOLETE_PACKET:
+        frames.push(this.packetBlock(body, bodyStart, body.getUint16(0, this.littleEndian), 'packet block'));
         break;
-      }
       case PCAPNG_SIMPLE_PACKET: {
         const originalLength = body.getUint32(0, this.littleEndian);
         const capturedLength = Math.min(originalLength, body.byteLength - 4);
@@ -266,6 +234,31 @@ export class CaptureFrameParser {
         break; // name resolution, statistics, custom blocks: not needed to decode packets
     }
     return blockLength;
+  }
+
+  /** A packet block body: interface (already read), timestamp high/low at 4/8, captured length at 12,
+   * original length at 16, the packet data from 20. */
+  private packetBlock(
+    body: DataView,
+    bodyStart: number,
+    interfaceIndex: number,
+    blockName: string,
+  ): CapturedFrame {
+    const capturedLength = body.getUint32(12, this.littleEndian);
+    if (20 + capturedLength > body.byteLength) {
+      throw new CaptureFormatError(
+        `${blockName} captured length ${capturedLength} overruns its block`,
+        this.consumed + bodyStart + 12,
+      );
+    }
+    return this.packet(
+      interfaceIndex,
+      body.getUint32(4, this.littleEndian),
+      body.getUint32(8, this.littleEndian),
+      this.buffer.slice(bodyStart + 20, bodyStart + 20 + capturedLength),
+      body.getUint32(16, this.littleEndian),
+      bodyStart,
+    );
   }
 
   private packet(
