@@ -829,7 +829,10 @@ describe.skipIf(!runnable)('a 4-node caracal cluster (caracal-node + felix + bgp
         `${node}'s bgpd back to the four-node sessions`,
         async () => {
           const rows = await sessions(node);
-          return [...rows.keys()].sort().join(',') === expected ? rows : undefined;
+          const names = [...rows.keys()].sort().join(',');
+          // Thrown, so that a timeout names the sessions bgpd still has.
+          if (names !== expected) throw new Error(`bgpd sessions ${names}, expected ${expected}`);
+          return rows;
         },
         { timeoutMs: 20_000, intervalMs: 200 },
       );

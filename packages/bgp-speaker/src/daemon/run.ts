@@ -13,6 +13,7 @@ import { startControlServer } from '../control/index.js';
 import { createKernelFib } from '../fib/index.js';
 import type { ForwardingTable } from '../fib/types.js';
 import { startObservability } from '../observability/index.js';
+import { serialReloader } from './serial-reload.js';
 import { Speaker } from './speaker.js';
 
 export interface DaemonArguments {
@@ -24,6 +25,7 @@ export interface DaemonArguments {
 export interface RunningDaemon {
   readonly speaker: Speaker;
   stop(): Promise<void>;
+  /** Re-reads the file; reloads never overlap and the last file written is the one applied. */
   reload(): Promise<void>;
 }
 
@@ -98,7 +100,7 @@ export async function startDaemon(args: DaemonArguments, logger: Logger): Promis
       await speaker.stop();
       for (const closer of closers.reverse()) await closer.close();
     },
-    async reload() {
+    reload: serialReloader(async () => {
       let next: BgpdConfig;
       try {
         next = await loadConfigFile(args.configFile);
@@ -115,6 +117,6 @@ export async function startDaemon(args: DaemonArguments, logger: Logger): Promis
       } catch (error) {
         logger.error({ error: (error as Error).message }, 'reload failed; keeping the running configuration');
       }
-    },
+    }),
   };
 }
