@@ -45,15 +45,15 @@ describe('CIDRs', () => {
   it('explains bad CIDRs', () => {
     expect(parseCidrDetailed('10.0.0.0')).toEqual({
       ok: false,
-      reason: '"10.0.0.0" has no prefix length (expected address/N)',
+      reason: '"10.0.0.0": no prefix length (expected address/length)',
     });
-    expect(parseCidrDetailed('10.0.0.0/33')).toMatchObject({
+    expect(parseCidrDetailed('10.0.0.0/33')).toEqual({
       ok: false,
-      reason: expect.stringMatching(/0-32 for IPv4/),
+      reason: '"10.0.0.0/33": prefix length must be 0..32 for IPv4, not 33',
     });
-    expect(parseCidrDetailed('10.0.0/8')).toMatchObject({
+    expect(parseCidrDetailed('10.0.0/8')).toEqual({
       ok: false,
-      reason: expect.stringMatching(/not an IPv4 or IPv6/),
+      reason: '"10.0.0/8": expected 4 dotted octets, got 3',
     });
   });
   it('containment and overlap', () => {
