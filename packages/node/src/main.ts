@@ -4,21 +4,13 @@
 // leaves both children running; the next caracal-node adopts them.)
 
 import { resolve } from 'node:path';
-import { CommanderError } from 'commander';
-import { pino } from 'pino';
+import { createDaemonLogger, parseCommandLineOrExit, runUntilSignalled } from '@caracal/daemon-runtime';
 import { NodeAgent } from './agent/agent.js';
 import { type AgentOptions, agentCommand, OptionError, toAgentOptions } from './agent/options.js';
 
 async function main(): Promise<void> {
-  const command = agentCommand().exitOverride();
-  try {
-    command.parse(process.argv);
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exit(error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2);
-    }
-    throw error;
-  }
+  const command = agentCommand();
+  parseCommandLineOrExit(command);
   const felixMain = resolve(import.meta.dirname, '../../../felix/dist/src/main.js');
   // The repository's bin/caracal-bgpd (a wrapper that execs node on the daemon's built entry point).
   const bgpdExecutable = resolve(import.meta.dirname, '../../../../bin/caracal-bgpd');
@@ -29,27 +21,17 @@ async function main(): Promise<void> {
     process.stderr.write(`caracal-node: ${(error as Error).message}\n`);
     process.exit(2);
   }
-  const logger = pino({ name: 'caracal-node', level: options.logLevel });
+  const logger = createDaemonLogger({ name: 'caracal-node', level: options.logLevel });
   const agent = new NodeAgent(options, logger);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping caracal-bgpd, caracal-felix and the agent');
-    agent.stop().then(
-      () => process.exit(0),
-      (error: Error) => {
-        logger.error({ error: error.message }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const run = runUntilSignalled({
+    logger,
+    stop: () => agent.stop(),
+    stoppingMessage: 'stopping caracal-bgpd, caracal-felix and the agent',
+  });
   try {
     await agent.start();
   } catch (error) {
-    if (stopping) return;
+    if (run.stopping) return;
     const exitCode = error instanceof OptionError ? 2 : 1;
     process.stderr.write(`caracal-node: ${(error as Error).message}\n`);
     await agent.stop().catch(() => {});

@@ -2,8 +2,8 @@
 // caracal-bgpd: the BGP daemon of Caracal. `caracal-bgpd --config FILE [--log-level L]`. Structured pino
 // logs on stderr. Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 usage or bad
 // configuration (each problem printed as file:line:col: path: reason). SIGHUP reloads the file.
-import { Command, CommanderError, Option } from 'commander';
-import { pino } from 'pino';
+import { createDaemonLogger, parseCommandLineOrExit, runUntilSignalled } from '@caracal/daemon-runtime';
+import { Command, Option } from 'commander';
 import { ConfigError, formatConfigIssue } from '../config/index.js';
 import type { LogLevel } from '../config/types.js';
 import { type RunningDaemon, startDaemon } from '../daemon/run.js';
@@ -17,18 +17,14 @@ async function main(): Promise<void> {
     .addOption(
       new Option('--log-level <level>', 'log level (overrides logLevel of the file)').choices(LOG_LEVELS),
     )
-    .exitOverride()
     .showHelpAfterError(false);
-  try {
-    command.parse(process.argv);
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exit(error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2);
-    }
-    throw error;
-  }
+  parseCommandLineOrExit(command);
   const options = command.opts<{ config: string; logLevel?: LogLevel }>();
-  const logger = pino({ name: 'caracal-bgpd', level: options.logLevel ?? 'info' }, pino.destination(2));
+  const logger = createDaemonLogger({
+    name: 'caracal-bgpd',
+    level: options.logLevel ?? 'info',
+    destination: 'stderr',
+  });
   let daemon: RunningDaemon;
   try {
     daemon = await startDaemon(
@@ -46,24 +42,11 @@ async function main(): Promise<void> {
     logger.fatal({ error: (error as Error).message }, 'caracal-bgpd failed to start');
     process.exit(1);
   }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    daemon.stop().then(
-      () => process.exit(0),
-      (error: Error) => {
-        logger.error({ error: error.message }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    logger.info('SIGHUP: reloading the configuration');
-    void daemon.reload();
+  runUntilSignalled({
+    logger,
+    stop: () => daemon.stop(),
+    onReload: () => daemon.reload(),
+    reloadMessage: 'SIGHUP: reloading the configuration',
   });
 }
 
