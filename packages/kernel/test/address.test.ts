@@ -29,10 +29,12 @@ describe('addresses', () => {
     expect(canonicalCidr('2001:DB8::/32')).toBe('2001:db8::/32');
     expect(canonicalCidr('10.0.0.1')).toBe('10.0.0.1/32');
     expect(() => parseCidr('10.65.0.65/26')).toThrow(
-      "'10.65.0.65/26': host bits are set (the network is 10.65.0.64/26)",
+      '"10.65.0.65/26": host bits set beyond /26 (the network is 10.65.0.64/26)',
     );
-    expect(() => parseCidr('10.0.0.0/33')).toThrow('prefix length must be 0..32');
-    expect(() => parseCidr('10.0.0/8')).toThrow("'10.0.0' is not an IPv4 or IPv6 address");
+    expect(() => parseCidr('10.0.0.0/33')).toThrow(
+      '"10.0.0.0/33": prefix length must be 0..32 for IPv4, not 33',
+    );
+    expect(() => parseCidr('10.0.0/8')).toThrow('"10.0.0/8": expected 4 dotted octets, got 3');
   });
 
   it('parses IPv4 CIDRs, canonical or not, as an independent reading of the text says', () => {

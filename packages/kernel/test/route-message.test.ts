@@ -199,7 +199,7 @@ describe('encodeRouteRequest', () => {
     ).toThrow('route 10.0.0.0/24: protocol must be an integer 0..255, got 300');
     expect(() =>
       encodeRouteRequest('replace', { ...route, device: 'eth0', dst: '10.0.0.1/24' }, interfaceIndex, 0),
-    ).toThrow('host bits are set');
+    ).toThrow('"10.0.0.1/24": host bits set beyond /24 (the network is 10.0.0.0/24)');
     expect(() =>
       encodeRouteRequest(
         'replace',
