@@ -366,7 +366,9 @@ describe('KernelFib', () => {
       kind: 'unicast' as const,
       nextHops: [device ? { gateway, device } : { gateway }],
     });
-    expect(() => fib.set('10.1.0.1/24', { kind: 'blackhole' })).toThrow(/'10.1.0.1\/24': host bits are set/);
+    expect(() => fib.set('10.1.0.1/24', { kind: 'blackhole' })).toThrow(
+      'FIB prefix: "10.1.0.1/24": host bits set beyond /24 (the network is 10.1.0.0/24)',
+    );
     expect(() => fib.set('10.1.0.0/33', { kind: 'blackhole' })).toThrow(/prefix length must be 0..32/);
     expect(() => fib.set('nonsense', { kind: 'blackhole' })).toThrow(FibEntryError);
     expect(() => fib.set('10.1.0.0/24', unicast('2001:db8::1'))).toThrow(
@@ -376,7 +378,7 @@ describe('KernelFib', () => {
       '2001:db8::/32: nextHops[0].gateway fe80::1 is link-local: a device is required',
     );
     expect(() => fib.set('10.1.0.0/24', unicast('192.0.2.300'))).toThrow(
-      /nextHops\[0\].gateway: '192.0.2.300'/,
+      '10.1.0.0/24: nextHops[0].gateway: "192.0.2.300": octet 4 is 300, more than 255',
     );
     expect(() => fib.set('10.1.0.0/24', { kind: 'unicast', nextHops: [] })).toThrow('at least one next hop');
     expect(() => createKernelFib({ protocol: 300, table: 254, routeTable: new FakeRouteTable() })).toThrow(
