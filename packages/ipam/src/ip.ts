@@ -1,8 +1,22 @@
-// IP address and CIDR arithmetic on bigints for IPv4 and IPv6: parsing (validated with ip-num), canonical
-// formatting (IPv6 compressed per RFC 5952), containment, and cutting a pool into blocks.
-import { IPv4, IPv6, Validator } from 'ip-num';
+// IP address and CIDR arithmetic on bigints for IPv4 and IPv6 in IPAM's shapes (Cidr with `prefix`, errors
+// prefixed with the field they came from), over @caracal/ip (parsing, RFC 5952 formatting, containment),
+// plus cutting a pool into blocks.
+import {
+  bitsOf,
+  type IpCidr,
+  IpParseError,
+  type IpVersion,
+  cidrContainsCidr as ipCidrContainsCidr,
+  cidrContainsIp as ipCidrContainsIp,
+  cidrSize as ipCidrSize,
+  cidrsOverlap as ipCidrsOverlap,
+  formatIp as ipFormatIp,
+  parseCidr as ipParseCidr,
+  parseIp as ipParseIp,
+  prefixMask,
+} from '@caracal/ip';
 
-export type IpVersion = 4 | 6;
+export { bitsOf, type IpVersion, prefixMask } from '@caracal/ip';
 
 /** A parsed CIDR: `network` is the first address (host bits must be zero), `prefix` its length. */
 export interface Cidr {
@@ -11,64 +25,40 @@ export interface Cidr {
   readonly prefix: number;
 }
 
-/** Thrown for malformed addresses or CIDRs; the message names the input and what is wrong with it. */
+/** Thrown for malformed addresses or CIDRs; the message names the field, the input and what is wrong. */
 export class IpFormatError extends Error {
   override readonly name = 'IpFormatError';
 }
 
-export function bitsOf(version: IpVersion): number {
-  return version === 4 ? 32 : 128;
+const toIpCidr = (cidr: Cidr): IpCidr => ({
+  version: cidr.version,
+  network: cidr.network,
+  length: cidr.prefix,
+});
+
+/** Runs a parse of @caracal/ip, turning its error into an IpFormatError naming the field `what`. */
+function parsing<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof IpParseError) throw new IpFormatError(`${what}: ${error.message}`, { cause: error });
+    throw error;
+  }
 }
 
 /** Parses an IPv4 or IPv6 address into its version and numeric value. `what` names the field for errors. */
 export function parseIp(text: string, what = 'address'): { version: IpVersion; value: bigint } {
-  const trimmed = text.trim();
-  if (trimmed.includes(':')) {
-    const [valid, messages] = Validator.isValidIPv6String(trimmed);
-    if (!valid)
-      throw new IpFormatError(`${what}: "${text}" is not a valid IPv6 address (${messages.join('; ')})`);
-    return { version: 6, value: IPv6.fromString(trimmed).getValue() };
-  }
-  const [valid, messages] = Validator.isValidIPv4String(trimmed);
-  if (!valid)
-    throw new IpFormatError(`${what}: "${text}" is not a valid IPv4 address (${messages.join('; ')})`);
-  return { version: 4, value: IPv4.fromString(trimmed).getValue() };
+  return parsing(what, () => ipParseIp(text.trim()));
 }
 
 /** Canonical text of an address: dotted quad for IPv4, RFC 5952 compressed lower-case form for IPv6. */
 export function formatIp(version: IpVersion, value: bigint): string {
-  if (version === 4) {
-    return [24n, 16n, 8n, 0n].map((shift) => ((value >> shift) & 0xffn).toString()).join('.');
-  }
-  const groups: number[] = [];
-  for (let index = 7; index >= 0; index -= 1) groups.push(Number((value >> BigInt(index * 16)) & 0xffffn));
-  // Longest run of two or more zero groups (first one on ties) becomes "::".
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let start = 0; start < 8; ) {
-    if (groups[start] !== 0) {
-      start += 1;
-      continue;
-    }
-    let end = start;
-    while (end < 8 && groups[end] === 0) end += 1;
-    if (end - start > bestLength && end - start >= 2) {
-      bestStart = start;
-      bestLength = end - start;
-    }
-    start = end;
-  }
-  const hex = groups.map((group) => group.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const head = hex.slice(0, bestStart).join(':');
-  const tail = hex.slice(bestStart + bestLength).join(':');
-  return `${head}::${tail}`;
+  return ipFormatIp({ version, value });
 }
 
 /** Canonical form of an address string (e.g. `fd00:0::1` → `fd00::1`). */
 export function canonicalIp(text: string, what = 'address'): string {
-  const { version, value } = parseIp(text, what);
-  return formatIp(version, value);
+  return ipFormatIp(parseIp(text, what));
 }
 
 /**
@@ -80,36 +70,13 @@ export function parseCidr(
   what = 'cidr',
   options: { strict?: boolean; allowBareAddress?: boolean } = {},
 ): Cidr {
-  const strict = options.strict ?? true;
-  const trimmed = text.trim();
-  const slash = trimmed.indexOf('/');
-  if (slash < 0 && !options.allowBareAddress) {
-    throw new IpFormatError(`${what}: "${text}" has no prefix length (expected address/length)`);
-  }
-  const addressText = slash < 0 ? trimmed : trimmed.slice(0, slash);
-  const { version, value } = parseIp(addressText, what);
-  const bits = bitsOf(version);
-  let prefix = bits;
-  if (slash >= 0) {
-    const prefixText = trimmed.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
-      throw new IpFormatError(`${what}: "${text}" has prefix length "${prefixText}"; expected 0–${bits}`);
-    }
-    prefix = Number(prefixText);
-  }
-  const network = value & prefixMask(version, prefix);
-  if (strict && network !== value) {
-    throw new IpFormatError(
-      `${what}: "${text}" has host bits set; the network is ${formatIp(version, network)}/${prefix}`,
-    );
-  }
-  return { version, network, prefix };
-}
-
-export function prefixMask(version: IpVersion, prefix: number): bigint {
-  const bits = bitsOf(version);
-  const all = (1n << BigInt(bits)) - 1n;
-  return (all >> BigInt(bits - prefix)) << BigInt(bits - prefix);
+  const { version, network, length } = parsing(what, () =>
+    ipParseCidr(text.trim(), {
+      hostBits: options.strict === false ? 'clear' : 'reject',
+      allowBareAddress: options.allowBareAddress === true,
+    }),
+  );
+  return { version, network, prefix: length };
 }
 
 export function formatCidr(cidr: Cidr): string {
@@ -118,28 +85,21 @@ export function formatCidr(cidr: Cidr): string {
 
 /** Number of addresses in the CIDR. */
 export function cidrSize(cidr: Cidr): bigint {
-  return 1n << BigInt(bitsOf(cidr.version) - cidr.prefix);
+  return ipCidrSize(toIpCidr(cidr));
 }
 
 export function cidrContainsIp(cidr: Cidr, version: IpVersion, value: bigint): boolean {
-  return cidr.version === version && (value & prefixMask(version, cidr.prefix)) === cidr.network;
+  return ipCidrContainsIp(toIpCidr(cidr), { version, value });
 }
 
 /** True when the two CIDRs share at least one address. */
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  if (a.version !== b.version) return false;
-  const shorter = Math.min(a.prefix, b.prefix);
-  const mask = prefixMask(a.version, shorter);
-  return (a.network & mask) === (b.network & mask);
+  return ipCidrsOverlap(toIpCidr(a), toIpCidr(b));
 }
 
 /** True when `inner` lies entirely inside `outer`. */
 export function cidrContainsCidr(outer: Cidr, inner: Cidr): boolean {
-  return (
-    outer.version === inner.version &&
-    inner.prefix >= outer.prefix &&
-    cidrContainsIp(outer, inner.version, inner.network)
-  );
+  return ipCidrContainsCidr(toIpCidr(outer), toIpCidr(inner));
 }
 
 /** Number of blocks of `blockSize` in the pool (the pool prefix must not be longer than blockSize). */

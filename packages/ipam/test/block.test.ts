@@ -14,15 +14,27 @@ import {
   releaseByHandle,
   usage,
 } from '../src/block.js';
-import { canonicalIp, formatCidr, nthBlock, parseCidr } from '../src/ip.js';
+import { canonicalIp, formatCidr, IpFormatError, nthBlock, parseCidr } from '../src/ip.js';
 
 describe('ip helpers', () => {
   it('formats IPv6 compressed and rejects bad input by name', () => {
     expect(canonicalIp('fd00:0:0:0:0:0:0:1')).toBe('fd00::1');
     expect(canonicalIp('fd00:1:0:0:2:0:0:0')).toBe('fd00:1:0:0:2::');
-    expect(() => parseCidr('10.0.0.1/24', 'pool.cidr')).toThrow(/pool.cidr.*host bits/);
-    expect(() => parseCidr('10.0.0.0/33', 'pool.cidr')).toThrow(/prefix length "33"/);
-    expect(() => parseCidr('10.0.0.300/24', 'pool.cidr')).toThrow(/not a valid IPv4/);
+    expect(() => parseCidr('10.0.0.1/24', 'pool.cidr')).toThrow(
+      'pool.cidr: "10.0.0.1/24": host bits set beyond /24 (the network is 10.0.0.0/24)',
+    );
+    expect(() => parseCidr('10.0.0.0/33', 'pool.cidr')).toThrow(
+      'pool.cidr: "10.0.0.0/33": prefix length must be 0..32 for IPv4, not 33',
+    );
+    expect(() => parseCidr('10.0.0.300/24', 'pool.cidr')).toThrow(
+      'pool.cidr: "10.0.0.300/24": octet 4 is 300, more than 255',
+    );
+    expect(() => parseCidr('10.0.0.1/24', 'pool.cidr')).toThrow(IpFormatError);
+    expect(formatCidr(parseCidr('10.0.0.1/24', 'pool.cidr', { strict: false }))).toBe('10.0.0.0/24');
+    expect(() => parseCidr('10.0.0.1', 'pool.cidr')).toThrow(
+      'pool.cidr: "10.0.0.1": no prefix length (expected address/length)',
+    );
+    expect(formatCidr(parseCidr('10.0.0.1', 'pool.cidr', { allowBareAddress: true }))).toBe('10.0.0.1/32');
     expect(formatCidr(nthBlock(parseCidr('10.1.0.0/16'), 26, 3n))).toBe('10.1.0.192/26');
     expect(formatCidr(nthBlock(parseCidr('fd00::/120'), 122, 1n))).toBe('fd00::40/122');
   });
