@@ -27,7 +27,7 @@ import { type BgpdStatusAnswer, queryBgpdStatus, sessionProblems } from './bgpd-
 import { AffinityState, blocksToAdvertise } from './blocks-state.js';
 import { detectNodeAddress } from './detect.js';
 import type { AgentOptions } from './options.js';
-import { PeeringState, WATCHED_KINDS } from './plan-state.js';
+import { ClaimedLabels, PeeringState, WATCHED_KINDS } from './plan-state.js';
 import { registerNode } from './register.js';
 import { ChildSupervisor } from './supervisor.js';
 import { borrowedAddressesToAdvertise, LocalWorkloadState } from './workloads-state.js';
@@ -79,7 +79,7 @@ export class NodeAgent {
   private startError: string | undefined;
   private claimError: string | undefined;
   private claimQueue: Promise<void> = Promise.resolve();
-  private claimedWithLabels: string | undefined;
+  private readonly claimedLabels: ClaimedLabels;
   private readonly registry = new Registry();
   private readonly felixRestarts = new Counter({
     name: 'caracal_node_felix_restarts_total',
@@ -140,6 +140,7 @@ export class NodeAgent {
     private readonly logger: Logger,
   ) {
     this.workloads = new LocalWorkloadState(options.nodeName);
+    this.claimedLabels = new ClaimedLabels(options.nodeName);
   }
 
   private get bgpdConfigFile(): string {
@@ -179,7 +180,7 @@ export class NodeAgent {
         this.resources.watch(kind).subscribe({
           next: (event) => {
             if (this.state.apply(kind, event)) this.recompute();
-            if (kind === 'Node' && this.state.inSync) this.reclaimIfLabelsChanged();
+            if (this.claimedLabels.changedSinceClaim(this.state)) this.requestClaim();
           },
           error: (error: Error) => this.logger.error({ kind, error: error.message }, 'watch failed'),
         }),
@@ -272,17 +273,12 @@ export class NodeAgent {
       );
   }
 
-  private reclaimIfLabelsChanged(): void {
-    const labels = JSON.stringify(this.state.node(this.options.nodeName)?.metadata.labels ?? {});
-    if (this.claimedWithLabels !== undefined && labels !== this.claimedWithLabels) this.requestClaim();
-  }
-
   private async claimBlocks(): Promise<void> {
     const resources = this.resources as ResourceStore;
     const nodeName = this.options.nodeName;
     const node = await resources.get<NodeResource>('Node', nodeName);
     const labels = node?.metadata.labels ?? {};
-    this.claimedWithLabels = JSON.stringify(labels);
+    this.claimedLabels.claiming(labels);
     const ipam = new IpamClient({
       store: this.store as EtcdKeyValueStore,
       pools: async () => {

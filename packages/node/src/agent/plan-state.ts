@@ -147,3 +147,29 @@ export class PeeringState {
     return skipped.length === 0 ? plan : { ...plan, warnings: [...plan.warnings, ...skipped] };
   }
 }
+
+/**
+ * The labels this node's IPAM blocks were last claimed with, and whether the Node's labels in a
+ * PeeringState differ from them (a pool's nodeSelector may then select it, or no longer).
+ */
+export class ClaimedLabels {
+  private claimedWith: string | undefined;
+
+  constructor(private readonly nodeName: string) {}
+
+  /** Records the labels a claim is made with (read from the Node just before claiming). */
+  claiming(labels: Readonly<Record<string, string>>): void {
+    this.claimedWith = JSON.stringify(labels);
+  }
+
+  /**
+   * After any watch event was applied to `state`, whatever its kind: true when every peering input is in
+   * sync and the Node's labels differ from the last claim's. Not only on Node events: a label change
+   * made before the watches started arrives in the Node snapshot, which may be in sync before the other
+   * kinds are, and then no later Node event would ever compare it.
+   */
+  changedSinceClaim(state: PeeringState): boolean {
+    if (this.claimedWith === undefined || !state.inSync) return false;
+    return JSON.stringify(state.node(this.nodeName)?.metadata.labels ?? {}) !== this.claimedWith;
+  }
+}

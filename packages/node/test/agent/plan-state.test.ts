@@ -6,6 +6,7 @@ import type { BGPConfigurationResource, BGPPeerResource, NodeResource } from '@c
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
+  ClaimedLabels,
   durationSeconds,
   PeeringState,
   WATCHED_KINDS,
@@ -153,5 +154,53 @@ describe('desiredNode', () => {
     expect(() =>
       desiredNode(undefined, { nodeName: 'n1', ipv4Address: '10.0.0.5', asNumber: undefined }),
     ).toThrow();
+  });
+});
+
+describe('ClaimedLabels', () => {
+  it('a label change already in the Node snapshot is seen when the LAST kind gets in sync (the node lab flake)', () => {
+    // The agent claimed with no labels; the label was added before its watches listed the Nodes, and the
+    // Node watch was in sync before the BGPPeer and BGPConfiguration watches.
+    const c = fakeCluster('n1');
+    const claimed = new ClaimedLabels('n1');
+    claimed.claiming({});
+    const after = (kind: WatchedKind, event: ResourceWatchEvent) => {
+      c.emit(kind, event);
+      return claimed.changedSinceClaim(c.state);
+    };
+    expect(
+      after('Node', {
+        type: 'snapshot',
+        items: [node('n1', '10.0.0.5/24', { rack: 'r1' })] as never,
+        revision: 3,
+        resync: false,
+      }),
+    ).toBe(false);
+    expect(after('Node', { type: 'in-sync', revision: 3 })).toBe(false);
+    expect(after('BGPPeer', { type: 'snapshot', items: [], revision: 3, resync: false })).toBe(false);
+    expect(after('BGPPeer', { type: 'in-sync', revision: 3 })).toBe(false);
+    expect(after('BGPConfiguration', { type: 'snapshot', items: [], revision: 3, resync: false })).toBe(
+      false,
+    );
+    // Not a Node event, and no Node event follows: the change must be seen here.
+    expect(after('BGPConfiguration', { type: 'in-sync', revision: 3 })).toBe(true);
+    claimed.claiming({ rack: 'r1' });
+    expect(claimed.changedSinceClaim(c.state)).toBe(false);
+  });
+
+  it('a later label change and only a change calls for a claim; nothing before the first claim', () => {
+    const c = fakeCluster('n1');
+    const claimed = new ClaimedLabels('n1');
+    c.sync('Node', [node('n1', '10.0.0.5/24', { rack: 'r1' })]);
+    c.sync('BGPPeer', []);
+    c.sync('BGPConfiguration', []);
+    expect(claimed.changedSinceClaim(c.state)).toBe(false); // no claim made yet
+    claimed.claiming({ rack: 'r1' });
+    c.emit('Node', { type: 'put', resource: node('n1', '10.0.0.6/24', { rack: 'r1' }), revision: 4 });
+    expect(claimed.changedSinceClaim(c.state)).toBe(false); // the address changed, not the labels
+    c.emit('Node', { type: 'put', resource: node('n2', '10.0.0.9/24', { rack: 'r2' }), revision: 5 });
+    expect(claimed.changedSinceClaim(c.state)).toBe(false); // another node's labels
+    c.emit('Node', { type: 'put', resource: node('n1', '10.0.0.6/24', { rack: 'r2' }), revision: 6 });
+    expect(claimed.changedSinceClaim(c.state)).toBe(true);
   });
 });
