@@ -1,7 +1,9 @@
-// Adj-RIB-In of one peer: the paths it announced, keyed by (prefix, ADD-PATH path id), each with the
-// attributes after import policy (shared: every prefix of one UPDATE points at one attributes object),
-// the pre-policy copy when soft reconfiguration is on, and a graceful-restart stale mark. Applying an
-// UPDATE returns the per-prefix changes the Loc-RIB consumes and the max-prefix verdict. Pure data.
+// Adj-RIB-In of one peer: the paths it announced, keyed by (prefix, ADD-PATH path id) — a RibKey number
+// for an IPv4 prefix without path id, text otherwise — each one RibPath (see path.ts) with the attributes
+// after import policy (interned: every prefix of one UPDATE points at one attributes object), the
+// pre-policy copy when soft reconfiguration is on, and a graceful-restart stale mark. Applying an UPDATE
+// returns the per-prefix changes the Loc-RIB consumes (their `path` is the very object the Loc-RIB keeps)
+// and the max-prefix verdict. Pure data.
 
 import { reconcileAs4 } from '../codec/as4.js';
 import type { BgpPathAttribute } from '../codec/attributes.js';
@@ -11,7 +13,8 @@ import type { BgpUpdate } from '../codec/update.js';
 import type { MaxPrefixConfig } from '../config/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { AttributeInterner } from './intern.js';
-import { nextHopText, type PeerInfo, prefixKey, type RouteAttributes } from './route.js';
+import { factsOf, type PathFacts, RibPath } from './path.js';
+import { nextHopText, type PeerInfo, prefixKey, type RibKey, type RouteAttributes, ribKey } from './route.js';
 
 /** One path received from the peer. */
 export interface AdjRibInPath {
@@ -21,7 +24,7 @@ export interface AdjRibInPath {
   /** Post-policy attributes; meaningful when `accepted`. */
   readonly attributes: RouteAttributes;
   /** The received attributes; kept only with soft reconfiguration. */
-  readonly received?: RouteAttributes;
+  readonly received?: RouteAttributes | undefined;
   readonly accepted: boolean;
   readonly stale: boolean;
 }
@@ -32,6 +35,18 @@ export interface AdjRibInChange {
   readonly prefix: BgpPrefix;
   readonly pathId: number;
   readonly path: AdjRibInPath | undefined;
+}
+
+/** An AdjRibInChange whose prefix text is made only when asked for (the Loc-RIB keys by RibKey). */
+class PathChange implements AdjRibInChange {
+  constructor(
+    readonly prefix: BgpPrefix,
+    readonly pathId: number,
+    readonly path: RibPath | undefined,
+  ) {}
+  get prefixKey(): string {
+    return prefixKey(this.prefix);
+  }
 }
 
 export type LoopReason = 'as-path-loop' | 'originator-is-us' | 'cluster-list-has-us';
@@ -85,13 +100,17 @@ export function importLoop(
   return undefined;
 }
 
-function ribKey(prefixKeyText: string, pathId: number): string {
-  return pathId === 0 ? prefixKeyText : `${prefixKeyText}#${pathId}`;
+/** The Adj-RIB-In key of a (canonical prefix, path id). */
+function pathKey(prefix: BgpPrefix, pathId: number): RibKey {
+  return pathId === 0 ? ribKey(prefix) : `${prefixKey(prefix)}#${pathId}`;
 }
 
 export class AdjRibIn {
-  readonly #paths = new Map<string, AdjRibInPath>();
+  readonly #paths = new Map<RibKey, RibPath>();
   readonly #interner: AttributeInterner;
+  /** The facts of the last attribute set stored (one set per UPDATE: looked up once, not per prefix). */
+  #lastAttributes: RouteAttributes | undefined;
+  #lastFacts: PathFacts | undefined;
 
   constructor(
     readonly peer: PeerInfo,
@@ -109,7 +128,7 @@ export class AdjRibIn {
   }
 
   get(prefix: BgpPrefix): AdjRibInPath | undefined {
-    return this.#paths.get(ribKey(prefixKey(prefix), prefix.pathId ?? 0));
+    return this.#paths.get(pathKey(maskPrefix(prefix), prefix.pathId ?? 0));
   }
 
   /** Applies one decoded UPDATE (classic and MP NLRI, withdrawals, treat-as-withdraw, loop checks). */
@@ -158,9 +177,9 @@ export class AdjRibIn {
   markStale(): AdjRibInChange[] {
     const changes: AdjRibInChange[] = [];
     for (const [key, path] of this.#paths) {
-      const stale = { ...path, stale: true };
+      const stale = path.withStale(true);
       this.#paths.set(key, stale);
-      if (path.accepted) changes.push(this.#change(stale));
+      if (path.accepted) changes.push(new PathChange(stale.prefix, stale.pathId, stale));
     }
     return changes;
   }
@@ -172,7 +191,7 @@ export class AdjRibIn {
       if (!path.stale) continue;
       this.#interner.release(path.attributes);
       this.#paths.delete(key);
-      if (path.accepted) changes.push({ ...this.#change(path), path: undefined });
+      if (path.accepted) changes.push(new PathChange(path.prefix, path.pathId, undefined));
     }
     return changes;
   }
@@ -182,7 +201,7 @@ export class AdjRibIn {
     const changes: AdjRibInChange[] = [];
     for (const path of this.#paths.values()) {
       this.#interner.release(path.attributes);
-      if (path.accepted) changes.push({ ...this.#change(path), path: undefined });
+      if (path.accepted) changes.push(new PathChange(path.prefix, path.pathId, undefined));
     }
     this.#paths.clear();
     return changes;
@@ -202,39 +221,44 @@ export class AdjRibIn {
     return changes;
   }
 
-  #change(path: AdjRibInPath): AdjRibInChange {
-    return { prefixKey: prefixKey(path.prefix), prefix: path.prefix, pathId: path.pathId, path };
-  }
-
   #store(prefix: BgpPrefix, received: RouteAttributes, stale: boolean, changes: AdjRibInChange[]): void {
     const canonical = maskPrefix(prefix);
-    const key = prefixKey(canonical);
     const pathId = canonical.pathId ?? 0;
+    const key = pathKey(canonical, pathId);
     const verdict = this.options.importPolicy({ prefix: canonical, attributes: received, peer: this.peer });
-    const path: AdjRibInPath = {
-      prefix: canonical,
+    const attributes = this.#interner.acquire(verdict.attributes);
+    let facts = this.#lastFacts;
+    if (attributes !== this.#lastAttributes || facts === undefined) {
+      facts = factsOf(attributes);
+      this.#lastAttributes = attributes;
+      this.#lastFacts = facts;
+    }
+    const path = new RibPath(
+      canonical,
+      attributes,
+      this.peer,
       pathId,
-      attributes: this.#interner.acquire(verdict.attributes),
-      accepted: verdict.accepted,
+      verdict.accepted,
       stale,
-      ...(this.options.softReconfiguration ? { received } : {}),
-    };
-    const previous = this.#paths.get(ribKey(key, pathId));
+      this.options.softReconfiguration ? received : undefined,
+      facts,
+    );
+    const previous = this.#paths.get(key);
     if (previous !== undefined) this.#interner.release(previous.attributes);
-    this.#paths.set(ribKey(key, pathId), path);
+    this.#paths.set(key, path);
     if (path.accepted || previous?.accepted)
-      changes.push({ prefixKey: key, prefix: canonical, pathId, path: path.accepted ? path : undefined });
+      changes.push(new PathChange(canonical, pathId, path.accepted ? path : undefined));
   }
 
   #remove(prefix: BgpPrefix, changes: AdjRibInChange[]): void {
     const canonical = maskPrefix(prefix);
-    const key = prefixKey(canonical);
     const pathId = canonical.pathId ?? 0;
-    const previous = this.#paths.get(ribKey(key, pathId));
+    const key = pathKey(canonical, pathId);
+    const previous = this.#paths.get(key);
     if (previous === undefined) return;
     this.#interner.release(previous.attributes);
-    this.#paths.delete(ribKey(key, pathId));
-    if (previous.accepted) changes.push({ prefixKey: key, prefix: canonical, pathId, path: undefined });
+    this.#paths.delete(key);
+    if (previous.accepted) changes.push(new PathChange(canonical, pathId, undefined));
   }
 
   #result(changes: AdjRibInChange[], dropped: AdjRibInResult['dropped']): AdjRibInResult {

@@ -7,6 +7,8 @@
 // Per group, the export rules run once per (interned Loc-RIB attribute set, source role, family), the
 // export policy once per prefix (it may look at the prefix); outbound sets are interned per group so
 // prefixes are grouped and compared by object identity, never by serialising attributes per prefix.
+// What a group has advertised costs one Map entry per prefix: RibKey → a SentSet shared by every prefix
+// sent with the same (outbound set, source peer); the prefix itself is rebuilt from the key when needed.
 
 import { AS_TRANS_ASN } from '../codec/as4.js';
 import { type BgpPathAttribute, forForwarding } from '../codec/attributes.js';
@@ -24,8 +26,10 @@ import {
   findAttribute,
   type PeerInfo,
   prefixFamily,
-  prefixKey,
+  prefixOfRibKey,
+  type RibKey,
   type RouteAttributes,
+  ribKey,
   withAttribute,
   withoutPathId,
 } from './route.js';
@@ -97,12 +101,14 @@ export function updateGroupKey(peer: ExportPeer): string {
   ]);
 }
 
-interface SentState {
-  /** Interned in the group's interner: equal sets are one object. */
+/** What was sent for a prefix, shared by every prefix sent with the same outbound set from the same source. */
+interface SentSet {
+  /** Interned in the group's interner (one reference per SentSet): equal sets are one object. */
   readonly attributes: RouteAttributes;
-  readonly prefix: BgpPrefix;
   /** Address of the peer the path was learned from (split horizon), undefined for others' or local paths. */
   readonly source: string | undefined;
+  /** Prefixes of the group's `sent` pointing here. */
+  references: number;
 }
 
 interface Member {
@@ -133,10 +139,13 @@ interface ExportRuleResult {
 
 class UpdateGroup {
   readonly members = new Map<string, Member>();
-  readonly sent = new Map<string, SentState>();
-  readonly pending = new Map<string, { readonly prefix: BgpPrefix; readonly best: LocRibPath | undefined }>();
-  /** Outbound attribute sets in `sent`, reference counted. */
+  readonly sent = new Map<RibKey, SentSet>();
+  /** Best path per prefix changed since the last flush (undefined: withdrawn). */
+  readonly pending = new Map<RibKey, LocRibPath | undefined>();
+  /** Outbound attribute sets of the SentSets, one reference per SentSet. */
   readonly interner = new AttributeInterner();
+  /** SentSets by interned outbound set, then by source address ("" for none). */
+  readonly sentSets = new Map<RouteAttributes, Map<string, SentSet>>();
   /** Per Loc-RIB attribute set object: export rule results by source kind (see `exportSubkey`). */
   readonly exportRules = new WeakMap<RouteAttributes, Map<number, ExportRuleResult | null>>();
   constructor(
@@ -188,7 +197,7 @@ export class AdjRibOut {
     if (group === undefined) {
       group = new UpdateGroup(key, peer);
       this.#groups.set(key, group);
-      for (const best of bestPaths) group.pending.set(prefixKey(best.prefix), { prefix: best.prefix, best });
+      for (const best of bestPaths) group.pending.set(ribKey(best.prefix), best);
     }
     group.members.set(address, { peer, initial: true });
     this.#groupOf.set(address, group);
@@ -205,8 +214,10 @@ export class AdjRibOut {
 
   /** Queues Loc-RIB best-path changes for every group; nothing is encoded until flush(). */
   enqueue(changes: readonly BestPathChange[]): void {
+    if (this.#groups.size === 0) return;
+    const keys = changes.map((change) => ribKey(change.prefix));
     for (const group of this.#groups.values())
-      for (const change of changes) group.pending.set(change.prefixKey, change);
+      for (let i = 0; i < changes.length; i++) group.pending.set(keys[i]!, changes[i]!.best);
   }
 
   groups(): UpdateGroupView[] {
@@ -316,6 +327,34 @@ export class AdjRibOut {
     return attributes;
   }
 
+  /** The SentSet of (exported set, source) in a group, made when new (with no prefix yet). */
+  #sentSet(group: UpdateGroup, exported: RouteAttributes, source: string | undefined): SentSet {
+    const sourceKey = source ?? '';
+    const known = group.interner.peek(exported);
+    if (known !== undefined) {
+      const set = group.sentSets.get(known)?.get(sourceKey);
+      if (set !== undefined) return set;
+    }
+    const attributes = group.interner.acquire(exported);
+    const set: SentSet = { attributes, source, references: 0 };
+    let bySource = group.sentSets.get(attributes);
+    if (bySource === undefined) {
+      bySource = new Map();
+      group.sentSets.set(attributes, bySource);
+    }
+    bySource.set(sourceKey, set);
+    return set;
+  }
+
+  /** One prefix less points at `set`; the last one forgets it. */
+  #unref(group: UpdateGroup, set: SentSet): void {
+    if (--set.references > 0) return;
+    const bySource = group.sentSets.get(set.attributes);
+    bySource?.delete(set.source ?? '');
+    if (bySource?.size === 0) group.sentSets.delete(set.attributes);
+    group.interner.release(set.attributes);
+  }
+
   #flushGroup(group: UpdateGroup, out: Map<string, Uint8Array[]>): void {
     const established: string[] = [];
     const joining: string[] = [];
@@ -324,29 +363,30 @@ export class AdjRibOut {
     // Withdrawals bucketed by the source of what was sent: that peer never got the prefix (split horizon),
     // so it gets no withdrawal either.
     const withdrawBySource = new Map<string, BgpPrefix[]>();
-    // Announcements bucketed by source (split horizon) then by interned outbound set (identity).
-    const announce = new Map<string, Map<RouteAttributes, Bucket>>();
+    // Announcements bucketed by SentSet: (source for split horizon, interned outbound set by identity).
+    const announce = new Map<SentSet, Bucket>();
     const withdrawFrom = new Map<string, Bucket>();
-    const interner = group.interner;
-    for (const [key, { best }] of group.pending) {
+    for (const [key, best] of group.pending) {
       const exported = best === undefined ? undefined : this.#groupExport(group, best);
       const previous = group.sent.get(key);
       if (exported === undefined) {
         if (previous !== undefined) {
           const sourceKey = previous.source ?? '';
+          const prefix = prefixOfRibKey(key);
           const list = withdrawBySource.get(sourceKey);
-          if (list === undefined) withdrawBySource.set(sourceKey, [previous.prefix]);
-          else list.push(previous.prefix);
+          if (list === undefined) withdrawBySource.set(sourceKey, [prefix]);
+          else list.push(prefix);
           group.sent.delete(key);
-          interner.release(previous.attributes);
+          this.#unref(group, previous);
         }
         continue;
       }
-      const attributes = interner.acquire(exported);
-      if (previous !== undefined) interner.release(previous.attributes);
       const source = best!.peer?.address;
+      const set = this.#sentSet(group, exported, source);
+      set.references++;
+      if (previous !== undefined) this.#unref(group, previous);
+      group.sent.set(key, set);
       const prefix = withoutPathId(best!.prefix);
-      group.sent.set(key, { attributes, prefix, source });
       if (
         source !== undefined &&
         group.members.has(source) &&
@@ -360,23 +400,16 @@ export class AdjRibOut {
         }
         own.withdrawn.push(prefix);
       }
-      if (previous !== undefined && previous.attributes === attributes && previous.source === source)
-        continue;
-      const sourceKey = source ?? '';
-      let bySet = announce.get(sourceKey);
-      if (bySet === undefined) {
-        bySet = new Map();
-        announce.set(sourceKey, bySet);
-      }
-      let bucket = bySet.get(attributes);
+      if (previous === set) continue;
+      let bucket = announce.get(set);
       if (bucket === undefined) {
         bucket = {
-          attributes,
+          attributes: set.attributes,
           announced: [],
           withdrawn: [],
           recipients: established.filter((p) => p !== source),
         };
-        bySet.set(attributes, bucket);
+        announce.set(set, bucket);
       }
       bucket.announced.push(prefix);
     }
@@ -399,33 +432,25 @@ export class AdjRibOut {
       if (recipients.length > 0) send(recipients, this.#encoder({ attributes: [], withdrawn }, context));
     }
     for (const b of withdrawFrom.values()) send(b.recipients, this.#encode(b, context));
-    for (const bySet of announce.values())
-      for (const b of bySet.values()) send(b.recipients, this.#encode(b, context));
+    for (const b of announce.values()) send(b.recipients, this.#encode(b, context));
 
     if (joining.length === 0) return;
     // Initial dump for joining members: the group's advertised table, shared by all joining members.
-    const dump = new Map<string, Map<RouteAttributes, Bucket>>();
-    for (const state of group.sent.values()) {
-      const sourceKey = state.source ?? '';
-      let bySet = dump.get(sourceKey);
-      if (bySet === undefined) {
-        bySet = new Map();
-        dump.set(sourceKey, bySet);
-      }
-      let found = bySet.get(state.attributes);
+    const dump = new Map<SentSet, Bucket>();
+    for (const [key, set] of group.sent) {
+      let found = dump.get(set);
       if (found === undefined) {
         found = {
-          attributes: state.attributes,
+          attributes: set.attributes,
           announced: [],
           withdrawn: [],
-          recipients: joining.filter((p) => p !== state.source),
+          recipients: joining.filter((p) => p !== set.source),
         };
-        bySet.set(state.attributes, found);
+        dump.set(set, found);
       }
-      found.announced.push(state.prefix);
+      found.announced.push(prefixOfRibKey(key));
     }
-    for (const bySet of dump.values())
-      for (const b of bySet.values()) send(b.recipients, this.#encode(b, context));
+    for (const b of dump.values()) send(b.recipients, this.#encode(b, context));
     for (const family of group.template.families) send(joining, [endOfRib(family, context)]);
     for (const address of joining) group.members.get(address)!.initial = false;
   }

@@ -4,4 +4,5 @@ export * from './adj-rib-out.js';
 export * from './decision.js';
 export * from './intern.js';
 export * from './loc-rib.js';
+export * from './path.js';
 export * from './route.js';

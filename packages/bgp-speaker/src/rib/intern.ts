@@ -1,8 +1,9 @@
 // Attribute interning: one shared RouteAttributes object per distinct attribute set across all peers'
 // Adj-RIB-Ins, reference counted so a set is forgotten when the last path using it goes. Identity of the
 // interned object (or its numeric id) lets later stages (Loc-RIB, Adj-RIB-Out) compare and group attribute
-// sets without serialising them: the canonical text is computed once per object handed in (every prefix
-// of one UPDATE shares one object), never per prefix.
+// sets without serialising them. Sets are found by a structural hash of the next hop and attribute list
+// and confirmed by structural equality: no text is built or kept per set. The hash is computed once per
+// object handed in (every prefix of one UPDATE shares one object), never per prefix.
 
 import type { RouteAttributes } from './route.js';
 
@@ -13,50 +14,181 @@ export function attributesKey(attributes: RouteAttributes): string {
   );
 }
 
+// ---- structural hash and equality ----------------------------------------------------------------------
+// Both walk values the way attributesKey serialises them: own enumerable keys in insertion order,
+// properties whose value is undefined left out, a Uint8Array equal to the array of its bytes, attribute
+// order significant. Two sets equal here have equal attributesKey texts, and (for the plain data the codec
+// produces) the other way round.
+
+function mix(hash: number, value: number): number {
+  return Math.imul(hash ^ value, 0x01000193);
+}
+
+function hashString(hash: number, text: string): number {
+  let h = mix(hash, text.length);
+  for (let i = 0; i < text.length; i++) h = mix(h, text.charCodeAt(i));
+  return h;
+}
+
+function hashValue(hash: number, value: unknown): number {
+  switch (typeof value) {
+    case 'number':
+      // Integers (the usual case) exactly; others through their text.
+      return Number.isInteger(value) && Math.abs(value) <= 2 ** 53
+        ? mix(mix(mix(hash, 1), value | 0), Math.floor(value / 2 ** 32) | 0)
+        : hashString(mix(hash, 2), String(value));
+    case 'string':
+      return hashString(mix(hash, 3), value);
+    case 'boolean':
+      return mix(hash, value ? 4 : 5);
+    case 'bigint':
+      return hashString(mix(hash, 6), value.toString());
+    case 'object': {
+      if (value === null) return mix(hash, 7);
+      if (value instanceof Uint8Array || Array.isArray(value)) {
+        // One tag for both: attributesKey prints a Uint8Array as the array of its bytes.
+        let h = mix(mix(hash, 8), value.length);
+        for (let i = 0; i < value.length; i++) h = hashValue(h, value[i]);
+        return h;
+      }
+      let h = mix(hash, 9);
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        const field = (value as Record<string, unknown>)[key];
+        if (field === undefined || typeof field === 'function') continue;
+        h = hashValue(hashString(h, key), field);
+      }
+      return h;
+    }
+    default:
+      return mix(hash, 10);
+  }
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const aList = a instanceof Uint8Array || Array.isArray(a);
+  const bList = b instanceof Uint8Array || Array.isArray(b);
+  if (aList || bList) {
+    if (!aList || !bList) return false;
+    const x = a as ArrayLike<unknown>;
+    const y = b as ArrayLike<unknown>;
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameValue(x[i], y[i])) return false;
+    return true;
+  }
+  const aKeys = definedKeys(a);
+  const bKeys = definedKeys(b);
+  if (aKeys.length !== bKeys.length) return false;
+  for (let i = 0; i < aKeys.length; i++) {
+    const key = aKeys[i]!;
+    if (key !== bKeys[i]) return false;
+    if (!sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+function definedKeys(value: object): string[] {
+  const keys: string[] = [];
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const field = (value as Record<string, unknown>)[key];
+    if (field !== undefined && typeof field !== 'function') keys.push(key);
+  }
+  return keys;
+}
+
+/** The structural hash of an attribute set (32-bit; equal sets hash equal). */
+export function attributesHash(attributes: RouteAttributes): number {
+  return hashValue(hashString(0x811c9dc5, attributes.nextHop), attributes.list) >>> 0;
+}
+
+/** Whether two attribute sets are structurally equal (same next hop, same attributes in the same order). */
+export function sameAttributes(a: RouteAttributes, b: RouteAttributes): boolean {
+  return a === b || (a.nextHop === b.nextHop && sameValue(a.list, b.list));
+}
+
+interface InternedSet {
+  readonly attributes: RouteAttributes;
+  readonly hash: number;
+  readonly id: number;
+  /** 0 once released for the last time: the set is no longer in the table. */
+  references: number;
+}
+
 export class AttributeInterner {
-  readonly #byKey = new Map<string, { attributes: RouteAttributes; references: number; id: number }>();
-  readonly #ids = new WeakMap<RouteAttributes, number>();
+  /** Interned sets by structural hash (one set per hash almost always; an array on a collision). */
+  readonly #byHash = new Map<number, InternedSet | InternedSet[]>();
+  /** Every object handed in or handed out → its interned set, so one object is hashed once. */
+  readonly #seen = new WeakMap<RouteAttributes, InternedSet>();
+  #size = 0;
   #nextId = 1;
-  /** Key of every object handed out or seen, so repeated lookups of one object serialise it once. */
-  readonly #keys = new WeakMap<RouteAttributes, string>();
 
   /** Number of distinct attribute sets in use. */
   get size(): number {
-    return this.#byKey.size;
+    return this.#size;
   }
 
   /** The shared object equal to `attributes`, with one more reference. */
   acquire(attributes: RouteAttributes): RouteAttributes {
-    let key = this.#keys.get(attributes);
-    if (key === undefined) {
-      key = attributesKey(attributes);
-      this.#keys.set(attributes, key);
+    const seen = this.#seen.get(attributes);
+    if (seen !== undefined && seen.references > 0) {
+      seen.references++;
+      return seen.attributes;
     }
-    const entry = this.#byKey.get(key);
-    if (entry !== undefined) {
-      entry.references++;
-      return entry.attributes;
+    const hash = attributesHash(attributes);
+    const found = this.#find(hash, attributes);
+    if (found !== undefined) {
+      found.references++;
+      this.#seen.set(attributes, found);
+      return found.attributes;
     }
-    const id = this.#nextId++;
-    this.#byKey.set(key, { attributes, references: 1, id });
-    this.#ids.set(attributes, id);
+    const set: InternedSet = { attributes, hash, id: this.#nextId++, references: 1 };
+    const bucket = this.#byHash.get(hash);
+    if (bucket === undefined) this.#byHash.set(hash, set);
+    else if (Array.isArray(bucket)) bucket.push(set);
+    else this.#byHash.set(hash, [bucket, set]);
+    this.#seen.set(attributes, set);
+    this.#size++;
     return attributes;
+  }
+
+  /** The interned object equal to `attributes` without taking a reference, or undefined when none is. */
+  peek(attributes: RouteAttributes): RouteAttributes | undefined {
+    const seen = this.#seen.get(attributes);
+    if (seen !== undefined && seen.references > 0) return seen.attributes;
+    const found = this.#find(attributesHash(attributes), attributes);
+    if (found !== undefined) this.#seen.set(attributes, found);
+    return found?.attributes;
   }
 
   /** The numeric id of an interned set (unique while interned; ids are never reused), or undefined. */
   idOf(attributes: RouteAttributes): number | undefined {
-    return this.#ids.get(attributes);
+    const set = this.#seen.get(attributes);
+    return set !== undefined && set.references > 0 && set.attributes === attributes ? set.id : undefined;
   }
 
   /** Drops one reference to an object returned by acquire(). */
   release(attributes: RouteAttributes): void {
-    const key = this.#keys.get(attributes);
-    const entry = key === undefined ? undefined : this.#byKey.get(key);
-    if (key === undefined || entry === undefined || entry.attributes !== attributes)
+    const set = this.#seen.get(attributes);
+    if (set === undefined || set.references === 0 || set.attributes !== attributes)
       throw new Error('AttributeInterner.release: attributes were not acquired from this interner');
-    if (--entry.references === 0) {
-      this.#byKey.delete(key);
-      this.#ids.delete(attributes);
+    if (--set.references > 0) return;
+    this.#size--;
+    const bucket = this.#byHash.get(set.hash);
+    if (bucket === set) this.#byHash.delete(set.hash);
+    else if (Array.isArray(bucket)) {
+      bucket.splice(bucket.indexOf(set), 1);
+      if (bucket.length === 1) this.#byHash.set(set.hash, bucket[0]!);
     }
+  }
+
+  #find(hash: number, attributes: RouteAttributes): InternedSet | undefined {
+    const bucket = this.#byHash.get(hash);
+    if (bucket === undefined) return undefined;
+    if (!Array.isArray(bucket)) return sameAttributes(bucket.attributes, attributes) ? bucket : undefined;
+    for (const set of bucket) if (sameAttributes(set.attributes, attributes)) return set;
+    return undefined;
   }
 }

@@ -1,8 +1,10 @@
 // Loc-RIB: per prefix, the accepted paths of every peer's Adj-RIB-In plus locally originated paths; the
 // best path (and ECMP set) chosen by `selectBestPath`. Each change of a prefix's best path or multipath set
 // is queued as a BestPathChange for the FIB and the Adj-RIB-Out. `routes()` answers `caracal-bgp routes`.
+// Prefixes are keyed by RibKey (a number for IPv4). A prefix with one path — the common case — is just
+// that path in the map (the Adj-RIB-In's RibPath object itself): no entry object, no Map of candidates, no
+// decision object; a second source turns it into a MultiPathEntry, and back when it goes.
 
-import { asPathLength } from '../codec/as4.js';
 import type { BgpPrefix } from '../codec/prefix.js';
 import type { AdjRibInChange } from './adj-rib-in.js';
 import {
@@ -12,14 +14,18 @@ import {
   type DecisionStep,
   selectBestPath,
 } from './decision.js';
+import { factsOf, RibPath } from './path.js';
 import {
-  asPathSegments,
-  findAttribute,
   type PeerInfo,
   prefixKey,
+  type RibKey,
   type RouteAttributes,
+  ribKey,
+  ribKeyText,
   withoutPathId,
 } from './route.js';
+
+export { peerAddressKey } from './path.js';
 
 /** A path in the Loc-RIB. `peer` undefined: originated by this speaker. */
 export interface LocRibPath extends CandidatePath {
@@ -59,94 +65,31 @@ export interface LocRibOptions {
   readonly defaultLocalPref?: number;
 }
 
-/**
- * One prefix. The common case, one path, holds it inline (`single`, `singleSource`) without a Map; a
- * second source turns the entry into a Map of candidates keyed by source (peer address or "local", plus
- * "#path id" when not 0).
- */
-interface PrefixEntry {
-  readonly key: string;
-  readonly prefix: BgpPrefix;
-  /** Touched since the last takeChanges(); `previous` is the decision it had then. */
-  dirty: boolean;
-  previous: Decision<LocRibPath> | undefined;
-  single: LocRibPath | undefined;
-  singleSource: string;
-  candidates: Map<string, LocRibPath> | undefined;
-  decision: Decision<LocRibPath> | undefined;
+/** A prefix with two or more sources: candidates keyed by source (peer address or "local", plus "#path id"). */
+class MultiPathEntry {
+  constructor(
+    readonly candidates: Map<string, RibPath>,
+    public decision: Decision<RibPath>,
+  ) {}
 }
 
-function candidateCount(entry: PrefixEntry): number {
-  return entry.candidates !== undefined ? entry.candidates.size : entry.single !== undefined ? 1 : 0;
+type Stored = RibPath | MultiPathEntry;
+
+/** The decision of a prefix with one path (what selectBestPath returns for one candidate). */
+function onlyPath<P extends CandidatePath>(path: P): Decision<P> {
+  return { best: path, reason: 'only-path', multipath: [path] };
 }
 
-function candidatesOf(entry: PrefixEntry): LocRibPath[] {
-  if (entry.candidates !== undefined) return [...entry.candidates.values()];
-  return entry.single !== undefined ? [entry.single] : [];
+function decisionOf(stored: Stored | undefined): Decision<RibPath> | undefined {
+  if (stored === undefined) return undefined;
+  return stored instanceof MultiPathEntry ? stored.decision : onlyPath(stored);
 }
 
-/** Orders IPv4 and IPv6 peer addresses numerically as text: zero-padded hex. */
-export function peerAddressKey(address: string): string {
-  if (!address.includes(':'))
-    return address
-      .split('.')
-      .map((octet) => Number(octet).toString(16).padStart(2, '0'))
-      .join('');
-  const [head = '', tail = ''] = address.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === '' ? [] : tail.split(':');
-  const groups = address.includes('::')
-    ? [
-        ...headGroups,
-        ...new Array<string>(8 - headGroups.length - tailGroups.length).fill('0'),
-        ...tailGroups,
-      ]
-    : headGroups;
-  return `z${groups.map((group) => group.padStart(4, '0')).join('')}`;
-}
-
-/** What the decision process reads from an attribute set, computed once per (shared) set object. */
-interface AttributeFacts {
-  readonly localPref: number | undefined;
-  readonly asPathLength: number;
-  readonly origin: number;
-  readonly med: number | undefined;
-  readonly firstAs: number | undefined;
-  readonly originatorId: number | undefined;
-  readonly clusterListLength: number;
-}
-
-const FACTS = new WeakMap<RouteAttributes, AttributeFacts>();
-
-function factsOf(attributes: RouteAttributes): AttributeFacts {
-  let facts = FACTS.get(attributes);
-  if (facts !== undefined) return facts;
-  const segments = asPathSegments(attributes);
-  const first = segments[0];
-  facts = {
-    localPref: findAttribute(attributes, 'local-pref')?.value,
-    asPathLength: asPathLength(segments),
-    origin: findAttribute(attributes, 'origin')?.value ?? 2,
-    med: findAttribute(attributes, 'med')?.value,
-    firstAs: first !== undefined && first.type === 2 ? first.asns[0] : undefined,
-    originatorId: findAttribute(attributes, 'originator-id')?.id,
-    clusterListLength: findAttribute(attributes, 'cluster-list')?.ids.length ?? 0,
-  };
-  FACTS.set(attributes, facts);
-  return facts;
-}
-
-const ADDRESS_KEYS = new Map<string, string>();
-
-/** peerAddressKey, remembered per address (a handful of peers, many prefixes each). */
-function cachedPeerAddressKey(address: string): string {
-  let key = ADDRESS_KEYS.get(address);
-  if (key === undefined) {
-    if (ADDRESS_KEYS.size > 4096) ADDRESS_KEYS.clear();
-    key = peerAddressKey(address);
-    ADDRESS_KEYS.set(address, key);
-  }
-  return key;
+/** A best path's source key: the peer address or "local", plus "#path id" when not 0. */
+function sourceOf(path: RibPath): string {
+  const base = path.peer === undefined ? LOCAL_SOURCE : path.peer.address;
+  const pathId = path.pathId;
+  return pathId === 0 ? base : `${base}#${pathId}`;
 }
 
 /** Maps a path's attributes and source to what the decision process compares. */
@@ -158,115 +101,156 @@ export function candidateOf(
   stale: boolean,
   defaultLocalPref = 100,
 ): LocRibPath {
-  const facts = factsOf(attributes);
-  return {
+  return newCandidate(prefix, pathId, attributes, peer, stale, defaultLocalPref);
+}
+
+function newCandidate(
+  prefix: BgpPrefix,
+  pathId: number,
+  attributes: RouteAttributes,
+  peer: PeerInfo | undefined,
+  stale: boolean,
+  defaultLocalPref: number,
+): RibPath {
+  return new RibPath(
     prefix,
-    pathId,
     attributes,
     peer,
-    local: peer === undefined,
-    localPref: facts.localPref ?? defaultLocalPref,
-    asPathLength: facts.asPathLength,
-    origin: facts.origin,
-    med: facts.med,
-    neighborAs: facts.firstAs ?? (peer?.ibgp === false ? peer.asNumber : undefined),
-    fromEbgp: peer !== undefined && !peer.ibgp,
-    peerRouterId: peer?.routerId ?? 0,
-    originatorId: facts.originatorId,
-    clusterListLength: facts.clusterListLength,
-    peerAddressKey: peer === undefined ? '' : cachedPeerAddressKey(peer.address),
+    pathId,
+    true,
     stale,
-  };
+    undefined,
+    factsOf(attributes, defaultLocalPref),
+  );
 }
 
 const LOCAL_SOURCE = 'local';
+/** What a prefix had when first touched since the last takeChanges(): its one path, its decision, or none. */
+type Previous = RibPath | Decision<RibPath> | undefined;
+
+function previousDecision(previous: Previous): Decision<RibPath> | undefined {
+  return previous instanceof RibPath ? onlyPath(previous) : previous;
+}
+
+/** A BestPathChange whose prefix text is made only when asked for (the FIB asks; the RIBs do not). */
+class Change implements BestPathChange {
+  constructor(
+    readonly kind: 'added' | 'changed' | 'withdrawn',
+    readonly prefix: BgpPrefix,
+    readonly best: LocRibPath | undefined,
+    readonly previous: LocRibPath | undefined,
+    readonly multipath: readonly LocRibPath[],
+    readonly reason: DecisionStep | undefined,
+  ) {}
+  get prefixKey(): string {
+    return prefixKey(this.prefix);
+  }
+}
 
 export class LocRib {
-  readonly #prefixes = new Map<string, PrefixEntry>();
-  /** Entries touched since the last takeChanges(), in the order they were first touched. */
-  #dirty: PrefixEntry[] = [];
+  readonly #prefixes = new Map<RibKey, Stored>();
+  /** Prefixes touched since the last takeChanges(), in the order first touched, with what they had then. */
+  #dirty = new Map<RibKey, Previous>();
+  readonly #defaultLocalPref: number;
 
-  constructor(private readonly options: LocRibOptions = {}) {}
+  constructor(private readonly options: LocRibOptions = {}) {
+    this.#defaultLocalPref = options.defaultLocalPref ?? 100;
+  }
 
   /** Feeds the changes of one peer's Adj-RIB-In. */
   applyPeerChanges(peer: PeerInfo, changes: readonly AdjRibInChange[]): void {
+    const defaultLocalPref = this.#defaultLocalPref;
     for (const change of changes) {
+      const received = change.path;
+      let path: RibPath | undefined;
+      if (received !== undefined) {
+        // The Adj-RIB-In's own object when it fits as it is (same peer, same default LOCAL_PREF).
+        path =
+          received instanceof RibPath &&
+          received.peer === peer &&
+          received.accepted &&
+          received.pathId === change.pathId &&
+          received.facts.defaultLocalPref === defaultLocalPref
+            ? received
+            : newCandidate(
+                change.prefix,
+                change.pathId,
+                received.attributes,
+                peer,
+                received.stale,
+                defaultLocalPref,
+              );
+      }
       const source = change.pathId === 0 ? peer.address : `${peer.address}#${change.pathId}`;
-      const path =
-        change.path === undefined
-          ? undefined
-          : candidateOf(
-              change.prefix,
-              change.pathId,
-              change.path.attributes,
-              peer,
-              change.path.stale,
-              this.options.defaultLocalPref,
-            );
-      this.#set(change.prefixKey, change.prefix, source, path);
+      this.#set(ribKey(change.prefix), source, path);
     }
   }
 
   /** Adds or replaces (attributes) or removes (undefined) a locally originated path. */
   originate(prefix: BgpPrefix, attributes: RouteAttributes | undefined): void {
-    const key = prefixKey(prefix);
     const path =
       attributes === undefined
         ? undefined
-        : candidateOf(prefix, 0, attributes, undefined, false, this.options.defaultLocalPref);
-    this.#set(key, prefix, LOCAL_SOURCE, path);
+        : newCandidate(prefix, 0, attributes, undefined, false, this.#defaultLocalPref);
+    this.#set(ribKey(prefix), LOCAL_SOURCE, path);
   }
 
   /** Best-path changes since the last call, in the order prefixes were first touched; clears the queue. */
   takeChanges(): BestPathChange[] {
     const out: BestPathChange[] = [];
     const dirty = this.#dirty;
-    this.#dirty = [];
-    for (const entry of dirty) {
-      const before = entry.previous;
-      const after = entry.decision;
-      entry.dirty = false;
-      entry.previous = undefined;
-      if (candidateCount(entry) === 0) this.#prefixes.delete(entry.key);
+    this.#dirty = new Map();
+    for (const [key, previous] of dirty) {
+      const stored = this.#prefixes.get(key);
+      if (previous === stored) continue;
+      // The common cases without decision objects: at most one path before and after.
+      if (!(stored instanceof MultiPathEntry) && (previous === undefined || previous instanceof RibPath)) {
+        if (stored === undefined) {
+          out.push(
+            new Change('withdrawn', withoutPathId(previous!.prefix), undefined, previous, [], undefined),
+          );
+        } else {
+          const kind = previous === undefined ? 'added' : 'changed';
+          out.push(new Change(kind, withoutPathId(stored.prefix), stored, previous, [stored], 'only-path'));
+        }
+        continue;
+      }
+      const before = previousDecision(previous);
+      const after = decisionOf(stored);
       if (sameDecision(before, after)) continue;
       const kind = before === undefined ? 'added' : after === undefined ? 'withdrawn' : 'changed';
-      out.push({
-        kind,
-        prefixKey: entry.key,
-        prefix: entry.prefix,
-        best: after?.best,
-        previous: before?.best,
-        multipath: after?.multipath ?? [],
-        reason: after?.reason,
-      });
+      const prefix = withoutPathId((after ?? before)!.best.prefix);
+      out.push(new Change(kind, prefix, after?.best, before?.best, after?.multipath ?? [], after?.reason));
     }
     return out;
   }
 
   best(prefix: BgpPrefix): Decision<LocRibPath> | undefined {
-    return this.#prefixes.get(prefixKey(prefix))?.decision;
+    return decisionOf(this.#prefixes.get(ribKey(prefix)));
   }
 
   /** Every best path (for an initial Adj-RIB-Out dump). */
   *bestPaths(): IterableIterator<LocRibPath> {
-    for (const entry of this.#prefixes.values()) if (entry.decision !== undefined) yield entry.decision.best;
+    for (const stored of this.#prefixes.values())
+      yield stored instanceof MultiPathEntry ? stored.decision.best : stored;
   }
 
   /** All candidates of one prefix or of every prefix, the best marked and the step it won by. */
   routes(prefix?: BgpPrefix): RouteView[] {
-    const entries =
+    const entries: Array<readonly [RibKey, Stored | undefined]> =
       prefix === undefined
         ? [...this.#prefixes.entries()]
-        : [[prefixKey(prefix), this.#prefixes.get(prefixKey(prefix))] as const];
+        : [[ribKey(prefix), this.#prefixes.get(ribKey(prefix))] as const];
     const views: RouteView[] = [];
-    for (const [key, entry] of entries) {
-      if (entry?.decision === undefined) continue;
-      const decision = entry.decision;
+    for (const [key, stored] of entries) {
+      const decision = decisionOf(stored);
+      if (stored === undefined || decision === undefined) continue;
+      const candidates = stored instanceof MultiPathEntry ? [...stored.candidates.values()] : [stored];
       views.push({
-        prefixKey: key,
-        prefix: entry.prefix,
+        prefixKey: ribKeyText(key),
+        prefix: withoutPathId(decision.best.prefix),
         reason: decision.reason,
-        candidates: candidatesOf(entry).map((path) => ({
+        candidates: candidates.map((path) => ({
           path,
           best: path === decision.best,
           multipath: decision.multipath.includes(path),
@@ -276,61 +260,44 @@ export class LocRib {
     return views;
   }
 
-  #set(key: string, prefix: BgpPrefix, source: string, path: LocRibPath | undefined): void {
-    let entry = this.#prefixes.get(key);
-    if (entry === undefined) {
-      if (path === undefined) return;
-      entry = {
-        key,
-        prefix: withoutPathId(prefix),
-        dirty: false,
-        previous: undefined,
-        single: undefined,
-        singleSource: '',
-        candidates: undefined,
-        decision: undefined,
-      };
-      this.#prefixes.set(key, entry);
+  #set(key: RibKey, source: string, path: RibPath | undefined): void {
+    const stored = this.#prefixes.get(key);
+    if (stored === undefined && path === undefined) return;
+    if (!this.#dirty.has(key))
+      this.#dirty.set(key, stored instanceof MultiPathEntry ? stored.decision : stored);
+    if (stored === undefined) {
+      this.#prefixes.set(key, path!);
+      return;
     }
-    if (!entry.dirty) {
-      entry.dirty = true;
-      entry.previous = entry.decision;
-      this.#dirty.push(entry);
-    }
-    const candidates = entry.candidates;
-    if (candidates === undefined) {
-      if (entry.single === undefined || entry.singleSource === source) {
-        // Zero or one source, and it is this one: no Map, no candidate array.
-        entry.single = path;
-        entry.singleSource = path === undefined ? '' : source;
-        entry.decision = path === undefined ? undefined : onlyPath(path);
+    if (!(stored instanceof MultiPathEntry)) {
+      if (sourceOf(stored) === source) {
+        // Zero or one source, and it is this one: the path itself is the entry.
+        if (path === undefined) this.#prefixes.delete(key);
+        else this.#prefixes.set(key, path);
         return;
       }
       if (path === undefined) return; // another source, not present
-      entry.candidates = new Map([
-        [entry.singleSource, entry.single],
+      const candidates = new Map([
+        [sourceOf(stored), stored],
         [source, path],
       ]);
-      entry.single = undefined;
-      entry.singleSource = '';
-    } else if (path === undefined) {
-      candidates.delete(source);
+      this.#prefixes.set(key, new MultiPathEntry(candidates, this.#decide(candidates)));
+      return;
+    }
+    const candidates = stored.candidates;
+    if (path === undefined) {
+      if (!candidates.delete(source)) return;
       if (candidates.size === 1) {
-        const [onlySource, only] = candidates.entries().next().value as [string, LocRibPath];
-        entry.candidates = undefined;
-        entry.single = only;
-        entry.singleSource = onlySource;
-        entry.decision = onlyPath(only);
+        this.#prefixes.set(key, candidates.values().next().value as RibPath);
         return;
       }
     } else candidates.set(source, path);
-    entry.decision = selectBestPath([...entry.candidates!.values()], this.options.decision);
+    stored.decision = this.#decide(candidates);
   }
-}
 
-/** The decision of a prefix with one path (what selectBestPath returns for one candidate). */
-function onlyPath(path: LocRibPath): Decision<LocRibPath> {
-  return { best: path, reason: 'only-path', multipath: [path] };
+  #decide(candidates: Map<string, RibPath>): Decision<RibPath> {
+    return selectBestPath([...candidates.values()], this.options.decision)!;
+  }
 }
 
 function sameDecision(a: Decision<LocRibPath> | undefined, b: Decision<LocRibPath> | undefined): boolean {

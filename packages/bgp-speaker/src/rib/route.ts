@@ -1,9 +1,17 @@
 // The route model shared by the RIBs and the policy engine: a prefix's path attributes with the next hop
 // pulled out of NEXT_HOP / MP_REACH_NLRI (so IPv4 and IPv6 routes look alike), helpers to read and
-// replace single attributes without mutating, and RIB keys for prefixes.
+// replace single attributes without mutating, and RIB keys for prefixes (text, and the compact RibKey the
+// RIB maps use).
 
 import type { AsPathSegment, BgpPathAttribute } from '../codec/attributes.js';
-import { type BgpPrefix, formatPrefix, ipv4ToString, ipv6ToString, maskPrefix } from '../codec/prefix.js';
+import {
+  type BgpPrefix,
+  formatPrefix,
+  ipv4ToString,
+  ipv6ToString,
+  maskPrefix,
+  parsePrefix,
+} from '../codec/prefix.js';
 
 /** Path attributes of a route. Shared (never mutated): every prefix of one UPDATE points at one object. */
 export interface RouteAttributes {
@@ -97,6 +105,35 @@ export function prefixKey(prefix: BgpPrefix): string {
   }
   const { pathId: _pathId, ...bare } = maskPrefix(prefix);
   return formatPrefix(bare as BgpPrefix);
+}
+
+/**
+ * Compact RIB key of a prefix, path id ignored. IPv4: one number, `2^length + (network >>> (32 − length))`
+ * (the prefix's index in a complete binary trie): unique per (network, length), a small integer (no heap
+ * object) up to /30, and no string per prefix. IPv6: the prefixKey text. Numbers and strings never collide
+ * as Map keys.
+ */
+export type RibKey = number | string;
+
+export function ribKey(prefix: BgpPrefix): RibKey {
+  if (prefix.afi !== 1) return prefixKey(prefix);
+  const length = prefix.length;
+  if (length === 0) return 1;
+  // Division instead of >>> so /32 (2^32 + address) stays exact; host bits are dropped by the floor.
+  return 2 ** length + Math.floor(prefix.address / 2 ** (32 - length));
+}
+
+/** The prefix (without path id) a RibKey stands for. */
+export function prefixOfRibKey(key: RibKey): BgpPrefix {
+  if (typeof key === 'string') return parsePrefix(key);
+  const length = key >= 2 ** 32 ? 32 : 31 - Math.clz32(key);
+  return { afi: 1, address: ((key - 2 ** length) * 2 ** (32 - length)) >>> 0, length };
+}
+
+/** The prefixKey text of a RibKey. */
+export function ribKeyText(key: RibKey): string {
+  if (typeof key === 'string') return key;
+  return prefixKey(prefixOfRibKey(key));
 }
 
 /** The family name of a prefix ("ipv4-unicast" / "ipv6-unicast"). */

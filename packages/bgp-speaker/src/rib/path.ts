@@ -1,0 +1,168 @@
+// The one object a received path costs per prefix: `RibPath` is both the Adj-RIB-In's stored path and the
+// Loc-RIB's candidate (the Loc-RIB takes the Adj-RIB-In's object as it is). It holds the prefix, the
+// interned attribute set, the peer, the flags and a pointer to what the decision process reads from the
+// attribute set (`PathFacts`, computed once per set object); every CandidatePath field is a getter over
+// those, so a path is six fields whatever the number of decision criteria.
+
+import { asPathLength } from '../codec/as4.js';
+import type { BgpPrefix } from '../codec/prefix.js';
+import { asPathSegments, findAttribute, type PeerInfo, type RouteAttributes } from './route.js';
+
+/** What the decision process reads from an attribute set, for one default LOCAL_PREF. */
+export interface PathFacts {
+  /** LOCAL_PREF, or the default when absent. */
+  readonly localPref: number;
+  readonly defaultLocalPref: number;
+  readonly asPathLength: number;
+  readonly origin: number;
+  readonly med: number | undefined;
+  readonly firstAs: number | undefined;
+  readonly originatorId: number | undefined;
+  readonly clusterListLength: number;
+}
+
+const DEFAULT_LOCAL_PREF = 100;
+const FACTS = new Map<number, WeakMap<RouteAttributes, PathFacts>>();
+
+/** The facts of a set object (remembered per object and default LOCAL_PREF). */
+export function factsOf(attributes: RouteAttributes, defaultLocalPref = DEFAULT_LOCAL_PREF): PathFacts {
+  let byObject = FACTS.get(defaultLocalPref);
+  if (byObject === undefined) {
+    byObject = new WeakMap();
+    FACTS.set(defaultLocalPref, byObject);
+  }
+  let facts = byObject.get(attributes);
+  if (facts !== undefined) return facts;
+  const segments = asPathSegments(attributes);
+  const first = segments[0];
+  facts = {
+    localPref: findAttribute(attributes, 'local-pref')?.value ?? defaultLocalPref,
+    defaultLocalPref,
+    asPathLength: asPathLength(segments),
+    origin: findAttribute(attributes, 'origin')?.value ?? 2,
+    med: findAttribute(attributes, 'med')?.value,
+    firstAs: first !== undefined && first.type === 2 ? first.asns[0] : undefined,
+    originatorId: findAttribute(attributes, 'originator-id')?.id,
+    clusterListLength: findAttribute(attributes, 'cluster-list')?.ids.length ?? 0,
+  };
+  byObject.set(attributes, facts);
+  return facts;
+}
+
+/** Orders IPv4 and IPv6 peer addresses numerically as text: zero-padded hex. */
+export function peerAddressKey(address: string): string {
+  if (!address.includes(':'))
+    return address
+      .split('.')
+      .map((octet) => Number(octet).toString(16).padStart(2, '0'))
+      .join('');
+  const [head = '', tail = ''] = address.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === '' ? [] : tail.split(':');
+  const groups = address.includes('::')
+    ? [
+        ...headGroups,
+        ...new Array<string>(8 - headGroups.length - tailGroups.length).fill('0'),
+        ...tailGroups,
+      ]
+    : headGroups;
+  return `z${groups.map((group) => group.padStart(4, '0')).join('')}`;
+}
+
+const ADDRESS_KEYS = new Map<string, string>();
+
+/** peerAddressKey, remembered per address (a handful of peers, many prefixes each). */
+function cachedPeerAddressKey(address: string): string {
+  let key = ADDRESS_KEYS.get(address);
+  if (key === undefined) {
+    if (ADDRESS_KEYS.size > 4096) ADDRESS_KEYS.clear();
+    key = peerAddressKey(address);
+    ADDRESS_KEYS.set(address, key);
+  }
+  return key;
+}
+
+const ACCEPTED = 1;
+const STALE = 2;
+/** `bits` = pathId × FLAG_SPAN + flags: a small integer (no heap object) for path ids below 2^29. */
+const FLAG_SPAN = 4;
+
+/** A path of one prefix: an Adj-RIB-In entry and, when accepted, the Loc-RIB candidate. Immutable. */
+export class RibPath {
+  readonly #bits: number;
+
+  constructor(
+    /** The canonical prefix (host bits cleared), with the path id when ADD-PATH is used. */
+    readonly prefix: BgpPrefix,
+    /** Post-policy attributes (interned); meaningful when `accepted`. */
+    readonly attributes: RouteAttributes,
+    /** The peer it came from; undefined: originated by this speaker. */
+    readonly peer: PeerInfo | undefined,
+    pathId: number,
+    accepted: boolean,
+    stale: boolean,
+    /** The received (pre-policy) attributes; kept only with soft reconfiguration. */
+    readonly received: RouteAttributes | undefined,
+    readonly facts: PathFacts,
+  ) {
+    this.#bits = pathId * FLAG_SPAN + (accepted ? ACCEPTED : 0) + (stale ? STALE : 0);
+  }
+
+  /** The same path with another stale mark (a new object: paths are compared by identity). */
+  withStale(stale: boolean): RibPath {
+    return new RibPath(
+      this.prefix,
+      this.attributes,
+      this.peer,
+      this.pathId,
+      this.accepted,
+      stale,
+      this.received,
+      this.facts,
+    );
+  }
+
+  get pathId(): number {
+    return Math.floor(this.#bits / FLAG_SPAN);
+  }
+  get accepted(): boolean {
+    return (this.#bits & ACCEPTED) !== 0;
+  }
+  get stale(): boolean {
+    return (this.#bits & STALE) !== 0;
+  }
+  get local(): boolean {
+    return this.peer === undefined;
+  }
+  get localPref(): number {
+    return this.facts.localPref;
+  }
+  get asPathLength(): number {
+    return this.facts.asPathLength;
+  }
+  get origin(): number {
+    return this.facts.origin;
+  }
+  get med(): number | undefined {
+    return this.facts.med;
+  }
+  get neighborAs(): number | undefined {
+    const peer = this.peer;
+    return this.facts.firstAs ?? (peer?.ibgp === false ? peer.asNumber : undefined);
+  }
+  get fromEbgp(): boolean {
+    return this.peer !== undefined && !this.peer.ibgp;
+  }
+  get peerRouterId(): number {
+    return this.peer?.routerId ?? 0;
+  }
+  get originatorId(): number | undefined {
+    return this.facts.originatorId;
+  }
+  get clusterListLength(): number {
+    return this.facts.clusterListLength;
+  }
+  get peerAddressKey(): string {
+    return this.peer === undefined ? '' : cachedPeerAddressKey(this.peer.address);
+  }
+}
