@@ -11,6 +11,7 @@
 //   bench/run bgpd                       (as root; default: 100k with kernel, 1M RIB only)
 //   BGPD_BENCH_RUNS=100000:kernel,1000000:kernel BGPD_BENCH_RECEIVERS=bird,gobgp,caracal bench/run bgpd
 //   BGPD_BENCH_PROFILE=/tmp/prof …   (V8 CPU profile of caracal-bgpd, written when it stops)
+//   BGPD_BENCH_BGPD=/tmp/old/dist/src/cli/caracal-bgpd.js …   (another caracal-bgpd build, for before/after)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -38,7 +39,9 @@ interface Measurement {
 }
 
 const SENDER_JS = join(dirname(fileURLToPath(import.meta.url)), 'bgpd-sender.js');
-const BGPD_JS = join(repositoryRoot(), 'packages/bgp-speaker/dist/src/cli/caracal-bgpd.js');
+// BGPD_BENCH_BGPD=path/to/caracal-bgpd.js runs another build (e.g. a copy of an older dist, for before/after).
+const BGPD_JS =
+  process.env.BGPD_BENCH_BGPD ?? join(repositoryRoot(), 'packages/bgp-speaker/dist/src/cli/caracal-bgpd.js');
 const SENDER = '10.88.0.1';
 const RECEIVER = '10.88.0.2';
 const SENDER_AS = 65100;
