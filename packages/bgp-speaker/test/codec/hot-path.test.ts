@@ -77,6 +77,69 @@ describe('UPDATE decode fast path', () => {
     );
   });
 
+  it('shared values: a sequence drawn from a small pool (hits, misses, slot reuse, both AS widths) always decodes as the general path does', () => {
+    const pool = fc.constantFrom(
+      ...[
+        [0x40, 2, [2, 1, 0, 0, 0xfd, 0xe9]],
+        [0x40, 2, [2, 2, 0, 0, 0xfd, 0xe9, 0, 0, 0xfd, 0xea]],
+        [0x50, 2, [2, 1, 0, 0, 0xfd, 0xe9]],
+        [0x40, 2, [1, 1, 0xfd, 0xe9]],
+        // Well-formed with 2- and with 4-octet ASNs, meaning different paths: the AS width is part of the key.
+        [0x40, 2, [2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1]],
+        [0x40, 2, []],
+        [0x40, 3, [10, 0, 0, 1]],
+        [0x60, 3, [10, 0, 0, 1]],
+        [0x40, 3, [10, 0, 0, 2]],
+        [0x40, 5, [0, 0, 0, 100]],
+        [0x40, 5, [0, 0, 0, 200]],
+        [0x40, 1, [0]],
+        [0x60, 1, [1]],
+      ].map(([flags, code, value]) => ({
+        flags: flags as number,
+        code: code as number,
+        value: Uint8Array.from(value as number[]),
+      })),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(pool, fc.boolean()), { minLength: 1, maxLength: 40 }), (sequence) => {
+        for (const [{ flags, code, value }, as4] of sequence) {
+          const { bytes, start } = onTheWire(flags, code, value);
+          const fast = decodeCommonAttribute(flags, code, bytes, start, bytes.length, as4);
+          // Declined values (e.g. the Partial bit on a well-known attribute) take the general path.
+          if (fast === undefined) continue;
+          expect(fast).toEqual(decodePathAttribute(flags, code, bytes.subarray(start), { as4 }));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('identical ORIGIN, AS_PATH, NEXT_HOP and LOCAL_PREF values in two UPDATEs decode to the same objects', () => {
+    const decodeWith = (med: number) => {
+      const message = encodeBgpMessage(
+        makeUpdate({
+          attributes: [
+            { kind: 'origin', value: 0 },
+            { kind: 'as-path', segments: [{ type: 2, asns: [65001, 65002] }] },
+            { kind: 'next-hop', address: 0x0aff0002 },
+            { kind: 'med', value: med },
+            { kind: 'local-pref', value: 100 },
+          ],
+          nlri: [{ afi: 1, address: 0x0a000000 + med, length: 32 }],
+        }),
+        { as4: true },
+      );
+      const decoded = decodeBgpMessage(message, { as4: true });
+      if (decoded.type !== 'update') throw new Error(decoded.type);
+      return decoded.attributes;
+    };
+    const first = decodeWith(1);
+    const second = decodeWith(2);
+    for (const index of [0, 1, 2, 4]) expect(second[index]).toBe(first[index]);
+    expect(second[3]).not.toBe(first[3]);
+    expect(second[3]).toEqual({ kind: 'med', flags: 0x80, value: 2 });
+  });
+
   it('accepts every well-formed common attribute with standard or extended-length flags', () => {
     const attributes: BgpPathAttribute[] = [
       { kind: 'origin', flags: 0x40, value: 2 },
