@@ -137,6 +137,9 @@ interface ExportRuleResult {
   final: RouteAttributes | undefined;
 }
 
+/** Export rule results per Loc-RIB attribute set object, then by source kind (see `exportSubkey`). */
+type ExportRulesCache = WeakMap<RouteAttributes, Map<number, ExportRuleResult | null>>;
+
 class UpdateGroup {
   readonly members = new Map<string, Member>();
   readonly sent = new Map<RibKey, SentSet>();
@@ -147,7 +150,7 @@ class UpdateGroup {
   /** SentSets by interned outbound set, then by source address ("" for none). */
   readonly sentSets = new Map<RouteAttributes, Map<string, SentSet>>();
   /** Per Loc-RIB attribute set object: export rule results by source kind (see `exportSubkey`). */
-  readonly exportRules = new WeakMap<RouteAttributes, Map<number, ExportRuleResult | null>>();
+  readonly exportRules: ExportRulesCache = new WeakMap();
   constructor(
     readonly key: string,
     readonly template: ExportPeer,
@@ -180,6 +183,8 @@ export class AdjRibOut {
   readonly #groups = new Map<string, UpdateGroup>();
   readonly #groupOf = new Map<string, UpdateGroup>();
   readonly #encoder: UpdateEncoder;
+  /** Export rule results for exportAttributes(), per template object. */
+  readonly #rulesByTemplate = new WeakMap<ExportPeer, ExportRulesCache>();
 
   constructor(private readonly options: AdjRibOutOptions) {
     this.#encoder = options.encoder ?? packUpdates;
@@ -235,41 +240,43 @@ export class AdjRibOut {
     return out;
   }
 
-  /** Outbound attributes of a best path for a group, or undefined when it is not advertised there. */
+  /**
+   * Outbound attributes of a best path for a group, or undefined when it is not advertised there. The
+   * export rules' result is remembered per template object (as a group remembers it for its template), so
+   * asking for every prefix of the table costs the export policy per prefix, not the rules.
+   */
   exportAttributes(best: LocRibPath, template: ExportPeer): RouteAttributes | undefined {
-    const prePolicy = this.#exportRules(best, template);
-    if (prePolicy === undefined) return undefined;
-    const verdict = template.exportPolicy({
-      prefix: best.prefix,
-      attributes: prePolicy,
-      prependAs: this.options.localAs,
-    });
-    return verdict.accepted ? finishExport(verdict.attributes, template) : undefined;
+    let cache = this.#rulesByTemplate.get(template);
+    if (cache === undefined) {
+      cache = new WeakMap();
+      this.#rulesByTemplate.set(template, cache);
+    }
+    return this.#export(cache, template, best);
   }
 
-  /** exportAttributes with the export rules' result remembered per group (the flush's hot path). */
-  #groupExport(group: UpdateGroup, best: LocRibPath): RouteAttributes | undefined {
-    let bySubkey = group.exportRules.get(best.attributes);
+  /** exportAttributes with the export rules' result remembered in `cache` (the flush's hot path). */
+  #export(cache: ExportRulesCache, template: ExportPeer, best: LocRibPath): RouteAttributes | undefined {
+    let bySubkey = cache.get(best.attributes);
     if (bySubkey === undefined) {
       bySubkey = new Map();
-      group.exportRules.set(best.attributes, bySubkey);
+      cache.set(best.attributes, bySubkey);
     }
     const subkey = exportSubkey(best);
     let rules = bySubkey.get(subkey);
     if (rules === undefined) {
-      const prePolicy = this.#exportRules(best, group.template);
+      const prePolicy = this.#exportRules(best, template);
       rules = prePolicy === undefined ? null : { prePolicy, final: undefined };
       bySubkey.set(subkey, rules);
     }
     if (rules === null) return undefined;
-    const verdict = group.template.exportPolicy({
+    const verdict = template.exportPolicy({
       prefix: best.prefix,
       attributes: rules.prePolicy,
       prependAs: this.options.localAs,
     });
     if (!verdict.accepted) return undefined;
-    if (verdict.attributes !== rules.prePolicy) return finishExport(verdict.attributes, group.template);
-    rules.final ??= finishExport(rules.prePolicy, group.template);
+    if (verdict.attributes !== rules.prePolicy) return finishExport(verdict.attributes, template);
+    rules.final ??= finishExport(rules.prePolicy, template);
     return rules.final;
   }
 
@@ -367,7 +374,7 @@ export class AdjRibOut {
     const announce = new Map<SentSet, Bucket>();
     const withdrawFrom = new Map<string, Bucket>();
     for (const [key, best] of group.pending) {
-      const exported = best === undefined ? undefined : this.#groupExport(group, best);
+      const exported = best === undefined ? undefined : this.#export(group.exportRules, group.template, best);
       const previous = group.sent.get(key);
       if (exported === undefined) {
         if (previous !== undefined) {

@@ -119,7 +119,8 @@ export function ribKey(prefix: BgpPrefix): RibKey {
   if (prefix.afi !== 1) return prefixKey(prefix);
   const length = prefix.length;
   if (length === 0) return 1;
-  // Division instead of >>> so /32 (2^32 + address) stays exact; host bits are dropped by the floor.
+  // Up to /30 in 31 bits with shifts; /31 and /32 (up to 2^33) by arithmetic. Host bits drop out.
+  if (length <= 30) return (1 << length) | (prefix.address >>> (32 - length));
   return 2 ** length + Math.floor(prefix.address / 2 ** (32 - length));
 }
 
