@@ -1,5 +1,6 @@
-// `caracalctl node status`: a small client of the local BGP daemon's control socket and the
-// calicoctl-style rendering of what it answers.
+// `caracalctl node status`: asks the local BGP daemon over its control socket (with the daemon's own
+// client, queryControlSocket of @caracal/bgp-speaker), checks the answer field by field, says failures in
+// terms of caracal-node (which runs caracal-bgpd), and renders the calicoctl-style tables.
 //
 // Protocol (caracal-bgpd implements the server side): a unix stream socket at `<run-dir>/bgpd.sock`
 // (default run dir /run/caracal). The client sends one line `{"op":"status"}\n`; the daemon answers
@@ -9,8 +10,8 @@
 //    "routerId":"10.0.0.1", "asNumber":64512, "version":"0.1.0"}          (routerId/asNumber/version optional)
 // or, when the daemon cannot answer: {"error":"reason"}.
 
-import { connect } from 'node:net';
 import { join } from 'node:path';
+import { ControlClientError, parseControlAnswer, queryControlSocket } from '@caracal/bgp-speaker';
 import { type Palette, plainPalette } from './format/color.js';
 import { renderBoxedTable } from './format/table.js';
 
@@ -54,21 +55,17 @@ function asString(value: unknown, what: string): string {
   throw new Error(`invalid status from caracal-bgpd: ${what} is ${JSON.stringify(value)}, expected a string`);
 }
 
-/** Checks the daemon's answer and turns it into a BgpdStatus; throws naming the first bad field. */
+/** Checks one answer line of the daemon and turns it into a BgpdStatus; throws naming what is wrong. */
 export function parseBgpdStatus(line: string): BgpdStatus {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch (error) {
-    throw new Error(
-      `invalid status from caracal-bgpd: not JSON (${(error as Error).message}): ${line.slice(0, 200)}`,
-    );
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+  return toBgpdStatus(parseControlAnswer(line), line);
+}
+
+/** The daemon's parsed answer as a BgpdStatus; throws naming the first bad field. */
+function toBgpdStatus(answer: unknown, line = JSON.stringify(answer)): BgpdStatus {
+  if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) {
     throw new Error(`invalid status from caracal-bgpd: expected a JSON object, got ${line.slice(0, 200)}`);
   }
-  const object = parsed as Record<string, unknown>;
-  if (typeof object.error === 'string') throw new Error(`caracal-bgpd reported an error: ${object.error}`);
+  const object = answer as Record<string, unknown>;
   if (!Array.isArray(object.peers)) {
     throw new Error('invalid status from caracal-bgpd: "peers" is missing or not a list');
   }
@@ -93,85 +90,49 @@ export function parseBgpdStatus(line: string): BgpdStatus {
   };
 }
 
-/** Asks the daemon at `<runDir>/bgpd.sock` for its status (one request line, one answer line). */
-export function queryBgpdStatus(runDir: string, timeoutMs = 5000): Promise<BgpdStatus> {
+/**
+ * Asks the daemon at `<runDir>/bgpd.sock` for its status (one request line, one answer line). Rejects
+ * with a BgpdUnreachableError when it cannot be asked, or with the client's error for an error answer
+ * or an answer that is not JSON, or with an "invalid status" error naming the bad field.
+ */
+export async function queryBgpdStatus(runDir: string, timeoutMs = 5000): Promise<BgpdStatus> {
   const socketPath = bgpdSocketPath(runDir);
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    let buffer = '';
-    let settled = false;
-    const finish = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      outcome();
-    };
-    const timer = setTimeout(() => {
-      finish(() =>
-        reject(
-          new BgpdUnreachableError(
-            `caracal-bgpd did not answer within ${timeoutMs} ms on ${socketPath}`,
-            false,
-          ),
-        ),
-      );
-    }, timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write('{"op":"status"}\n'));
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      const newline = buffer.indexOf('\n');
-      if (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        finish(() => {
-          try {
-            resolve(parseBgpdStatus(line));
-          } catch (error) {
-            reject(error);
-          }
-        });
-      }
-    });
-    socket.on('end', () => {
-      finish(() => {
-        if (buffer.trim() === '') {
-          reject(new BgpdUnreachableError(`caracal-bgpd closed ${socketPath} without answering`, false));
-          return;
-        }
-        try {
-          resolve(parseBgpdStatus(buffer));
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      finish(() => reject(describeSocketError(error, socketPath)));
-    });
-  });
+  let answer: unknown;
+  try {
+    answer = await queryControlSocket(socketPath, { op: 'status' }, { timeoutMs });
+  } catch (error) {
+    throw error instanceof ControlClientError ? unreachableInNodeTerms(error, socketPath) : error;
+  }
+  return toBgpdStatus(answer);
 }
 
-function describeSocketError(error: NodeJS.ErrnoException, socketPath: string): BgpdUnreachableError {
-  switch (error.code) {
-    case 'ENOENT':
+/**
+ * The client's failures to reach the daemon, said to a caracalctl user (who runs caracal-node, which
+ * runs caracal-bgpd); an error answer or a bad answer is passed on as it is.
+ */
+function unreachableInNodeTerms(error: ControlClientError, socketPath: string): Error {
+  switch (error.reason) {
+    case 'not-running':
       return new BgpdUnreachableError(
         `caracal-node does not appear to be running on this host: no control socket at ${socketPath}`,
         true,
       );
-    case 'ECONNREFUSED':
+    case 'refused':
       return new BgpdUnreachableError(
         `caracal-node does not appear to be running on this host: ${socketPath} exists but nothing listens on it (stale socket)`,
         true,
       );
-    case 'EACCES':
-    case 'EPERM':
+    case 'permission':
       return new BgpdUnreachableError(
         `permission denied on ${socketPath}: run caracalctl node status as root (or as the user caracal-node runs as)`,
         false,
       );
+    case 'timeout':
+    case 'closed':
+    case 'io':
+      return new BgpdUnreachableError(error.message, false);
     default:
-      return new BgpdUnreachableError(`cannot reach caracal-bgpd on ${socketPath}: ${error.message}`, false);
+      return error;
   }
 }
 

@@ -1,12 +1,17 @@
 // `node status` against a fake caracal-bgpd: a real unix socket server in a temp run dir that checks
 // the request line and answers one JSON line; and the clear "not running" failure without a socket.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
-import { parseBgpdStatus, queryBgpdStatus, renderNodeStatus } from '../src/node-status.js';
+import {
+  BgpdUnreachableError,
+  parseBgpdStatus,
+  queryBgpdStatus,
+  renderNodeStatus,
+} from '../src/node-status.js';
 import { captureIo, unreachableDependencies } from './helpers.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -113,7 +118,35 @@ describe('node status', () => {
     await fakeBgpd(runDir, () => JSON.stringify({ error: 'speaker not configured yet' }));
     const io = captureIo();
     expect(await runCli(['node', 'status', '--run-dir', runDir], io, unreachableDependencies)).toBe(1);
-    expect(io.err()).toContain('caracal-bgpd reported an error: speaker not configured yet');
+    expect(io.err()).toContain('caracal-bgpd: speaker not configured yet');
+  });
+
+  it('a file that is not a listening socket says caracal-node is not running (stale socket)', async () => {
+    const runDir = tempRunDir();
+    writeFileSync(join(runDir, 'bgpd.sock'), '');
+    const failure = queryBgpdStatus(runDir, 2000);
+    await expect(failure).rejects.toBeInstanceOf(BgpdUnreachableError);
+    await expect(failure).rejects.toThrow(
+      `caracal-node does not appear to be running on this host: ${join(runDir, 'bgpd.sock')} exists but nothing listens on it (stale socket)`,
+    );
+  });
+
+  it('a daemon that does not answer in time is reported with the timeout', async () => {
+    const runDir = tempRunDir();
+    const silent = createServer((socket) => socket.resume()); // reads the request, never answers
+    await new Promise<void>((resolve) => silent.listen(join(runDir, 'bgpd.sock'), resolve));
+    cleanups.push(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    await expect(queryBgpdStatus(runDir, 200)).rejects.toThrow(
+      `caracal-bgpd did not answer within 200 ms on ${join(runDir, 'bgpd.sock')}`,
+    );
+  });
+
+  it('an answer with a bad peer field names it', async () => {
+    const runDir = tempRunDir();
+    await fakeBgpd(runDir, () => '{"peers":[{"peerAddress":"10.0.0.2","state":["up"]}]}');
+    await expect(queryBgpdStatus(runDir, 2000)).rejects.toThrow(
+      'invalid status from caracal-bgpd: peers[0].state is ["up"], expected a string',
+    );
   });
 
   it('a daemon that closes without answering is reported', async () => {

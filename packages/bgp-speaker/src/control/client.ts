@@ -56,25 +56,14 @@ export function queryControlSocket(
       timeoutMs,
     );
     const settleWith = (line: string) => {
-      let parsed: unknown;
+      let answer: unknown;
       try {
-        parsed = JSON.parse(line);
+        answer = parseControlAnswer(line, socketPath);
       } catch (error) {
-        fail(
-          `caracal-bgpd sent an answer that is not JSON (${(error as Error).message}): ${line.slice(0, 200)}`,
-          'bad-answer',
-        );
+        finish(() => reject(error));
         return;
       }
-      if (
-        parsed !== null &&
-        typeof parsed === 'object' &&
-        typeof (parsed as { error?: unknown }).error === 'string'
-      ) {
-        fail(`caracal-bgpd: ${(parsed as { error: string }).error}`, 'daemon-error');
-        return;
-      }
-      finish(() => resolve(parsed));
+      finish(() => resolve(answer));
     };
     socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
     socket.on('data', (chunk: Buffer) => {
@@ -116,6 +105,32 @@ export function queryControlSocket(
   });
 }
 
+/**
+ * Parses one answer line of the daemon: the JSON value, or a ControlClientError 'bad-answer' (not JSON)
+ * or 'daemon-error' (`{"error": …}`, message "caracal-bgpd: <its text>"). `socketPath` names where the
+ * line came from in the bad-answer message.
+ */
+export function parseControlAnswer(line: string, socketPath?: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch (error) {
+    const where = socketPath === undefined ? '' : ` on ${socketPath}`;
+    throw new ControlClientError(
+      `caracal-bgpd sent an answer${where} that is not JSON (${(error as Error).message}): ${line.slice(0, 200)}`,
+      'bad-answer',
+    );
+  }
+  if (
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    typeof (parsed as { error?: unknown }).error === 'string'
+  ) {
+    throw new ControlClientError(`caracal-bgpd: ${(parsed as { error: string }).error}`, 'daemon-error');
+  }
+  return parsed;
+}
+
 /** `{"op":"status"}`, checked to have a peers list. */
 export async function queryStatus(
   socketPath: string,
@@ -127,7 +142,10 @@ export async function queryStatus(
     typeof answer !== 'object' ||
     !Array.isArray((answer as { peers?: unknown }).peers)
   ) {
-    throw new ControlClientError('caracal-bgpd answered status without a "peers" list', 'bad-answer');
+    throw new ControlClientError(
+      `caracal-bgpd answered status on ${socketPath} without a "peers" list`,
+      'bad-answer',
+    );
   }
   return answer as SpeakerStatus;
 }
@@ -142,7 +160,10 @@ export async function queryRoutes(
   const answer = await queryControlSocket(socketPath, request, options);
   const routes = (answer as { routes?: unknown } | null)?.routes;
   if (!Array.isArray(routes)) {
-    throw new ControlClientError('caracal-bgpd answered routes without a "routes" list', 'bad-answer');
+    throw new ControlClientError(
+      `caracal-bgpd answered routes on ${socketPath} without a "routes" list`,
+      'bad-answer',
+    );
   }
   return routes as RouteRow[];
 }

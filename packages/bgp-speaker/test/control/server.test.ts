@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ControlClientError,
   type ControlServer,
+  parseControlAnswer,
   parseControlRequest,
   queryControlSocket,
   queryRoutes,
@@ -145,9 +146,38 @@ describe('control socket', () => {
     await new Promise<void>((resolve) => garbage.listen(garbagePath, resolve));
     try {
       await expect(queryStatus(garbagePath)).rejects.toMatchObject({ reason: 'bad-answer' });
+      await expect(queryStatus(garbagePath)).rejects.toThrow(
+        new RegExp(`^caracal-bgpd sent an answer on ${garbagePath} that is not JSON \\(.+\\): hello$`),
+      );
     } finally {
       garbage.close();
     }
+    // A server whose status answer has no peers list.
+    const peerlessPath = join(dir, 'peerless.sock');
+    const peerless = createServer((socket) => socket.end('{"routerId":"10.0.0.1"}\n'));
+    await new Promise<void>((resolve) => peerless.listen(peerlessPath, resolve));
+    try {
+      await expect(queryStatus(peerlessPath)).rejects.toMatchObject({
+        reason: 'bad-answer',
+        message: `caracal-bgpd answered status on ${peerlessPath} without a "peers" list`,
+      });
+    } finally {
+      peerless.close();
+    }
+  });
+
+  it('parses answer lines: JSON values pass, error answers and non-JSON are ControlClientErrors', () => {
+    expect(parseControlAnswer('{"peers":[]}')).toEqual({ peers: [] });
+    expect(parseControlAnswer('[1]')).toEqual([1]);
+    expect(() => parseControlAnswer('{"error":"starting"}')).toThrow(
+      expect.objectContaining({ reason: 'daemon-error', message: 'caracal-bgpd: starting' }),
+    );
+    expect(() => parseControlAnswer('hello')).toThrow(
+      expect.objectContaining({
+        reason: 'bad-answer',
+        message: expect.stringMatching(/^caracal-bgpd sent an answer that is not JSON \(.+\): hello$/),
+      }),
+    );
   });
 
   it('parses requests strictly', () => {

@@ -116,11 +116,16 @@ describe('caracal-bgpd control socket client', () => {
     await expect(queryBgpdStatus(await serve(() => '{"error":"starting"}\n'))).rejects.toThrow(
       'caracal-bgpd: starting',
     );
-    await expect(queryBgpdStatus(await serve(() => 'hello\n'))).rejects.toThrow('is not JSON: hello');
+    const garbage = await serve(() => 'hello\n');
+    await expect(queryBgpdStatus(garbage)).rejects.toThrow(
+      new RegExp(`^caracal-bgpd sent an answer on ${garbage} that is not JSON \\(.+\\): hello$`),
+    );
     const silent = await serve(() => undefined);
-    await expect(queryBgpdStatus(silent, 200)).rejects.toThrow(`no answer on ${silent} within 200 ms`);
+    await expect(queryBgpdStatus(silent, 200)).rejects.toThrow(
+      `caracal-bgpd did not answer within 200 ms on ${silent}`,
+    );
     await expect(queryBgpdStatus('/nonexistent/bgpd.sock')).rejects.toThrow(
-      '/nonexistent/bgpd.sock: connect ENOENT',
+      'caracal-bgpd is not running (no socket at /nonexistent/bgpd.sock)',
     );
   });
 
