@@ -22,6 +22,9 @@ beforeAll(() => {
   }
 }, 120_000);
 
+/** How the child ended: its exit code, or the signal that ended it. */
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
 interface RunningChild {
   readonly process: ChildProcess;
   stdout(): string;
@@ -31,7 +34,7 @@ interface RunningChild {
   /** Resolves once `count` log records on stderr have the message `msg`. */
   waitForRecords(msg: string, count: number): Promise<void>;
   /** Resolves with how the child ended. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<Exit>;
   /** Lets the pending stop finish (it waits for one stdin line). */
   finishStop(): void;
 }
@@ -57,7 +60,7 @@ function startDaemon(...args: string[]): RunningChild {
     stderr += chunk;
     for (const wake of waiters.splice(0)) wake();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+  const exited = new Promise<Exit>((resolve) =>
     child.on('close', (code, signal) => {
       for (const wake of waiters.splice(0)) wake();
       resolve({ code, signal });
@@ -100,36 +103,43 @@ function records(text: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** Starts the test daemon and waits until its handlers are installed. */
+async function startReadyDaemon(...args: string[]): Promise<RunningChild> {
+  const daemon = startDaemon(...args);
+  await daemon.waitForLine('ready stopping=false');
+  return daemon;
+}
+
+/** Sends `signal`, waits for stop to start, lets it finish, and returns how the daemon ended. */
+async function stopBy(daemon: RunningChild, signal: NodeJS.Signals): Promise<Exit> {
+  daemon.process.kill(signal);
+  await daemon.waitForLine('stop started stopping=true');
+  daemon.finishStop();
+  return daemon.exited;
+}
+
+/** Two SIGHUPs, each waited for, then SIGTERM: how the daemon ended. */
+async function reloadTwiceThenStop(daemon: RunningChild): Promise<Exit> {
+  for (const reload of [1, 2]) {
+    daemon.process.kill('SIGHUP');
+    await daemon.waitForLine(`reload ${reload}`);
+  }
+  return stopBy(daemon, 'SIGTERM');
+}
+
+const cleanExit: Exit = { code: 0, signal: null };
+
 describe('runUntilSignalled', () => {
-  it('SIGTERM runs stop once and exits 0, logging the signal', async () => {
-    const daemon = startDaemon();
-    await daemon.waitForLine('ready stopping=false');
-    daemon.process.kill('SIGTERM');
-    await daemon.waitForLine('stop started stopping=true');
-    daemon.finishStop();
-    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s runs stop and exits 0, logging the signal', async (signal) => {
+    const daemon = await startReadyDaemon();
+    expect(await stopBy(daemon, signal)).toEqual(cleanExit);
     expect(records(daemon.stderr())).toContainEqual(
-      expect.objectContaining({
-        name: 'signalled-daemon',
-        signal: 'SIGTERM',
-        msg: 'stopping the test daemon',
-      }),
+      expect.objectContaining({ name: 'signalled-daemon', signal, msg: 'stopping the test daemon' }),
     );
   });
 
-  it('SIGINT also stops with exit 0', async () => {
-    const daemon = startDaemon();
-    await daemon.waitForLine('ready stopping=false');
-    daemon.process.kill('SIGINT');
-    await daemon.waitForLine('stop started stopping=true');
-    daemon.finishStop();
-    expect(await daemon.exited).toEqual({ code: 0, signal: null });
-    expect(records(daemon.stderr()).map((record) => record.signal)).toContain('SIGINT');
-  });
-
   it('signals that arrive while stop runs do not run it again', async () => {
-    const daemon = startDaemon();
-    await daemon.waitForLine('ready stopping=false');
+    const daemon = await startReadyDaemon();
     daemon.process.kill('SIGTERM');
     await daemon.waitForLine('stop started stopping=true');
     daemon.process.kill('SIGTERM');
@@ -137,58 +147,38 @@ describe('runUntilSignalled', () => {
     // Both were handled (logged) before the one stop is allowed to finish.
     await daemon.waitForRecords('already stopping', 2);
     daemon.finishStop();
-    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+    expect(await daemon.exited).toEqual(cleanExit);
     expect(lines(daemon.stdout(), 'stop started')).toHaveLength(1);
+    const logged = records(daemon.stderr());
     expect(
-      records(daemon.stderr())
+      logged
         .filter((record) => record.msg === 'already stopping')
         .map((record) => record.signal)
         .sort(),
     ).toEqual(['SIGINT', 'SIGTERM']);
-    expect(
-      records(daemon.stderr()).filter((record) => record.msg === 'stopping the test daemon'),
-    ).toHaveLength(1);
+    expect(logged.filter((record) => record.msg === 'stopping the test daemon')).toHaveLength(1);
   });
 
   it('a failing stop exits 1 and logs why', async () => {
-    const daemon = startDaemon('--stop-fails');
-    await daemon.waitForLine('ready stopping=false');
-    daemon.process.kill('SIGTERM');
-    await daemon.waitForLine('stop started stopping=true');
-    daemon.finishStop();
-    expect(await daemon.exited).toEqual({ code: 1, signal: null });
+    const daemon = await startReadyDaemon('--stop-fails');
+    expect(await stopBy(daemon, 'SIGTERM')).toEqual({ code: 1, signal: null });
     expect(records(daemon.stderr())).toContainEqual(
       expect.objectContaining({ msg: 'error while stopping', error: 'the test daemon refused to stop' }),
     );
   });
 
   it('SIGHUP runs onReload each time and the daemon keeps running', async () => {
-    const daemon = startDaemon('--reload');
-    await daemon.waitForLine('ready stopping=false');
-    daemon.process.kill('SIGHUP');
-    await daemon.waitForLine('reload 1');
-    daemon.process.kill('SIGHUP');
-    await daemon.waitForLine('reload 2');
-    daemon.process.kill('SIGTERM');
-    await daemon.waitForLine('stop started stopping=true');
-    daemon.finishStop();
-    expect(await daemon.exited).toEqual({ code: 0, signal: null });
-    expect(
-      records(daemon.stderr()).filter((record) => record.msg === 'SIGHUP: reloading the test configuration'),
-    ).toHaveLength(2);
+    const daemon = await startReadyDaemon('--reload');
+    expect(await reloadTwiceThenStop(daemon)).toEqual(cleanExit);
+    const reloads = records(daemon.stderr()).filter(
+      (record) => record.msg === 'SIGHUP: reloading the test configuration',
+    );
+    expect(reloads.map((record) => record.signal)).toEqual(['SIGHUP', 'SIGHUP']);
   });
 
   it('a failing reload is logged and the daemon keeps running', async () => {
-    const daemon = startDaemon('--reload', '--reload-fails');
-    await daemon.waitForLine('ready stopping=false');
-    daemon.process.kill('SIGHUP');
-    await daemon.waitForLine('reload 1');
-    daemon.process.kill('SIGHUP');
-    await daemon.waitForLine('reload 2');
-    daemon.process.kill('SIGTERM');
-    await daemon.waitForLine('stop started stopping=true');
-    daemon.finishStop();
-    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+    const daemon = await startReadyDaemon('--reload', '--reload-fails');
+    expect(await reloadTwiceThenStop(daemon)).toEqual(cleanExit);
     const failures = records(daemon.stderr()).filter((record) => record.msg === 'reload failed');
     expect(failures.map((record) => record.error)).toEqual([
       'reload 1 found a bad file',
@@ -197,8 +187,7 @@ describe('runUntilSignalled', () => {
   });
 
   it('without onReload, SIGHUP keeps its default: the process ends by the signal, stop never runs', async () => {
-    const daemon = startDaemon();
-    await daemon.waitForLine('ready stopping=false');
+    const daemon = await startReadyDaemon();
     daemon.process.kill('SIGHUP');
     expect(await daemon.exited).toEqual({ code: null, signal: 'SIGHUP' });
     expect(lines(daemon.stdout(), 'stop started')).toEqual([]);
@@ -228,23 +217,15 @@ describe('parseCommandLineOrExit', () => {
 
 describe('createDaemonLogger', () => {
   it('writes to stdout when asked, and filters by level', async () => {
-    const daemon = startDaemon('--log-to', 'stdout');
-    await daemon.waitForLine('ready stopping=false');
-    daemon.process.kill('SIGTERM');
-    await daemon.waitForLine('stop started stopping=true');
-    daemon.finishStop();
-    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+    const daemon = await startReadyDaemon('--log-to', 'stdout');
+    expect(await stopBy(daemon, 'SIGTERM')).toEqual(cleanExit);
     expect(records(daemon.stdout())).toContainEqual(
       expect.objectContaining({ level: 30, name: 'signalled-daemon', msg: 'stopping the test daemon' }),
     );
     expect(daemon.stderr()).toBe('');
 
-    const quiet = startDaemon('--log-level', 'error', '--stop-fails');
-    await quiet.waitForLine('ready stopping=false');
-    quiet.process.kill('SIGTERM');
-    await quiet.waitForLine('stop started stopping=true');
-    quiet.finishStop();
-    expect(await quiet.exited).toEqual({ code: 1, signal: null });
+    const quiet = await startReadyDaemon('--log-level', 'error', '--stop-fails');
+    expect(await stopBy(quiet, 'SIGTERM')).toEqual({ code: 1, signal: null });
     expect(records(quiet.stderr()).map((record) => record.msg)).toEqual(['error while stopping']);
   });
 
