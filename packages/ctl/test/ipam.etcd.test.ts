@@ -96,7 +96,7 @@ spec: {orchestrator: k8s, node: node-a, pod: live, workload: live, containerID: 
     const again = await ctl('ipam', 'release', '--from-report', reportFile);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`${leakedIp} not released: no longer the leaked allocation`);
-  });
+  }, 90_000); // eight caracalctl processes (each loads the etcd client): 3 s idle, over 30 s on a machine under heavy load
 
   it('release --ip frees an address; an address not allocated is reported, exit 1', async () => {
     const extra = await ipam.autoAssign({ node: 'node-a', handleId: 'k8s-pod-network.feed0002', num4: 1 });
