@@ -5,27 +5,33 @@
 //     eBGP update group of two peers): prefixes/s per stage and in all, heap after a GC;
 //  2. two hops: a bare session driver sends 100k prefixes to Speaker A over TCP on 127.0.0.x, A passes
 //     them to Speaker B: time from the first UPDATE written to the last prefix in B's Loc-RIB.
-// Run: bench/run rib (or node --expose-gc bench/dist/src/rib.bench.js [--only unit|hops]).
+//  3. memory: retained heap per prefix of each RIB (1M "shared" prefixes): Adj-RIB-In alone, + Loc-RIB,
+//     + Adj-RIB-Out (the decoded prefix objects exist before the baseline and are not counted).
+// Run: bench/run rib (or node --expose-gc bench/dist/src/rib.bench.js [--only unit|hops|memory]);
+// RIB_BENCH_DIST=DIR runs it against another build of @caracal/bgp-speaker (DIR = that build's dist).
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import {
+import type { BgpPathAttribute, BgpPrefix, BgpUpdate, ExportPeer, PeerInfo } from '@caracal/bgp-speaker';
+
+// RIB_BENCH_DIST=/path/to/an/older/bgp-speaker/dist runs the same bench against another build of the
+// package (before/after comparisons, interleaved); default: this workspace's @caracal/bgp-speaker.
+const library: typeof import('@caracal/bgp-speaker') =
+  process.env.RIB_BENCH_DIST === undefined
+    ? await import('@caracal/bgp-speaker')
+    : await import(`${process.env.RIB_BENCH_DIST}/src/index.js`);
+const {
   AdjRibIn,
   AdjRibOut,
   AttributeInterner,
-  type BgpPathAttribute,
-  type BgpPrefix,
-  type BgpUpdate,
   compilePolicy,
-  type ExportPeer,
   formatConfigIssue,
   LocRib,
   makeUpdate,
   Peer,
-  type PeerInfo,
   packUpdates,
   parseConfig,
   Speaker,
-} from '@caracal/bgp-speaker';
+} = library;
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -130,6 +136,54 @@ function unitRun(count: number, varied: boolean): Record<string, string | number
     'heap MiB (retained)': Math.round(heapAfter - heapBefore),
     'UPDATE bytes/peer': bytes,
   };
+}
+
+function feedRibs(
+  input: readonly BgpUpdate[],
+  stages: number,
+  peer: PeerInfo,
+  ribIn: InstanceType<typeof AdjRibIn>,
+  loc: InstanceType<typeof LocRib>,
+  out: InstanceType<typeof AdjRibOut>,
+): void {
+  for (const update of input) {
+    const { changes } = ribIn.applyUpdate(update);
+    if (stages > 1) loc.applyPeerChanges(peer, changes);
+  }
+  if (stages < 2) return;
+  const changes = loc.takeChanges();
+  if (stages < 3) return;
+  out.enqueue(changes);
+  out.flush();
+}
+
+/** Retained heap per prefix with only the first `stages` RIBs fed (1 Adj-RIB-In, 2 + Loc-RIB, 3 + Adj-RIB-Out). */
+function memoryRun(count: number, stages: 1 | 2 | 3): number {
+  const input = updates(count, false);
+  const heapBefore = heapMiB();
+  const peer: PeerInfo = {
+    address: '10.0.0.1',
+    asNumber: 65100,
+    routerId: 0x0a000001,
+    ibgp: false,
+    routeReflectorClient: false,
+  };
+  const ribIn = new AdjRibIn(peer, {
+    localAs: 65200,
+    localRouterId: 0x0a000002,
+    importPolicy: accept(),
+    softReconfiguration: false,
+  });
+  const loc = new LocRib();
+  const out = new AdjRibOut({ localAs: 65200, localRouterId: 0x0a000002 });
+  out.addPeer(exportPeer('10.0.0.3'), []);
+  out.addPeer(exportPeer('10.0.0.4'), []);
+  out.flush();
+  // Fed in a function of its own so that no change list stays reachable from this frame while measuring.
+  feedRibs(input, stages, peer, ribIn, loc, out);
+  const retained = ((heapMiB() - heapBefore) * 2 ** 20) / count;
+  if (ribIn.size !== count || out.groups().length !== 1) throw new Error('rib bench: memory run incomplete');
+  return retained;
 }
 
 async function freePort(address: string): Promise<number> {
@@ -253,7 +307,10 @@ async function twoHops(count: number): Promise<Record<string, string | number>> 
 }
 
 if (gc === undefined) console.warn('rib bench: run with node --expose-gc for heap figures');
-if (values.only !== 'hops') {
+const only = values.only;
+if (only !== undefined && only !== 'unit' && only !== 'hops' && only !== 'memory')
+  throw new Error(`rib bench: --only ${only}: expected unit, hops or memory`);
+if (only === undefined || only === 'unit') {
   const rows: Array<Record<string, string | number>> = [];
   for (const [count, varied] of [
     [100_000, false],
@@ -266,9 +323,24 @@ if (values.only !== 'hops') {
   }
   console.table(rows);
 }
-if (values.only !== 'unit') {
+if (only === undefined || only === 'hops') {
   await twoHops(10_000); // warm-up
   const rows = [];
   for (let i = 0; i < 3; i++) rows.push(await twoHops(100_000));
   console.table(rows);
+}
+if (only === undefined || only === 'memory') {
+  const count = 1_000_000;
+  const adjRibIn = memoryRun(count, 1);
+  const withLocRib = memoryRun(count, 2);
+  const all = memoryRun(count, 3);
+  console.table([
+    {
+      run: `${count.toLocaleString('en')} shared, retained heap B/prefix`,
+      'Adj-RIB-In': Math.round(adjRibIn),
+      'Loc-RIB': Math.round(withLocRib - adjRibIn),
+      'Adj-RIB-Out (1 group)': Math.round(all - withLocRib),
+      total: Math.round(all),
+    },
+  ]);
 }
