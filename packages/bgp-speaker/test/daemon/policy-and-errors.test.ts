@@ -289,6 +289,8 @@ describe('Speaker: limits and malformed UPDATEs', () => {
     raws.push(raw);
     raw.start();
     await established(sb, 'x');
+    // b is Established on x's KEEPALIVE, x only on b's KEEPALIVE after that: until then x cannot send.
+    await eventually('x established', () => raw.options);
     const update = (originValue: number) => {
       const bytes = encodeBgpMessage(
         makeUpdate({
