@@ -446,8 +446,7 @@ export class Speaker implements SpeakerView {
     // counted without building the route views.
     let paths = this.#originations.size;
     for (const row of peers) paths += row.prefixes.accepted;
-    let prefixes = 0;
-    for (const _best of this.#locRib.bestPaths()) prefixes += 1;
+    const prefixes = this.#locRib.size;
     return {
       routerId: this.#config.routerId,
       asNumber: this.#config.asNumber,
@@ -525,7 +524,7 @@ export class Speaker implements SpeakerView {
     let own = 0;
     for (const path of runtime.ribIn?.paths() ?? []) {
       if (!path.accepted) continue;
-      const best = this.#locRib.best(path.prefix)?.best;
+      const best = this.#locRib.bestPath(path.prefix);
       if (best === undefined || best.peer?.address !== info.address || best.pathId !== path.pathId) continue;
       if (this.#adjRibOut.exportAttributes(best, exportPeer) !== undefined) own += 1;
     }

@@ -225,6 +225,17 @@ export class LocRib {
     return out;
   }
 
+  /** Number of prefixes with at least one path. */
+  get size(): number {
+    return this.#prefixes.size;
+  }
+
+  /** The best path of a prefix, or undefined (best() without building a Decision for one-path prefixes). */
+  bestPath(prefix: BgpPrefix): LocRibPath | undefined {
+    const stored = this.#prefixes.get(ribKey(prefix));
+    return stored instanceof MultiPathEntry ? stored.decision.best : stored;
+  }
+
   best(prefix: BgpPrefix): Decision<LocRibPath> | undefined {
     return decisionOf(this.#prefixes.get(ribKey(prefix)));
   }

@@ -169,6 +169,8 @@ describe('RibPath shared by the Adj-RIB-In and the Loc-RIB', () => {
     const stored = rib.get(parsePrefix('10.1.0.0/16'));
     expect(added!.best).toBe(stored);
     expect(added!.best).toBeInstanceOf(RibPath);
+    expect(loc.bestPath(parsePrefix('10.1.0.0/16'))).toBe(stored);
+    expect(loc.size).toBe(1);
     expect(added!.prefixKey).toBe('10.1.0.0/16');
     const best = added!.best!;
     expect([best.localPref, best.asPathLength, best.origin, best.med, best.neighborAs]).toEqual([
@@ -287,6 +289,9 @@ describe('Loc-RIB one path ↔ several, Adj-RIB-Out by key', () => {
       ['192.0.2.1', false],
       ['192.0.2.2', true],
     ]);
+    expect(loc.bestPath(parsePrefix('10.1.0.0/16'))).toBe(loc.best(parsePrefix('10.1.0.0/16'))!.best);
+    expect(loc.bestPath(parsePrefix('10.1.0.0/16'))!.peer!.address).toBe('192.0.2.2');
+    expect(loc.size).toBe(1);
     // Back to A only, then A withdraws: the table is empty again and the peer gets the withdrawal.
     loc.applyPeerChanges(b, ribB.clear());
     expect(step().changes).toEqual([['changed', '10.1.0.0/16', '192.0.2.1']]);
@@ -300,6 +305,7 @@ describe('Loc-RIB one path ↔ several, Adj-RIB-Out by key', () => {
       sent: [{ announced: [], withdrawn: ['10.1.0.0/16'] }],
     });
     expect(loc.routes()).toEqual([]);
+    expect([loc.size, loc.bestPath(parsePrefix('10.1.0.0/16'))]).toEqual([0, undefined]);
     expect(out.groups()[0]!.advertised).toBe(0);
     expect(interner.size).toBe(0);
   });
