@@ -1,12 +1,20 @@
 // The one object a received path costs per prefix: `RibPath` is both the Adj-RIB-In's stored path and the
-// Loc-RIB's candidate (the Loc-RIB takes the Adj-RIB-In's object as it is). It holds the prefix, the
+// Loc-RIB's candidate (the Loc-RIB takes the Adj-RIB-In's object as it is). It holds the prefix (for an
+// IPv4 prefix without path id just its RibKey number: the decoded prefix object is not kept), the
 // interned attribute set, the peer, the flags and a pointer to what the decision process reads from the
 // attribute set (`PathFacts`, computed once per set object); every CandidatePath field is a getter over
 // those, so a path is six fields whatever the number of decision criteria.
 
 import { asPathLength } from '../codec/as4.js';
 import type { BgpPrefix } from '../codec/prefix.js';
-import { asPathSegments, findAttribute, type PeerInfo, type RouteAttributes } from './route.js';
+import {
+  asPathSegments,
+  findAttribute,
+  type PeerInfo,
+  prefixOfRibKey,
+  type RouteAttributes,
+  ribKey,
+} from './route.js';
 
 /** What the decision process reads from an attribute set, for one default LOCAL_PREF. */
 export interface PathFacts {
@@ -88,12 +96,21 @@ const STALE = 2;
 const FLAG_SPAN = 4;
 
 /** A path of one prefix: an Adj-RIB-In entry and, when accepted, the Loc-RIB candidate. Immutable. */
+/** Whether an IPv4 prefix without path id has no host bits set (then its RibKey stands for it exactly). */
+function keyable(prefix: BgpPrefix): boolean {
+  if (prefix.afi !== 1 || prefix.pathId !== undefined) return false;
+  const hostSpan = 2 ** (32 - prefix.length);
+  return Math.floor(prefix.address / hostSpan) * hostSpan === prefix.address;
+}
+
 export class RibPath {
+  /** The prefix as its RibKey number (IPv4, no path id, canonical) or the prefix object itself. */
+  readonly #where: number | BgpPrefix;
   readonly #bits: number;
 
   constructor(
     /** The canonical prefix (host bits cleared), with the path id when ADD-PATH is used. */
-    readonly prefix: BgpPrefix,
+    prefix: BgpPrefix,
     /** Post-policy attributes (interned); meaningful when `accepted`. */
     readonly attributes: RouteAttributes,
     /** The peer it came from; undefined: originated by this speaker. */
@@ -105,6 +122,7 @@ export class RibPath {
     readonly received: RouteAttributes | undefined,
     readonly facts: PathFacts,
   ) {
+    this.#where = keyable(prefix) ? (ribKey(prefix) as number) : prefix;
     this.#bits = pathId * FLAG_SPAN + (accepted ? ACCEPTED : 0) + (stale ? STALE : 0);
   }
 
@@ -122,6 +140,11 @@ export class RibPath {
     );
   }
 
+  /** The prefix (a new object each time for an IPv4 prefix kept as its key). */
+  get prefix(): BgpPrefix {
+    const where = this.#where;
+    return typeof where === 'number' ? prefixOfRibKey(where) : where;
+  }
   get pathId(): number {
     return Math.floor(this.#bits / FLAG_SPAN);
   }
