@@ -2,9 +2,9 @@
 // client, queryControlSocket of @caracal/bgp-speaker), checks the answer field by field, says failures in
 // terms of caracal-node (which runs caracal-bgpd), and renders the calicoctl-style tables.
 //
-// Protocol (caracal-bgpd implements the server side): a unix stream socket at `<run-dir>/bgpd.sock`
-// (default run dir /run/caracal). The client sends one line `{"op":"status"}\n`; the daemon answers
-// with one JSON line and may close the connection:
+// Protocol (src/control/protocol.ts of @caracal/bgp-speaker; caracal-bgpd serves it): a unix stream
+// socket at `<run-dir>/bgpd.sock` (default run dir /run/caracal). The client sends one line
+// `{"op":"status"}\n`; the daemon answers with one JSON line and may close the connection:
 //   {"peers":[{"peerAddress":"10.0.0.2","peerType":"node-to-node mesh","state":"Established",
 //              "since":"2026-11-21T18:00:00Z","info":"Established"}, ...],
 //    "routerId":"10.0.0.1", "asNumber":64512, "version":"0.1.0"}          (routerId/asNumber/version optional)
