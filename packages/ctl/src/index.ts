@@ -1,5 +1,5 @@
 // Public entry point of @caracal/ctl: the program (for embedding and tests), the node-status client of
-// the bgpd control socket (its protocol is defined here), kind aliases and output formatting.
+// the bgpd control socket (over @caracal/bgp-speaker's client), kind aliases and output formatting.
 export type { BlockUsage, DatastoreAdmin, IpamOperations, IpamUsage, PoolUsage } from './admin.js';
 export type { ManifestDocument, ResourceModel, ResourceStore, ValidationProblem } from './backend.js';
 export { StoreConflict } from './backend.js';
