@@ -5,8 +5,9 @@
 //     eBGP update group of two peers): prefixes/s per stage and in all, heap after a GC;
 //  2. two hops: a bare session driver sends 100k prefixes to Speaker A over TCP on 127.0.0.x, A passes
 //     them to Speaker B: time from the first UPDATE written to the last prefix in B's Loc-RIB.
-//  3. memory: retained heap per prefix of each RIB (1M "shared" prefixes): Adj-RIB-In alone, + Loc-RIB,
-//     + Adj-RIB-Out (the decoded prefix objects exist before the baseline and are not counted).
+//  3. memory: retained heap per prefix of each RIB (1M "shared" prefixes, and 200k "distinct": one UPDATE
+//     and attribute set per prefix): Adj-RIB-In alone, + Loc-RIB, + Adj-RIB-Out (the decoded UPDATEs —
+//     prefix and attribute objects — exist before the baseline and are not counted).
 // Run: bench/run rib (or node --expose-gc bench/dist/src/rib.bench.js [--only unit|hops|memory]);
 // RIB_BENCH_DIST=DIR runs it against another build of @caracal/bgp-speaker (DIR = that build's dist).
 import { createServer } from 'node:net';
@@ -47,17 +48,17 @@ const NO_DEFINITIONS = { prefixLists: {}, communityLists: {}, asPathLists: {}, f
 const accept = () => compilePolicy({ kind: 'action', action: 'accept' }, NO_DEFINITIONS);
 
 /** Decoded-UPDATE look-alikes: `count` /24s from 20.0.0.0, 500 per UPDATE, attributes fresh per UPDATE. */
-function updates(count: number, varied: boolean): BgpUpdate[] {
+function updates(count: number, varied: boolean, perUpdate = PREFIXES_PER_UPDATE): BgpUpdate[] {
   const out: BgpUpdate[] = [];
-  for (let first = 0; first < count; first += PREFIXES_PER_UPDATE) {
+  for (let first = 0; first < count; first += perUpdate) {
     const nlri: BgpPrefix[] = [];
-    for (let i = first; i < Math.min(count, first + PREFIXES_PER_UPDATE); i++)
+    for (let i = first; i < Math.min(count, first + perUpdate); i++)
       nlri.push({ afi: 1, address: (0x14000000 + i * 256) >>> 0, length: 24 });
     const attributes: BgpPathAttribute[] = [
       { kind: 'origin', value: 0 },
       { kind: 'as-path', segments: [{ type: 2, asns: [65100, 65001] }] },
       { kind: 'next-hop', address: 0x0a000001 },
-      ...(varied ? [{ kind: 'med' as const, value: first / PREFIXES_PER_UPDATE }] : []),
+      ...(varied ? [{ kind: 'med' as const, value: first / perUpdate }] : []),
       { kind: 'communities', values: [0xfde80001] },
     ];
     out.push(makeUpdate({ attributes, nlri }));
@@ -158,8 +159,9 @@ function feedRibs(
 }
 
 /** Retained heap per prefix with only the first `stages` RIBs fed (1 Adj-RIB-In, 2 + Loc-RIB, 3 + Adj-RIB-Out). */
-function memoryRun(count: number, stages: 1 | 2 | 3): number {
-  const input = updates(count, false);
+function memoryRun(count: number, stages: 1 | 2 | 3, distinct: boolean): number {
+  // distinct: one prefix per UPDATE with its own MED, so every prefix has its own attribute set.
+  const input = distinct ? updates(count, true, 1) : updates(count, false);
   const heapBefore = heapMiB();
   const peer: PeerInfo = {
     address: '10.0.0.1',
@@ -330,17 +332,21 @@ if (only === undefined || only === 'hops') {
   console.table(rows);
 }
 if (only === undefined || only === 'memory') {
-  const count = 1_000_000;
-  const adjRibIn = memoryRun(count, 1);
-  const withLocRib = memoryRun(count, 2);
-  const all = memoryRun(count, 3);
-  console.table([
-    {
-      run: `${count.toLocaleString('en')} shared, retained heap B/prefix`,
+  const rows: Array<Record<string, string | number>> = [];
+  for (const [count, distinct] of [
+    [1_000_000, false],
+    [200_000, true],
+  ] as const) {
+    const adjRibIn = memoryRun(count, 1, distinct);
+    const withLocRib = memoryRun(count, 2, distinct);
+    const all = memoryRun(count, 3, distinct);
+    rows.push({
+      run: `${count.toLocaleString('en')} ${distinct ? 'distinct (a set per prefix)' : 'shared'}, retained heap B/prefix`,
       'Adj-RIB-In': Math.round(adjRibIn),
       'Loc-RIB': Math.round(withLocRib - adjRibIn),
       'Adj-RIB-Out (1 group)': Math.round(all - withLocRib),
       total: Math.round(all),
-    },
-  ]);
+    });
+  }
+  console.table(rows);
 }

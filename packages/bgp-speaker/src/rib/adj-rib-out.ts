@@ -147,8 +147,8 @@ class UpdateGroup {
   readonly pending = new Map<RibKey, LocRibPath | undefined>();
   /** Outbound attribute sets of the SentSets, one reference per SentSet. */
   readonly interner = new AttributeInterner();
-  /** SentSets by interned outbound set, then by source address ("" for none). */
-  readonly sentSets = new Map<RouteAttributes, Map<string, SentSet>>();
+  /** SentSets by interned outbound set (one, or one per source when several sources share the set). */
+  readonly sentSets = new Map<RouteAttributes, SentSet | SentSet[]>();
   /** Per Loc-RIB attribute set object: export rule results by source kind (see `exportSubkey`). */
   readonly exportRules: ExportRulesCache = new WeakMap();
   constructor(
@@ -336,29 +336,31 @@ export class AdjRibOut {
 
   /** The SentSet of (exported set, source) in a group, made when new (with no prefix yet). */
   #sentSet(group: UpdateGroup, exported: RouteAttributes, source: string | undefined): SentSet {
-    const sourceKey = source ?? '';
     const known = group.interner.peek(exported);
-    if (known !== undefined) {
-      const set = group.sentSets.get(known)?.get(sourceKey);
-      if (set !== undefined) return set;
+    const found = known === undefined ? undefined : group.sentSets.get(known);
+    if (found !== undefined) {
+      if (!Array.isArray(found)) {
+        if (found.source === source) return found;
+      } else for (const set of found) if (set.source === source) return set;
     }
     const attributes = group.interner.acquire(exported);
     const set: SentSet = { attributes, source, references: 0 };
-    let bySource = group.sentSets.get(attributes);
-    if (bySource === undefined) {
-      bySource = new Map();
-      group.sentSets.set(attributes, bySource);
-    }
-    bySource.set(sourceKey, set);
+    const others = group.sentSets.get(attributes);
+    if (others === undefined) group.sentSets.set(attributes, set);
+    else if (Array.isArray(others)) others.push(set);
+    else group.sentSets.set(attributes, [others, set]);
     return set;
   }
 
   /** One prefix less points at `set`; the last one forgets it. */
   #unref(group: UpdateGroup, set: SentSet): void {
     if (--set.references > 0) return;
-    const bySource = group.sentSets.get(set.attributes);
-    bySource?.delete(set.source ?? '');
-    if (bySource?.size === 0) group.sentSets.delete(set.attributes);
+    const entry = group.sentSets.get(set.attributes);
+    if (entry === set) group.sentSets.delete(set.attributes);
+    else if (Array.isArray(entry)) {
+      entry.splice(entry.indexOf(set), 1);
+      if (entry.length === 1) group.sentSets.set(set.attributes, entry[0]!);
+    }
     group.interner.release(set.attributes);
   }
 
