@@ -6,11 +6,76 @@ import { ipv4Problem, scanIpv4 } from './ipv4.js';
 
 const HEX_GROUP = /^[0-9A-Fa-f]+$/;
 
+const COLON = 58;
+const DOT = 46;
+
 /**
- * Why text[start, end) is not an IPv6 address, or undefined when it is one; when it is, its bytes are
- * written to `into` (16 bytes). Groups are counted from 1 in the order written.
+ * Reads the IPv6 address in text[start, end) into `into` (16 bytes); false when it is not one (then `into`
+ * holds garbage). Allocates nothing: the quick path, with ipv6Problem saying why on failure.
  */
-export function readIpv6(text: string, start: number, end: number, into: Uint8Array): string | undefined {
+export function scanIpv6(text: string, start: number, end: number, into: Uint8Array): boolean {
+  if (start === end) return false;
+  let groups = 0;
+  let compressAt = -1;
+  let i = start;
+  if (text.charCodeAt(i) === COLON) {
+    if (end - i < 2 || text.charCodeAt(i + 1) !== COLON) return false;
+    compressAt = 0;
+    i += 2;
+  }
+  // Here a group starts at i, or i === end right after "::".
+  while (i < end) {
+    const groupStart = i;
+    let value = 0;
+    for (; i < end; i++) {
+      const code = text.charCodeAt(i);
+      let digit: number;
+      if (code >= 48 && code <= 57) digit = code - 48;
+      else if (code >= 97 && code <= 102) digit = code - 87;
+      else if (code >= 65 && code <= 70) digit = code - 55;
+      else break;
+      value = value * 16 + digit;
+    }
+    const digits = i - groupStart;
+    if (i < end && text.charCodeAt(i) === DOT) {
+      // An embedded IPv4 address: it runs to the end of the text.
+      const embedded = groups <= 6 ? scanIpv4(text, groupStart, end) : -1;
+      if (embedded < 0) return false;
+      into[groups * 2] = embedded >>> 24;
+      into[groups * 2 + 1] = (embedded >>> 16) & 0xff;
+      into[groups * 2 + 2] = (embedded >>> 8) & 0xff;
+      into[groups * 2 + 3] = embedded & 0xff;
+      groups += 2;
+      break;
+    }
+    if (digits === 0 || digits > 4 || groups === 8) return false;
+    into[groups * 2] = value >>> 8;
+    into[groups * 2 + 1] = value & 0xff;
+    groups++;
+    if (i === end) break;
+    if (text.charCodeAt(i) !== COLON) return false;
+    i++;
+    if (i < end && text.charCodeAt(i) === COLON) {
+      if (compressAt >= 0) return false;
+      compressAt = groups;
+      i++;
+    } else if (i === end) {
+      return false; // a trailing single ":"
+    }
+  }
+  if (compressAt < 0) return groups === 8;
+  if (groups > 7) return false;
+  const tailGroups = groups - compressAt;
+  into.copyWithin(16 - tailGroups * 2, compressAt * 2, groups * 2);
+  into.fill(0, compressAt * 2, 16 - tailGroups * 2);
+  return true;
+}
+
+/**
+ * Why text[start, end) is not an IPv6 address (the first problem, groups counted from 1 in the order
+ * written), or undefined when it is one. The slow path behind scanIpv6's false.
+ */
+export function ipv6Problem(text: string, start: number, end: number): string | undefined {
   const body = text.slice(start, end);
   if (body === '') return 'the address is empty';
   if (body.includes(':::')) return 'three colons in a row';
@@ -21,7 +86,7 @@ export function readIpv6(text: string, start: number, end: number, into: Uint8Ar
   const headPieces = head === '' ? [] : head.split(':');
   const tailPieces = tail === '' ? [] : tail.split(':');
   const pieces = headPieces.concat(tailPieces);
-  const groups: number[] = [];
+  let groups = 0;
   for (let index = 0; index < pieces.length; index++) {
     const piece = pieces[index]!;
     const which = `group ${index + 1}`;
@@ -32,7 +97,7 @@ export function readIpv6(text: string, start: number, end: number, into: Uint8Ar
       const embedded = scanIpv4(piece, 0, piece.length);
       if (embedded < 0)
         return `embedded IPv4 address "${piece}": ${ipv4Problem(piece, 0, piece.length) ?? 'invalid'}`;
-      groups.push(embedded >>> 16, embedded & 0xffff);
+      groups += 2;
     } else if (piece === '') {
       return `${which} is empty`;
     } else if (!HEX_GROUP.test(piece)) {
@@ -40,22 +105,23 @@ export function readIpv6(text: string, start: number, end: number, into: Uint8Ar
     } else if (piece.length > 4) {
       return `${which} "${piece}" has ${piece.length} hex digits, at most 4`;
     } else {
-      groups.push(Number.parseInt(piece, 16));
+      groups++;
     }
   }
-  if (compression < 0 && groups.length !== 8)
-    return `${groups.length} groups, expected 8 (or fewer with "::" for a run of zero groups)`;
-  if (compression >= 0 && groups.length > 7)
-    return `${groups.length} groups and "::", which must stand for at least one zero group`;
-  const tailGroups = compression < 0 ? 0 : tailPieces.length + (tail.includes('.') ? 1 : 0);
-  into.fill(0);
-  for (let index = 0; index < groups.length; index++) {
-    const slot = index < groups.length - tailGroups ? index : 8 - (groups.length - index);
-    const group = groups[index]!;
-    into[slot * 2] = group >>> 8;
-    into[slot * 2 + 1] = group & 0xff;
-  }
+  if (compression < 0 && groups !== 8)
+    return `${groups} groups, expected 8 (or fewer with "::" for a run of zero groups)`;
+  if (compression >= 0 && groups > 7)
+    return `${groups} groups and "::", which must stand for at least one zero group`;
   return undefined;
+}
+
+/**
+ * Reads the IPv6 address in text[start, end) into `into` (16 bytes); undefined when it is one, else why
+ * it is not.
+ */
+export function readIpv6(text: string, start: number, end: number, into: Uint8Array): string | undefined {
+  if (scanIpv6(text, start, end, into)) return undefined;
+  return ipv6Problem(text, start, end) ?? 'not an IPv6 address';
 }
 
 /** Parses an IPv6 address ("2001:db8::1", "::ffff:10.0.0.1") into 16 bytes; throws IpParseError naming the problem. */

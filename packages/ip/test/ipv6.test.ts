@@ -3,7 +3,7 @@
 // texts (compressed, upper case, embedded IPv4, malformed), and the exact error texts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIpv6, IpParseError, parseIpv6, readIpv6 } from '../src/index.js';
+import { formatIpv6, IpParseError, ipv6Problem, parseIpv6, readIpv6, scanIpv6 } from '../src/index.js';
 
 /** 16 bytes made of groups that are often zero, so that zero runs of every length and position occur. */
 const ipv6Bytes = fc
@@ -82,6 +82,10 @@ describe('IPv6', () => {
         const bytes = new Uint8Array(16);
         const problem = readIpv6(candidate, 0, candidate.length, bytes);
         const expected = urlCanonical(candidate);
+        // The quick scanner and the explaining reader agree on what is an address.
+        expect(scanIpv6(candidate, 0, candidate.length, new Uint8Array(16)), candidate).toBe(
+          ipv6Problem(candidate, 0, candidate.length) === undefined,
+        );
         if (expected === undefined) expect(problem, candidate).toBeTypeOf('string');
         else {
           expect(problem, candidate).toBeUndefined();
@@ -90,6 +94,13 @@ describe('IPv6', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+
+  it('scans a range of a longer text, into a reused buffer', () => {
+    const into = new Uint8Array(16).fill(0xee);
+    expect(scanIpv6('[2001:db8::1]:179', 1, 12, into)).toBe(true);
+    expect(formatIpv6(into)).toBe('2001:db8::1');
+    expect(scanIpv6('[2001:db8::1]:179', 1, 13, into)).toBe(false);
   });
 
   it('names the group and the problem', () => {
