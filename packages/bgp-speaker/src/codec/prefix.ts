@@ -3,6 +3,7 @@
 // kept exactly as received (so re-encoding is byte-exact); formatPrefix prints the masked network and
 // maskPrefix returns the canonical prefix for use as a RIB key.
 
+import { formatIpv4, formatIpv6, ipv4Mask, parseIpv4Cidr, parseIpv6Cidr } from '@caracal/ip';
 import { BgpDecodeError, BgpEncodeError, BgpUpdateSubcode } from './errors.js';
 
 export interface Ipv4Prefix {
@@ -23,91 +24,15 @@ export interface Ipv6Prefix {
 
 export type BgpPrefix = Ipv4Prefix | Ipv6Prefix;
 
-export function ipv4ToString(address: number): string {
-  return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
-}
-
-export function parseIpv4(text: string): number {
-  const parts = text.split('.');
-  if (parts.length !== 4) throw new RangeError(`invalid IPv4 address "${text}": expected 4 dotted octets`);
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255)
-      throw new RangeError(`invalid IPv4 address "${text}": octet "${part}" is not 0..255`);
-    value = value * 256 + Number(part);
-  }
-  return value >>> 0;
-}
-
-export function ipv6ToString(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength && j - i >= 2) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((group) => group.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
-}
-
-export function parseIpv6(text: string): Uint8Array {
-  const fail = (reason: string): never => {
-    throw new RangeError(`invalid IPv6 address "${text}": ${reason}`);
-  };
-  let head = text;
-  let tail = '';
-  const doubleColon = text.indexOf('::');
-  if (doubleColon >= 0) {
-    if (text.indexOf('::', doubleColon + 1) >= 0) fail('more than one "::"');
-    head = text.slice(0, doubleColon);
-    tail = text.slice(doubleColon + 2);
-  }
-  const parseGroups = (part: string): number[] => {
-    if (part === '') return [];
-    const groups: number[] = [];
-    const pieces = part.split(':');
-    for (let index = 0; index < pieces.length; index++) {
-      const piece = pieces[index]!;
-      if (index === pieces.length - 1 && piece.includes('.')) {
-        const v4 = parseIpv4(piece);
-        groups.push(v4 >>> 16, v4 & 0xffff);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(piece)) groups.push(Number.parseInt(piece, 16));
-      else fail(`group "${piece}" is not 1-4 hex digits`);
-    }
-    return groups;
-  };
-  const headGroups = parseGroups(head);
-  const tailGroups = parseGroups(tail);
-  const total = headGroups.length + tailGroups.length;
-  if (doubleColon < 0 && total !== 8) fail(`expected 8 groups, got ${total}`);
-  if (doubleColon >= 0 && total > 7) fail('too many groups around "::"');
-  const groups = [...headGroups, ...new Array<number>(8 - total).fill(0), ...tailGroups];
-  const bytes = new Uint8Array(16);
-  groups.forEach((group, i) => {
-    bytes[i * 2] = group >>> 8;
-    bytes[i * 2 + 1] = group & 0xff;
-  });
-  return bytes;
-}
-
-const IPV4_MASKS = new Uint32Array(33);
-for (let length = 1; length <= 32; length++) IPV4_MASKS[length] = (0xffffffff << (32 - length)) >>> 0;
-
-export function ipv4Mask(length: number): number {
-  return IPV4_MASKS[length] ?? 0;
-}
+// The address/prefix text ("10.0.0.0/8" ↔ address and length) is @caracal/ip's, re-exported here under the
+// codec's names.
+export {
+  formatIpv4 as ipv4ToString,
+  formatIpv6 as ipv6ToString,
+  ipv4Mask,
+  parseIpv4,
+  parseIpv6,
+} from '@caracal/ip';
 
 /** The prefix with host bits cleared (the canonical network); the same object when already canonical. */
 export function maskPrefix<P extends BgpPrefix>(prefix: P): P {
@@ -127,33 +52,19 @@ export function formatPrefix(prefix: BgpPrefix): string {
   const masked = maskPrefix(prefix);
   const text =
     masked.afi === 1
-      ? `${ipv4ToString(masked.address)}/${masked.length}`
-      : `${ipv6ToString(masked.address)}/${masked.length}`;
+      ? `${formatIpv4(masked.address)}/${masked.length}`
+      : `${formatIpv6(masked.address)}/${masked.length}`;
   return prefix.pathId === undefined ? text : `${text} path-id ${prefix.pathId}`;
 }
 
-/** Parses "10.0.0.0/8" or "2001:db8::/32" (host bits must be zero). */
+/** Parses "10.0.0.0/8" or "2001:db8::/32" (host bits must be zero); throws IpParseError naming the problem. */
 export function parsePrefix(text: string, pathId?: number): BgpPrefix {
-  const slash = text.indexOf('/');
-  if (slash < 0) throw new RangeError(`invalid prefix "${text}": missing "/length"`);
-  const addressText = text.slice(0, slash);
-  const lengthText = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lengthText)) throw new RangeError(`invalid prefix "${text}": length is not a number`);
-  const length = Number(lengthText);
-  const withPath = <P extends BgpPrefix>(prefix: P): P =>
-    pathId === undefined ? prefix : { ...prefix, pathId };
-  if (addressText.includes(':')) {
-    if (length > 128) throw new RangeError(`invalid prefix "${text}": IPv6 length ${length} > 128`);
-    const prefix: Ipv6Prefix = { afi: 2, address: parseIpv6(addressText), length };
-    if (maskPrefix(prefix).address.some((byte, i) => byte !== prefix.address[i]))
-      throw new RangeError(`invalid prefix "${text}": host bits set beyond /${length}`);
-    return withPath(prefix);
+  if (text.includes(':')) {
+    const { address, length } = parseIpv6Cidr(text);
+    return pathId === undefined ? { afi: 2, address, length } : { afi: 2, address, length, pathId };
   }
-  if (length > 32) throw new RangeError(`invalid prefix "${text}": IPv4 length ${length} > 32`);
-  const address = parseIpv4(addressText);
-  if ((address & ipv4Mask(length)) >>> 0 !== address)
-    throw new RangeError(`invalid prefix "${text}": host bits set beyond /${length}`);
-  return withPath({ afi: 1, address, length });
+  const { address, length } = parseIpv4Cidr(text);
+  return pathId === undefined ? { afi: 1, address, length } : { afi: 1, address, length, pathId };
 }
 
 /** Encoded size of one prefix in NLRI (length octet, address octets, 4 octets of path id if any). */

@@ -282,8 +282,17 @@ describe('UPDATE vectors', () => {
       '1:2:3:4:5:6:7:8/128',
     ])
       expect(formatPrefix(parsePrefix(text))).toBe(text);
-    expect(() => parsePrefix('10.0.0.1/8')).toThrow(/host bits/);
-    expect(() => parsePrefix('10.0.0.0/33')).toThrow(/33 > 32/);
+    expect(() => parsePrefix('10.0.0.1/8')).toThrow(
+      '"10.0.0.1/8": host bits set beyond /8 (the network is 10.0.0.0/8)',
+    );
+    expect(() => parsePrefix('10.0.0.0/33')).toThrow(
+      '"10.0.0.0/33": prefix length must be 0..32 for IPv4, not 33',
+    );
+    expect(() => parsePrefix('2001:db8::/129')).toThrow(
+      '"2001:db8::/129": prefix length must be 0..128 for IPv6, not 129',
+    );
+    expect(() => parsePrefix('10.0.0.0')).toThrow('"10.0.0.0": no prefix length (expected address/length)');
+    expect(parsePrefix('10.1.0.0/16', 7)).toEqual({ afi: 1, address: 0x0a010000, length: 16, pathId: 7 });
   });
 });
 
