@@ -7,8 +7,13 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort, stopProcess } from '@caracal/datastore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildCli, runBuiltCli } from './built-cli.js';
+
+// Each test runs several caracalctl processes one after another, each a Node start that loads the etcd
+// client (about 0.5 s idle, several seconds on 2 cores under a load average near 18, where a test with
+// five to nine of them passed the default 30 s): the limit is for the file's process starts, not a wait.
+vi.setConfig({ testTimeout: 90_000 });
 
 let workDir: string;
 let dataDir: string;

@@ -5,9 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EtcdKeyValueStore, keys, TestEtcd } from '@caracal/datastore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { buildCli, runBuiltCli } from './built-cli.js';
+
+// Each test runs several caracalctl processes one after another, each a Node start that loads the etcd
+// client (about 0.5 s idle, several seconds on 2 cores under a load average near 18, where a test with
+// five to nine of them passed the default 30 s): the limit is for the file's process starts, not a wait.
+vi.setConfig({ testTimeout: 90_000 });
 
 let etcd: TestEtcd;
 let kv: EtcdKeyValueStore;
