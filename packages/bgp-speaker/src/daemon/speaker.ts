@@ -511,24 +511,15 @@ export class Speaker implements SpeakerView {
 
   /**
    * Prefixes currently advertised to the peer: what its update group advertises, minus the group's routes
-   * learned from this very peer (split horizon). Costs the peer's own received paths, not the whole table;
-   * cached until the next flush.
+   * learned from this very peer (split horizon), as the Adj-RIB-Out counts it (per attribute set, not per
+   * prefix); cached until the next flush.
    */
   #advertisedCount(runtime: PeerRuntime): number {
     const exportPeer = runtime.exportPeer;
     const info = runtime.info;
     if (exportPeer === null || info === null || this.#restarting) return 0;
     if (runtime.advertisedCache !== null) return runtime.advertisedCache;
-    const group = this.#adjRibOut.groups().find((g) => g.members.includes(info.address));
-    if (group === undefined) return 0;
-    let own = 0;
-    for (const path of runtime.ribIn?.paths() ?? []) {
-      if (!path.accepted) continue;
-      const best = this.#locRib.bestPath(path.prefix);
-      if (best === undefined || best.peer?.address !== info.address || best.pathId !== path.pathId) continue;
-      if (this.#adjRibOut.exportAttributes(best, exportPeer) !== undefined) own += 1;
-    }
-    runtime.advertisedCache = group.advertised - own;
+    runtime.advertisedCache = this.#adjRibOut.advertisedTo(info.address);
     return runtime.advertisedCache;
   }
 

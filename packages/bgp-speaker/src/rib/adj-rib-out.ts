@@ -217,6 +217,22 @@ export class AdjRibOut {
     if (group.members.size === 0) this.#groups.delete(group.key);
   }
 
+  /**
+   * Prefixes advertised to a member as of the last flush(): its group's table less the prefixes whose best
+   * path came from that very peer (split horizon). O(attribute sets), not O(prefixes); 0 outside a group.
+   */
+  advertisedTo(address: string): number {
+    const group = this.#groupOf.get(address);
+    if (group === undefined) return 0;
+    let own = 0;
+    for (const entry of group.sentSets.values()) {
+      if (!Array.isArray(entry)) {
+        if (entry.source === address) own += entry.references;
+      } else for (const set of entry) if (set.source === address) own += set.references;
+    }
+    return group.sent.size - own;
+  }
+
   /** Queues Loc-RIB best-path changes for every group; nothing is encoded until flush(). */
   enqueue(changes: readonly BestPathChange[]): void {
     if (this.#groups.size === 0) return;

@@ -310,6 +310,33 @@ describe('Loc-RIB one path ↔ several, Adj-RIB-Out by key', () => {
     expect(interner.size).toBe(0);
   });
 
+  it('counts what each member is advertised, its own routes left out (split horizon)', () => {
+    const a = peer('192.0.2.1', 65001);
+    const ribA = ribIn(a);
+    const loc = new LocRib();
+    const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: parseIpv4('10.0.0.1') });
+    const member = (info: PeerInfo): ExportPeer => ({ ...exportPeer(info.address), info });
+    out.addPeer(member(a), []);
+    out.addPeer(exportPeer('198.51.100.1'), []);
+    out.flush();
+    loc.applyPeerChanges(
+      a,
+      ribA.applyUpdate(announce(['10.1.0.0/16', '10.2.0.0/16'], [origin, asPath(65001)], '192.0.2.1'))
+        .changes,
+    );
+    loc.originate(parsePrefix('10.9.0.0/16'), { list: [origin], nextHop: '0.0.0.0' });
+    out.enqueue(loc.takeChanges());
+    out.flush();
+    expect(out.groups()[0]!.advertised).toBe(3);
+    expect(out.advertisedTo('192.0.2.1')).toBe(1);
+    expect(out.advertisedTo('198.51.100.1')).toBe(3);
+    expect(out.advertisedTo('203.0.113.9')).toBe(0);
+    loc.applyPeerChanges(a, ribA.clear());
+    out.enqueue(loc.takeChanges());
+    out.flush();
+    expect([out.advertisedTo('192.0.2.1'), out.advertisedTo('198.51.100.1')]).toEqual([1, 1]);
+  });
+
   it('a change undone before takeChanges() emits nothing, for one path and for several', () => {
     const a = peer('192.0.2.1', 65001);
     const b = peer('192.0.2.2', 65002);
