@@ -5,11 +5,17 @@
 // received by a monitor child process (events-monitor.ts) so that a netlink overrun cannot abort this
 // process, become KernelEvents here (RTA_MULTIPATH is decoded here), plus `resync` when some were lost.
 
+import { readFileSync } from 'node:fs';
 import { createRtNetlink, type RtNetlinkSocket, rt } from 'netlink';
 import { Observable, share } from 'rxjs';
 import { bytesToAddress, formatCidr } from './address.js';
 import { EventsMonitor } from './events-monitor.js';
-import { RouteWriter, type RouteWriterOptions, type WriteRequest } from './netlink-route-writer.js';
+import {
+  type ListenerBacklog,
+  RouteWriter,
+  type RouteWriterOptions,
+  type WriteRequest,
+} from './netlink-route-writer.js';
 import {
   align4,
   decodeRouteMessage,
@@ -53,12 +59,111 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 
 const MONITOR_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
+/** Requests applyBatch encodes before handing them to the writer. */
+const SUBMIT_CHUNK = 1024;
+/** The kernel's accounting (skb truesize) of one route notification, rounded up. */
+const NOTIFICATION_COST = 1024;
+
+/** What one `events` monitor has read of the changes our writers made (see ListenerBacklog). */
+interface ListenerProgress {
+  /** Route changes of our writers it should have read by now (its reads of others' raise it too). */
+  expected: number;
+  /** Route notifications it has read. */
+  read: number;
+  /**
+   * How many of our changes may be ahead of it: its receive buffer, in notifications (what it has not
+   * read includes what its process already took off the socket and is forwarding to us, so the socket
+   * itself holds less).
+   */
+  readonly maxUnread: number;
+}
 
 /**
- * Open `events` monitors of every NetlinkRouteTable in this process: while there is one, every table's
- * writer paces itself so that the monitor keeps up (see RouteWriter).
+ * The `events` monitors of every NetlinkRouteTable in this process, as the writers of every table see
+ * them: a writer runs at most `maxUnread` changes ahead of the slowest monitor (see RouteWriter), so that
+ * a burst of our own writes never overruns a monitor's socket.
  */
-let monitorsInProcess = 0;
+class ListenersInProcess implements ListenerBacklog {
+  private readonly listeners = new Set<ListenerProgress>();
+  private readonly wakers = new Set<() => void>();
+  private reads = 0;
+
+  add(receiveBufferBytes: number): ListenerProgress {
+    const effective = Math.min(receiveBufferBytes, readRmemMax() ?? receiveBufferBytes) * 2;
+    const listener = {
+      expected: 0,
+      read: 0,
+      maxUnread: Math.max(64, Math.floor(effective / NOTIFICATION_COST)),
+    };
+    this.listeners.add(listener);
+    return listener;
+  }
+
+  remove(listener: ListenerProgress): void {
+    this.listeners.delete(listener);
+    this.wake();
+  }
+
+  /** `listener` read `count` route notifications (ours or anyone's). */
+  read(listener: ListenerProgress, count: number): void {
+    listener.read += count;
+    if (listener.read > listener.expected) listener.expected = listener.read;
+    this.reads += count;
+    this.wake();
+  }
+
+  /** `listener` lost notifications (or restarted): it owes nothing any more. */
+  lost(listener: ListenerProgress): void {
+    listener.expected = listener.read;
+    this.wake();
+  }
+
+  unread(): number | undefined {
+    if (this.listeners.size === 0) return undefined;
+    let most = 0;
+    for (const listener of this.listeners) most = Math.max(most, listener.expected - listener.read);
+    return most;
+  }
+
+  maxUnread(): number {
+    let least = Number.POSITIVE_INFINITY;
+    for (const listener of this.listeners) least = Math.min(least, listener.maxUnread);
+    return least;
+  }
+
+  written(count: number): void {
+    for (const listener of this.listeners) listener.expected += count;
+  }
+
+  progress(): number {
+    return this.reads;
+  }
+
+  forgive(): void {
+    for (const listener of this.listeners) listener.expected = listener.read;
+  }
+
+  onProgress(wake: () => void): () => void {
+    this.wakers.add(wake);
+    return () => this.wakers.delete(wake);
+  }
+
+  private wake(): void {
+    for (const wake of this.wakers) wake();
+  }
+}
+
+const listenersInProcess = new ListenersInProcess();
+
+/** net.core.rmem_max (the cap of SO_RCVBUF), or undefined when it cannot be read. */
+function readRmemMax(): number | undefined {
+  try {
+    const value = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim());
+    return Number.isInteger(value) && value > 0 ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
 /** First-start promises of monitors not listening yet: writes wait for them (see applyBatch). */
 const monitorsStarting = new Set<Promise<void>>();
 
@@ -77,22 +182,28 @@ export class NetlinkRouteTable implements RouteTable {
   readonly events: Observable<KernelEvent>;
 
   constructor(options: NetlinkRouteTableOptions = {}) {
-    this.writer = new RouteWriter(options, () => monitorsInProcess > 0);
+    this.writer = new RouteWriter(options, listenersInProcess);
     this.events = new Observable<KernelEvent>((subscriber) => {
       // The monitor runs in a child process (events-monitor.ts): an overrun of its netlink socket aborts
       // that process, not this one; it is restarted and subscribers get a `resync` event. A large receive
-      // buffer (capped by net.core.rmem_max) makes that rare.
+      // buffer (capped by net.core.rmem_max) and writers that never run far ahead of it make that rare.
+      const receiveBufferBytes = options.eventsReceiveBufferBytes ?? MONITOR_RECEIVE_BUFFER_BYTES;
+      const progress = listenersInProcess.add(receiveBufferBytes);
       const monitor = new EventsMonitor(
-        { receiveBufferBytes: options.eventsReceiveBufferBytes ?? MONITOR_RECEIVE_BUFFER_BYTES },
+        { receiveBufferBytes },
         {
           datagram: (datagram) => {
+            let routeMessages = 0;
             forEachMessage(datagram, (type, body) => {
+              if (type === RTM_NEWROUTE || type === RTM_DELROUTE) routeMessages++;
               const event = this.toEvent(type, body);
               if (event) subscriber.next(event);
             });
+            if (routeMessages > 0) listenersInProcess.read(progress, routeMessages);
           },
           ready: (lost) => {
             if (lost === undefined) return;
+            listenersInProcess.lost(progress);
             // Link events were lost too: names in later route events must not come from a stale cache.
             this.listLinks().then(
               () => subscriber.next({ kind: 'resync', reason: lost }),
@@ -101,20 +212,19 @@ export class NetlinkRouteTable implements RouteTable {
           },
         },
       );
-      monitorsInProcess++;
       monitorsStarting.add(monitor.firstReady);
       void monitor.firstReady.then(() => monitorsStarting.delete(monitor.firstReady));
       try {
         monitor.start();
       } catch (error) {
-        monitorsInProcess--;
+        listenersInProcess.remove(progress);
         monitor.stop();
         subscriber.error(error);
         return;
       }
       this.monitor = monitor;
       return () => {
-        monitorsInProcess--;
+        listenersInProcess.remove(progress);
         if (this.monitor === monitor) this.monitor = undefined;
         monitor.stop();
       };
@@ -185,38 +295,43 @@ export class NetlinkRouteTable implements RouteTable {
     if (monitorsStarting.size > 0) await Promise.all(monitorsStarting);
     await this.refreshLinksIfUnknown(ops);
     const failures: RouteOpFailure[] = [];
-    const requests: WriteRequest[] = [];
     let succeeded = 0;
     let outstanding = 0;
+    let allSubmitted = false;
     let finish: (() => void) | undefined;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
     const interfaceIndex = (name: string) => this.interfaceIndex(name);
-    for (let index = 0; index < ops.length; index++) {
-      const op = ops[index]!;
-      let bytes: Buffer;
-      try {
-        bytes = encodeRouteRequest(op.op, op.route, interfaceIndex, 0);
-      } catch (error) {
-        failures.push({ index, op, error: asError(error) });
-        continue;
+    // Encoded and handed to the writer a chunk at a time: the writer sends a full chunk at once, so the
+    // kernel takes the first routes of a large batch while the rest are still being encoded.
+    for (let start = 0; start < ops.length; start += SUBMIT_CHUNK) {
+      const requests: WriteRequest[] = [];
+      const end = Math.min(ops.length, start + SUBMIT_CHUNK);
+      for (let index = start; index < end; index++) {
+        const op = ops[index]!;
+        let bytes: Buffer;
+        try {
+          bytes = encodeRouteRequest(op.op, op.route, interfaceIndex, 0);
+        } catch (error) {
+          failures.push({ index, op, error: asError(error) });
+          continue;
+        }
+        outstanding++;
+        requests.push({
+          bytes,
+          settle: (errno, reason) => {
+            const error = outcomeError(op, errno, reason);
+            if (error) failures.push({ index, op, error });
+            else succeeded++;
+            if (--outstanding === 0 && allSubmitted) finish?.();
+          },
+        });
       }
-      outstanding++;
-      requests.push({
-        bytes,
-        settle: (errno, reason) => {
-          const error = outcomeError(op, errno, reason);
-          if (error) failures.push({ index, op, error });
-          else succeeded++;
-          if (--outstanding === 0) finish?.();
-        },
-      });
+      if (requests.length > 0) this.writer.submit(requests);
     }
-    if (outstanding > 0) {
-      const done = new Promise<void>((resolve) => {
-        finish = resolve;
-      });
-      this.writer.submit(requests);
-      await done;
-    }
+    allSubmitted = true;
+    if (outstanding > 0) await done;
     failures.sort((a, b) => a.index - b.index);
     return { succeeded, failures };
   }
@@ -233,11 +348,14 @@ export class NetlinkRouteTable implements RouteTable {
   }
 
   private async refreshLinksIfUnknown(ops: readonly RouteOp[]): Promise<void> {
-    for (const { op, route } of ops) {
+    for (let index = 0; index < ops.length; index++) {
+      const { op, route } = ops[index]!;
       if (op !== 'replace') continue;
       if (route.device !== undefined && !this.linksByName.has(route.device))
         return void (await this.listLinks());
-      for (const hop of route.nextHops ?? []) {
+      const hops = route.nextHops;
+      if (hops === undefined) continue;
+      for (const hop of hops) {
         if (hop.device !== undefined && !this.linksByName.has(hop.device))
           return void (await this.listLinks());
       }

@@ -5,10 +5,12 @@
 // only the last request of a datagram asks for an acknowledgement of success too (NLM_F_ACK): once that
 // arrives, every earlier request of the datagram that was not refused has succeeded, which saves the
 // kernel one message, and us one recvmsg, per route. A window bounds the requests awaiting an answer so
-// that the answers always fit the socket's receive buffer and the notifications fit route listeners' ones:
-// the kernel would drop the rest and flag the socket with ENOBUFS, and the `netlink` package (0.3.0)
-// aborts the whole process on a flagged socket (its poll callback builds an error with a NULL syscall
-// name), so an overrun must not happen rather than be recovered from.
+// that the answers always fit the socket's receive buffer: the kernel would drop the rest and flag the
+// socket with ENOBUFS, and the `netlink` package (0.3.0) aborts the whole process on a flagged socket (its
+// poll callback builds an error with a NULL syscall name), so an overrun must not happen rather than be
+// recovered from. Route listeners of this process (the events monitors, which read the kernel's
+// notification of each of our writes in a child process) are paced by their own progress instead of by a
+// small window: the writer runs ahead of the slowest one by at most `ListenerBacklog.maxUnread` changes.
 
 import { Protocol, RawNetlinkSocket } from 'netlink';
 import { type NetlinkReply, NLM_F_ACK, NLMSG_ERROR, parseReplies } from './route-message.js';
@@ -17,14 +19,36 @@ export interface RouteWriterOptions {
   /** SO_RCVBUF to ask for (the kernel caps it at net.core.rmem_max and doubles it). Default 4 MiB. */
   readonly receiveBufferBytes?: number;
   /**
-   * Requests sent and not yet acknowledged, at most (default 256). Each request also makes the kernel
-   * queue one notification on every rtnetlink route listener (ours, Felix's, BIRD's...); 256 of them fit
-   * the default 212 992-byte receive buffer of such a listener, so a burst of ours cannot overflow a
-   * listener that is reading. Whatever this says, acknowledgements never exceed half our receive buffer.
+   * Requests sent and not yet acknowledged, at most (default 4096): the requests one flush may send, as
+   * datagrams of at most 256 requests each. Each request also makes the kernel queue one notification on
+   * every rtnetlink route listener (ours, Felix's, BIRD's...); 256 of them fit the default 212 992-byte
+   * receive buffer of such a listener, so one sendmsg of ours cannot overflow a listener that is reading.
+   * Whatever this says, acknowledgements never exceed half our receive buffer.
    */
   readonly window?: number;
   /** Bytes per sendmsg at most (the kernel refuses more than SO_SNDBUF - 32). Default 60 KiB. */
   readonly maxDatagramBytes?: number;
+}
+
+/**
+ * The route listeners of this process (see netlink-route-table.ts): each successful write makes the
+ * kernel queue one notification for every listener, and a listener that falls a receive buffer behind
+ * loses notifications (ENOBUFS, then a costly resync). The writer waits while the slowest listener has
+ * `maxUnread` of our changes (acknowledged or in flight) still unread.
+ */
+export interface ListenerBacklog {
+  /** Our acknowledged changes the slowest listener has not read yet; undefined when nobody listens. */
+  unread(): number | undefined;
+  /** How many changes (unread + in flight) may be ahead of the slowest listener. */
+  maxUnread(): number;
+  /** The kernel acknowledged `count` changes of ours (each one notifies every listener once). */
+  written(count: number): void;
+  /** A number that grows whenever a listener reads a notification (to tell a stall from slow progress). */
+  progress(): number;
+  /** Gives up waiting for what the listeners have not read (their notifications were lost or never come). */
+  forgive(): void;
+  /** Calls `wake` whenever a listener has read notifications; returns the function that stops it. */
+  onProgress(wake: () => void): () => void;
 }
 
 /** A request to send: its bytes (sequence number stamped here) and who to tell the outcome. */
@@ -37,13 +61,14 @@ export interface WriteRequest {
   settle(errno: number, reason?: string): void;
 }
 
-const DEFAULT_WINDOW = 256;
+const DEFAULT_WINDOW = 4096;
+/** Requests per sendmsg at most: their notifications fit a route listener's default receive buffer. */
+const MAX_REQUESTS_PER_DATAGRAM = 256;
 /**
- * The window while a route listener of this process is subscribed: the `netlink` package reads at most 32
- * datagrams per socket per event-loop turn, so a listener here reads 32 notifications a turn; with one
- * datagram of at most 32 requests in flight, answered in one turn, the listener never falls behind.
+ * While the writer waits for listeners, no progress for this long means the notifications it waits for
+ * will not come (a listener restarting, a change the kernel did not announce): it stops waiting for them.
  */
-const LISTENING_WINDOW = 32;
+const LISTENER_STALL_MS = 200;
 /** The kernel's accounting (skb truesize) of the acknowledgement of a typical route request, measured. */
 const TYPICAL_ACK_COST = 768;
 const ESHUTDOWN = 108;
@@ -70,28 +95,45 @@ export class RouteWriter {
   private flushScheduled = false;
   private referenced = false;
   private closed = false;
+  /** Set while the writer waits for listeners: the stall check and the progress seen when it was armed. */
+  private stallTimer: NodeJS.Timeout | undefined;
+  private progressAtStall = 0;
+  private readonly stopWaking: () => void;
+  /** Changes the kernel acknowledged in the datagram being read (each notified route listeners once). */
+  private acknowledged = 0;
 
   constructor(
     private readonly options: RouteWriterOptions = {},
-    /** True while a route listener in this process reads notifications (a table's `events`). */
-    private readonly listenerActive: () => boolean = () => false,
+    /** The route listeners of this process that the writer must not outrun (none: no pacing). */
+    private readonly listeners?: ListenerBacklog,
   ) {
     this.maxDatagramBytes = options.maxDatagramBytes ?? 60 * 1024;
+    this.stopWaking =
+      listeners?.onProgress(() => {
+        if (this.queueHead < this.queue.length && !this.closed) this.scheduleFlush();
+      }) ?? (() => {});
   }
 
-  /** Queues requests in order; they go out after this event-loop turn, as many per sendmsg as fit. */
+  /**
+   * Queues requests in order. A queue of at least a full datagram goes out at once; fewer wait for the end
+   * of this event-loop turn, so that the requests of many callers share a sendmsg.
+   */
   submit(requests: readonly WriteRequest[]): void {
     if (this.closed) {
       for (const request of requests) request.settle(ESHUTDOWN, 'the route table was closed');
       return;
     }
     for (const request of requests) this.queue.push(request);
-    this.scheduleFlush();
+    if (this.queue.length - this.queueHead >= MAX_REQUESTS_PER_DATAGRAM) this.flush();
+    else this.scheduleFlush();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopWaking();
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     const pending = [
       ...[...this.inFlight.values()].map((f) => f.request),
       ...this.queue.slice(this.queueHead),
@@ -148,6 +190,7 @@ export class RouteWriter {
         const request = this.queue[this.queueHead]!;
         if (!this.hasRoomFor(request)) break;
         if (parts.length > 0 && bytes + request.bytes.length > this.maxDatagramBytes) break;
+        if (parts.length >= MAX_REQUESTS_PER_DATAGRAM) break;
         this.queueHead++;
         const seq = this.takeSeq();
         request.bytes.writeUInt16LE(request.bytes.readUInt16LE(6) & ~NLM_F_ACK, 6);
@@ -177,14 +220,42 @@ export class RouteWriter {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }
+    if (this.queueHead < this.queue.length && this.inFlight.size === 0) this.waitForListeners();
     this.updateRef();
   }
 
-  /** Room in the window and in the receive buffer for this request's acknowledgement (always for one). */
+  /**
+   * Room in the window and in the receive buffer for this request's acknowledgement (always for one when
+   * nothing is in flight), and room ahead of the slowest route listener of this process.
+   */
   private hasRoomFor(request: WriteRequest): boolean {
+    if (this.listenersBehind()) return false;
     if (this.inFlight.size === 0) return true;
-    const window = this.listenerActive() ? Math.min(this.window, LISTENING_WINDOW) : this.window;
-    return this.inFlight.size < window && this.inFlightCost + ackCost(request.bytes.length) <= this.ackBudget;
+    return (
+      this.inFlight.size < this.window && this.inFlightCost + ackCost(request.bytes.length) <= this.ackBudget
+    );
+  }
+
+  /** True when the slowest listener has `maxUnread` of our changes, counting those in flight, unread. */
+  private listenersBehind(): boolean {
+    const unread = this.listeners?.unread();
+    return unread !== undefined && unread + this.inFlight.size >= this.listeners!.maxUnread();
+  }
+
+  /**
+   * Nothing in flight and the queue waits for listeners: their progress wakes the writer (onProgress);
+   * if none comes for LISTENER_STALL_MS, what they have not read is given up on, and writing goes on.
+   */
+  private waitForListeners(): void {
+    if (this.stallTimer !== undefined || !this.listeners) return;
+    const listeners = this.listeners;
+    this.progressAtStall = listeners.progress();
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.closed || this.queueHead >= this.queue.length) return;
+      if (listeners.progress() === this.progressAtStall) listeners.forgive();
+      this.scheduleFlush();
+    }, LISTENER_STALL_MS);
   }
 
   private forget(seq: number): WriteRequest | undefined {
@@ -202,15 +273,20 @@ export class RouteWriter {
   }
 
   private receive(datagram: Buffer): void {
+    this.acknowledged = 0;
     parseReplies(datagram, (reply) => this.onReply(reply));
-    // Refill once half the window is answered (with one acknowledgement per datagram, usually all of it).
-    const window = this.listenerActive() ? Math.min(this.window, LISTENING_WINDOW) : this.window;
+    if (this.acknowledged > 0) this.listeners?.written(this.acknowledged);
+    // Refill once half the window is answered (with one acknowledgement per datagram, usually all of it),
+    // at once: the kernel handles a request datagram within sendmsg, so its acknowledgement is already
+    // queued when the `netlink` package reads on (up to 32 datagrams per wake-up). A large queue goes out
+    // in one event-loop turn instead of one window per turn, however busy the turns are with other work.
     if (
       this.queueHead < this.queue.length &&
-      this.inFlight.size <= window >> 1 &&
+      this.inFlight.size <= this.window >> 1 &&
       this.inFlightCost <= this.ackBudget >> 1
     ) {
-      this.scheduleFlush();
+      this.flush();
+      return;
     }
     this.updateRef();
   }
@@ -220,10 +296,16 @@ export class RouteWriter {
     const entry = this.inFlight.get(reply.seq);
     if (!entry) return; // not ours (or already failed by a socket error)
     this.forget(reply.seq);
+    if (reply.errno === 0) this.acknowledged++;
     entry.request.settle(reply.errno);
     // The kernel answered the datagram's last request, so it processed all before it, in order; their
     // refusals came first. Whatever is left of them succeeded.
-    for (const seq of entry.earlier ?? []) this.forget(seq)?.settle(0);
+    for (const seq of entry.earlier ?? []) {
+      const request = this.forget(seq);
+      if (!request) continue;
+      this.acknowledged++;
+      request.settle(0);
+    }
   }
 
   private sendFailed(

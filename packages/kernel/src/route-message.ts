@@ -276,21 +276,25 @@ function gatewayBytes(text: string): Uint8Array {
 
 /** Numbers that would be silently truncated on the wire are refused with the field and value named. */
 function checkRouteNumbers(route: KernelRoute): void {
-  const check = (field: string, value: number | undefined, max: number, min = 0) => {
-    if (value === undefined) return;
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new RangeError(`route ${route.dst}: ${field} must be an integer ${min}..${max}, got ${value}`);
+  if (route.table !== undefined) checkInteger(route, 'table', route.table, 0, 0xffffffff);
+  if (route.protocol !== undefined) checkInteger(route, 'protocol', route.protocol, 0, 255);
+  if (route.metric !== undefined) checkInteger(route, 'metric', route.metric, 0, 0xffffffff);
+  const hops = route.nextHops;
+  if (hops !== undefined) {
+    for (let i = 0; i < hops.length; i++) {
+      const weight = hops[i]!.weight;
+      if (weight !== undefined) checkInteger(route, `nextHops[${i}].weight`, weight, 1, 256);
     }
-  };
-  check('table', route.table, 0xffffffff);
-  check('protocol', route.protocol, 255);
-  check('metric', route.metric, 0xffffffff);
-  route.nextHops?.forEach((hop, i) => {
-    check(`nextHops[${i}].weight`, hop.weight, 256, 1);
-  });
-  if (!(route.type in KERNEL_TYPE)) throw new RangeError(`route ${route.dst}: unknown type '${route.type}'`);
-  if (!(route.scope in KERNEL_SCOPE))
+  }
+  if (!Object.hasOwn(KERNEL_TYPE, route.type))
+    throw new RangeError(`route ${route.dst}: unknown type '${route.type}'`);
+  if (!Object.hasOwn(KERNEL_SCOPE, route.scope))
     throw new RangeError(`route ${route.dst}: unknown scope '${route.scope}'`);
+}
+
+function checkInteger(route: KernelRoute, field: string, value: number, min: number, max: number): void {
+  if (Number.isInteger(value) && value >= min && value <= max) return;
+  throw new RangeError(`route ${route.dst}: ${field} must be an integer ${min}..${max}, got ${value}`);
 }
 
 function attributeSize(payloadLength: number): number {

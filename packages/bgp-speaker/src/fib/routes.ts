@@ -2,7 +2,14 @@
 // errors (prefix, gateway family, IPv6 link-local without a device), the kernel route we write for an
 // entry, and whether a route read back from the kernel already is what we want.
 
-import { AddressError, addressFamily, canonicalCidr, type KernelRoute, parseCidr } from '@caracal/kernel';
+import {
+  AddressError,
+  addressFamily,
+  canonicalCidr,
+  type KernelRoute,
+  parseCidr,
+  quickIPv4,
+} from '@caracal/kernel';
 import type { FibEntry, FibNextHop } from './types.js';
 
 /** The route protocol caracal-bgpd uses unless configured otherwise (unassigned in rt_protos). */
@@ -14,6 +21,7 @@ export class FibEntryError extends Error {
 
 /** Canonical text of a prefix (the FIB's key); throws FibEntryError naming the prefix. */
 export function canonicalFibPrefix(prefix: string): string {
+  if (isCanonicalIpv4Prefix(prefix)) return prefix;
   try {
     return canonicalCidr(prefix);
   } catch (error) {
@@ -33,9 +41,24 @@ export function kernelRouteFor(
   if (entry.kind !== 'unicast') {
     throw new FibEntryError(`${prefix}: unknown FIB entry kind '${(entry as { kind: unknown }).kind}'`);
   }
-  const family = parseCidr(prefix).family;
+  const family = isCanonicalIpv4Prefix(prefix) ? 4 : parseCidr(prefix).family;
   if (!Array.isArray(entry.nextHops) || entry.nextHops.length === 0) {
     throw new FibEntryError(`${prefix}: a unicast entry needs at least one next hop`);
+  }
+  if (entry.nextHops.length === 1) {
+    // The common case (one next hop shared by many prefixes): checked once, then found in checkedHops.
+    const hop = checkedHop(prefix, family, entry.nextHops[0] as FibNextHop, 0);
+    if (hop.device === undefined) {
+      return {
+        dst: prefix,
+        table: owner.table,
+        protocol: owner.protocol,
+        scope: 'universe',
+        type: 'unicast',
+        gateway: hop.gateway,
+      };
+    }
+    return { ...base, type: 'unicast', gateway: hop.gateway, device: hop.device };
   }
   const hops = uniqueHops(entry.nextHops.map((hop, index) => checkedHop(prefix, family, hop, index)));
   if (hops.length === 1) {
@@ -79,7 +102,27 @@ function hopsOf(route: KernelRoute): { gateway: string | undefined; device: stri
   return [{ gateway: route.gateway, device: route.device }];
 }
 
+/**
+ * Next hops already checked, by family, gateway text and device: the same few gateways come with
+ * thousands of prefixes. Bounded: emptied when it is full.
+ */
+const checkedHops = new Map<string, FibNextHop>();
+const CHECKED_HOPS_MAX = 1024;
+
 function checkedHop(prefix: string, family: 4 | 6, hop: FibNextHop, index: number): FibNextHop {
+  if (typeof hop?.gateway === 'string' && (hop.device === undefined || typeof hop.device === 'string')) {
+    const key = `${family}${hop.gateway}%${hop.device ?? ''}`;
+    const known = checkedHops.get(key);
+    if (known !== undefined) return known;
+    const checked = checkHop(prefix, family, hop, index);
+    if (checkedHops.size >= CHECKED_HOPS_MAX) checkedHops.clear();
+    checkedHops.set(key, checked);
+    return checked;
+  }
+  return checkHop(prefix, family, hop, index);
+}
+
+function checkHop(prefix: string, family: 4 | 6, hop: FibNextHop, index: number): FibNextHop {
   const where = `${prefix}: nextHops[${index}]`;
   if (typeof hop?.gateway !== 'string') throw new FibEntryError(`${where}.gateway must be an address`);
   let gatewayFamily: 4 | 6;
@@ -123,4 +166,24 @@ function uniqueHops(hops: FibNextHop[]): FibNextHop[] {
 /** fe80::/10, for an address in canonical text (the first hextet is fe80..febf). */
 export function isIpv6LinkLocal(canonicalAddress: string): boolean {
   return /^fe[89ab][0-9a-f]:/.test(canonicalAddress);
+}
+
+/** True for canonical IPv4 CIDR text (`a.b.c.d/n`, no leading zeros, host bits zero), checked quickly. */
+function isCanonicalIpv4Prefix(text: string): boolean {
+  const slash = text.indexOf('/');
+  if (slash < 7 || slash > 15) return false;
+  const address = quickIPv4(text, 0, slash);
+  if (address === undefined) return false;
+  const lengthText = text.length - slash - 1;
+  if (lengthText < 1 || lengthText > 2) return false;
+  const first = text.charCodeAt(slash + 1) - 48;
+  if (first < 0 || first > 9) return false;
+  let length = first;
+  if (lengthText === 2) {
+    const second = text.charCodeAt(slash + 2) - 48;
+    if (first === 0 || second < 0 || second > 9) return false;
+    length = first * 10 + second;
+  }
+  if (length > 32) return false;
+  return length === 32 || (address & (0xffffffff >>> length)) === 0;
 }
