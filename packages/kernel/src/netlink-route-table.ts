@@ -304,8 +304,10 @@ export class NetlinkRouteTable implements RouteTable {
     });
     const interfaceIndex = (name: string) => this.interfaceIndex(name);
     // Encoded and handed to the writer a chunk at a time: the writer sends a full chunk at once, so the
-    // kernel takes the first routes of a large batch while the rest are still being encoded.
+    // kernel takes the first routes of a large batch while the rest are still being encoded; while the
+    // writer has more queued than it can send, the answers that let it go on are read before encoding more.
     for (let start = 0; start < ops.length; start += SUBMIT_CHUNK) {
+      if (this.writer.queued() >= SUBMIT_CHUNK) await nextTurn();
       const requests: WriteRequest[] = [];
       const end = Math.min(ops.length, start + SUBMIT_CHUNK);
       for (let index = start; index < end; index++) {
@@ -401,19 +403,35 @@ export class NetlinkRouteTable implements RouteTable {
     if (!type) return undefined;
     const dstBytes = fields.dst ?? Buffer.alloc(family === 4 ? 4 : 16);
     const device = fields.oif !== undefined ? this.linksByIndex.get(fields.oif)?.name : undefined;
-    const route: KernelRoute = {
-      dst: formatCidr(dstBytes, fields.dstLen),
+    const route: { -readonly [K in keyof KernelRoute]: KernelRoute[K] } = {
+      dst:
+        dstBytes.length === 4 ? ipv4CidrText(dstBytes, fields.dstLen) : formatCidr(dstBytes, fields.dstLen),
       table: fields.table,
       protocol: fields.protocol,
       type,
       scope: fields.scope === 253 ? 'link' : fields.scope === 254 ? 'host' : 'universe',
-      ...(device ? { device } : {}),
-      ...(fields.gateway ? { gateway: bytesToAddress(fields.gateway) } : {}),
-      ...(fields.flags & RTNH_F_ONLINK ? { onlink: true } : {}),
-      ...(fields.multipath ? { nextHops: this.decodeMultipath(fields.multipath) } : {}),
-      ...(fields.priority ? { metric: fields.priority } : {}),
     };
+    if (device) route.device = device;
+    if (fields.gateway) route.gateway = this.gatewayText(fields.gateway);
+    if (fields.flags & RTNH_F_ONLINK) route.onlink = true;
+    if (fields.multipath) route.nextHops = this.decodeMultipath(fields.multipath);
+    if (fields.priority) route.metric = fields.priority;
     return route;
+  }
+
+  /** Gateway texts by their bytes: the same few gateways come with every notification of a bulk install. */
+  private readonly gatewayTexts = new Map<string, string>();
+
+  private gatewayText(bytes: Buffer): string {
+    if (bytes.length !== 4) return bytesToAddress(bytes);
+    const key = bytes.toString('latin1');
+    let text = this.gatewayTexts.get(key);
+    if (text === undefined) {
+      text = bytesToAddress(bytes);
+      if (this.gatewayTexts.size >= 1024) this.gatewayTexts.clear();
+      this.gatewayTexts.set(key, text);
+    }
+    return text;
   }
 
   private toEvent(type: number, body: Buffer): KernelEvent | undefined {
@@ -443,6 +461,11 @@ export class NetlinkRouteTable implements RouteTable {
   }
 }
 
+/** `a.b.c.d/n` of 4 address bytes (a route notification's destination), without the generic formatter. */
+function ipv4CidrText(bytes: Uint8Array, length: number): string {
+  return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}/${length}`;
+}
+
 /** The error of one op from the kernel's answer (undefined = done); a missing route deletes fine. */
 function outcomeError(op: RouteOp, errno: number, reason: string | undefined): KernelError | undefined {
   if (errno === 0) return undefined;
@@ -450,6 +473,11 @@ function outcomeError(op: RouteOp, errno: number, reason: string | undefined): K
   if (op.op === 'delete' && reason === undefined && (name === 'ESRCH' || name === 'ENOENT')) return undefined;
   const context = `${op.op === 'replace' ? 'cannot program' : 'cannot delete'} route ${describeRoute(op.route)}`;
   return reason === undefined ? refusal(context, errno) : new KernelError(`${context}: ${reason}`, name);
+}
+
+/** Resolves on the next turn of the event loop (after its I/O). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function asError(error: unknown): Error {

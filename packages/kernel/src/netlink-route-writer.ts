@@ -73,11 +73,18 @@ const LISTENER_STALL_MS = 200;
 const TYPICAL_ACK_COST = 768;
 const ESHUTDOWN = 108;
 
-interface InFlight {
-  readonly request: WriteRequest;
-  readonly cost: number;
-  /** On the last request of a datagram (the one with NLM_F_ACK): the sequence numbers of the others. */
-  readonly earlier?: readonly number[];
+/**
+ * One sent datagram: its requests carry consecutive sequence numbers from `firstSeq`. The kernel answers
+ * in order: a refusal for each refused request, then the acknowledgement of the last one, which settles
+ * every request of the datagram not refused before it.
+ */
+interface SentDatagram {
+  readonly firstSeq: number;
+  readonly requests: WriteRequest[];
+  /** Requests of it already settled (refused), by position; allocated at the first refusal. */
+  refused: Uint8Array | undefined;
+  /** Its requests not settled yet. */
+  open: number;
 }
 
 export class RouteWriter {
@@ -90,7 +97,11 @@ export class RouteWriter {
   private readonly maxDatagramBytes: number;
   private queue: WriteRequest[] = [];
   private queueHead = 0;
-  private readonly inFlight = new Map<number, InFlight>();
+  /** Datagrams sent and not fully answered, oldest first (from sentHead). */
+  private sent: SentDatagram[] = [];
+  private sentHead = 0;
+  /** Requests sent and not answered yet. */
+  private inFlight = 0;
   private nextSeq = 1;
   private flushScheduled = false;
   private referenced = false;
@@ -128,18 +139,18 @@ export class RouteWriter {
     else this.scheduleFlush();
   }
 
+  /** Requests queued and not sent yet. */
+  queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.stopWaking();
     clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
-    const pending = [
-      ...[...this.inFlight.values()].map((f) => f.request),
-      ...this.queue.slice(this.queueHead),
-    ];
-    this.inFlight.clear();
-    this.inFlightCost = 0;
+    const pending = [...this.takeOutstanding(), ...this.queue.slice(this.queueHead)];
     this.queue = [];
     this.queueHead = 0;
     this.socket?.close();
@@ -183,34 +194,35 @@ export class RouteWriter {
     if (this.closed) return;
     const socket = this.open();
     while (this.queueHead < this.queue.length && this.hasRoomFor(this.queue[this.queueHead]!)) {
+      // Consecutive sequence numbers within a datagram: no wrap-around inside one.
+      if (this.nextSeq > 0xffffffff - MAX_REQUESTS_PER_DATAGRAM) this.nextSeq = 1;
+      const firstSeq = this.nextSeq;
+      const requests: WriteRequest[] = [];
       const parts: Buffer[] = [];
-      const sent: number[] = [];
       let bytes = 0;
       while (this.queueHead < this.queue.length) {
         const request = this.queue[this.queueHead]!;
-        if (!this.hasRoomFor(request)) break;
-        if (parts.length > 0 && bytes + request.bytes.length > this.maxDatagramBytes) break;
-        if (parts.length >= MAX_REQUESTS_PER_DATAGRAM) break;
+        if (requests.length > 0 && !this.hasRoomFor(request)) break;
+        if (requests.length > 0 && bytes + request.bytes.length > this.maxDatagramBytes) break;
+        if (requests.length >= MAX_REQUESTS_PER_DATAGRAM) break;
         this.queueHead++;
-        const seq = this.takeSeq();
+        const seq = this.nextSeq++;
         request.bytes.writeUInt16LE(request.bytes.readUInt16LE(6) & ~NLM_F_ACK, 6);
         request.bytes.writeUInt32LE(seq, 8);
         request.bytes.writeUInt32LE(this.portId >>> 0, 12);
-        const cost = ackCost(request.bytes.length);
-        this.inFlight.set(seq, { request, cost });
-        this.inFlightCost += cost;
+        this.inFlight++;
+        this.inFlightCost += ackCost(request.bytes.length);
+        requests.push(request);
         parts.push(request.bytes);
-        sent.push(seq);
         bytes += request.bytes.length;
       }
       // The last request of the datagram carries NLM_F_ACK: its answer vouches for the ones before it.
-      const lastSeq = sent[sent.length - 1]!;
       const last = parts[parts.length - 1]!;
       last.writeUInt16LE(last.readUInt16LE(6) | NLM_F_ACK, 6);
-      const lastEntry = this.inFlight.get(lastSeq)!;
-      this.inFlight.set(lastSeq, { ...lastEntry, earlier: sent.slice(0, -1) });
+      const datagram: SentDatagram = { firstSeq, requests, refused: undefined, open: requests.length };
+      this.sent.push(datagram);
       socket.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes), {}, (error) => {
-        if (error) this.sendFailed(sent, error);
+        if (error) this.sendFailed(datagram, error);
       });
     }
     if (this.queueHead === this.queue.length) {
@@ -220,7 +232,7 @@ export class RouteWriter {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }
-    if (this.queueHead < this.queue.length && this.inFlight.size === 0) this.waitForListeners();
+    if (this.queueHead < this.queue.length && this.inFlight === 0) this.waitForListeners();
     this.updateRef();
   }
 
@@ -230,16 +242,14 @@ export class RouteWriter {
    */
   private hasRoomFor(request: WriteRequest): boolean {
     if (this.listenersBehind()) return false;
-    if (this.inFlight.size === 0) return true;
-    return (
-      this.inFlight.size < this.window && this.inFlightCost + ackCost(request.bytes.length) <= this.ackBudget
-    );
+    if (this.inFlight === 0) return true;
+    return this.inFlight < this.window && this.inFlightCost + ackCost(request.bytes.length) <= this.ackBudget;
   }
 
   /** True when the slowest listener has `maxUnread` of our changes, counting those in flight, unread. */
   private listenersBehind(): boolean {
     const unread = this.listeners?.unread();
-    return unread !== undefined && unread + this.inFlight.size >= this.listeners!.maxUnread();
+    return unread !== undefined && unread + this.inFlight >= this.listeners!.maxUnread();
   }
 
   /**
@@ -258,20 +268,6 @@ export class RouteWriter {
     }, LISTENER_STALL_MS);
   }
 
-  private forget(seq: number): WriteRequest | undefined {
-    const entry = this.inFlight.get(seq);
-    if (!entry) return undefined;
-    this.inFlight.delete(seq);
-    this.inFlightCost -= entry.cost;
-    return entry.request;
-  }
-
-  private takeSeq(): number {
-    const seq = this.nextSeq;
-    this.nextSeq = this.nextSeq >= 0xffffffff ? 1 : this.nextSeq + 1;
-    return seq;
-  }
-
   private receive(datagram: Buffer): void {
     this.acknowledged = 0;
     parseReplies(datagram, (reply) => this.onReply(reply));
@@ -282,7 +278,7 @@ export class RouteWriter {
     // in one event-loop turn instead of one window per turn, however busy the turns are with other work.
     if (
       this.queueHead < this.queue.length &&
-      this.inFlight.size <= this.window >> 1 &&
+      this.inFlight <= this.window >> 1 &&
       this.inFlightCost <= this.ackBudget >> 1
     ) {
       this.flush();
@@ -293,30 +289,85 @@ export class RouteWriter {
 
   private onReply(reply: NetlinkReply): void {
     if (reply.type !== NLMSG_ERROR) return;
-    const entry = this.inFlight.get(reply.seq);
-    if (!entry) return; // not ours (or already failed by a socket error)
-    this.forget(reply.seq);
-    if (reply.errno === 0) this.acknowledged++;
-    entry.request.settle(reply.errno);
-    // The kernel answered the datagram's last request, so it processed all before it, in order; their
-    // refusals came first. Whatever is left of them succeeded.
-    for (const seq of entry.earlier ?? []) {
-      const request = this.forget(seq);
-      if (!request) continue;
-      this.acknowledged++;
-      request.settle(0);
+    // Answers come in order, so their datagram is the oldest one (or, rarely, one after it).
+    for (let at = this.sentHead; at < this.sent.length; at++) {
+      const datagram = this.sent[at]!;
+      const position = reply.seq - datagram.firstSeq;
+      if (position < 0 || position >= datagram.requests.length) continue;
+      if (datagram.refused?.[position] === 1) return;
+      if (position < datagram.requests.length - 1) {
+        // A refusal of one request before the last: the others are still to be answered.
+        datagram.refused ??= new Uint8Array(datagram.requests.length);
+        datagram.refused[position] = 1;
+        this.settle(datagram, position, reply.errno);
+        return;
+      }
+      // The kernel answered the datagram's last request, so it processed all before it, in order; their
+      // refusals came first. Whatever is left of them succeeded.
+      this.removeSent(at);
+      for (let index = 0; index < position; index++) {
+        if (datagram.refused?.[index] !== 1) this.settle(datagram, index, 0);
+      }
+      this.settle(datagram, position, reply.errno);
+      return;
+    }
+    // Not ours (or already failed by a socket error).
+  }
+
+  /** Settles one request of a sent datagram (counting the changes listeners will be told of). */
+  private settle(datagram: SentDatagram, index: number, errno: number, reason?: string): void {
+    const request = datagram.requests[index]!;
+    datagram.open--;
+    this.inFlight--;
+    this.inFlightCost -= ackCost(request.bytes.length);
+    if (errno === 0) this.acknowledged++;
+    request.settle(errno, reason);
+  }
+
+  private removeSent(at: number): void {
+    if (at === this.sentHead) {
+      this.sent[at] = undefined as unknown as SentDatagram;
+      this.sentHead++;
+      if (this.sentHead === this.sent.length) {
+        this.sent = [];
+        this.sentHead = 0;
+      } else if (this.sentHead > 1024) {
+        this.sent = this.sent.slice(this.sentHead);
+        this.sentHead = 0;
+      }
+    } else {
+      this.sent.splice(at, 1);
     }
   }
 
+  /** Every request sent and not settled, taken out of the bookkeeping (to be failed by the caller). */
+  private takeOutstanding(): WriteRequest[] {
+    const outstanding: WriteRequest[] = [];
+    for (let at = this.sentHead; at < this.sent.length; at++) {
+      const datagram = this.sent[at]!;
+      datagram.requests.forEach((request, index) => {
+        if (datagram.refused?.[index] !== 1) outstanding.push(request);
+      });
+    }
+    this.sent = [];
+    this.sentHead = 0;
+    this.inFlight = 0;
+    this.inFlightCost = 0;
+    return outstanding;
+  }
+
   private sendFailed(
-    seqs: readonly number[],
+    datagram: SentDatagram,
     error: { code?: string; errno?: number; message: string },
   ): void {
-    const errno = Math.abs(error.errno ?? 0) || 5;
-    for (const seq of seqs) {
-      const request = this.forget(seq);
-      if (!request) continue;
-      request.settle(errno, `sendmsg failed: ${error.code ?? error.message}`);
+    const at = this.sent.indexOf(datagram, this.sentHead);
+    if (at >= 0) {
+      this.removeSent(at);
+      const errno = Math.abs(error.errno ?? 0) || 5;
+      const reason = `sendmsg failed: ${error.code ?? error.message}`;
+      for (let index = 0; index < datagram.requests.length; index++) {
+        if (datagram.refused?.[index] !== 1) this.settle(datagram, index, errno, reason);
+      }
     }
     if (this.queueHead < this.queue.length) this.scheduleFlush();
     this.updateRef();
@@ -324,9 +375,7 @@ export class RouteWriter {
 
   /** A receive error: the outcome of what is outstanding is unknown; fail it and start over on a new socket. */
   private socketError(error: { code?: string; errno?: number; message: string }): void {
-    const outstanding = [...this.inFlight.values()].map((f) => f.request);
-    this.inFlight.clear();
-    this.inFlightCost = 0;
+    const outstanding = this.takeOutstanding();
     this.socket?.close();
     this.socket = undefined;
     for (const request of outstanding) {
@@ -337,7 +386,7 @@ export class RouteWriter {
 
   /** Keeps the process alive exactly while something is queued or awaiting the kernel. */
   private updateRef(): void {
-    const busy = this.inFlight.size > 0 || this.queueHead < this.queue.length;
+    const busy = this.inFlight > 0 || this.queueHead < this.queue.length;
     if (busy === this.referenced || !this.socket) return;
     this.referenced = busy;
     if (busy) this.socket.ref();

@@ -174,7 +174,9 @@ export function decodeRouteMessage(body: Buffer): RouteMessageFields | undefined
     }
     offset += align4(length);
   }
-  return {
+  // One shape for every message (absent attributes are left out, not undefined): cheaper than spreads
+  // for the 100k notifications of a bulk install.
+  const fields: Mutable<RouteMessageFields> = {
     family: body[0]!,
     dstLen: body[1]!,
     table,
@@ -182,13 +184,16 @@ export function decodeRouteMessage(body: Buffer): RouteMessageFields | undefined
     scope: body[6]!,
     type: body[7]!,
     flags: body.readUInt32LE(8),
-    ...(dst ? { dst } : {}),
-    ...(oif !== undefined ? { oif } : {}),
-    ...(gateway ? { gateway } : {}),
-    ...(priority !== undefined ? { priority } : {}),
-    ...(multipath ? { multipath } : {}),
   };
+  if (dst) fields.dst = dst;
+  if (oif !== undefined) fields.oif = oif;
+  if (gateway) fields.gateway = gateway;
+  if (priority !== undefined) fields.priority = priority;
+  if (multipath) fields.multipath = multipath;
+  return fields;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Calls `onMessage` with the type and body of each complete netlink message of a datagram. */
 export function forEachMessage(datagram: Buffer, onMessage: (type: number, body: Buffer) => void): void {

@@ -52,6 +52,9 @@ export interface KernelFibStats extends FibStats {
   readonly lastError: string | null;
 }
 
+/** Dirty prefixes that start an apply round at once, without waiting for the throttle's timer. */
+const EAGER_ROUND_PREFIXES = 1024;
+
 interface RetryState {
   attempts: number;
   dueAt: number;
@@ -175,6 +178,13 @@ export class KernelFib implements ForwardingTable {
     }
     this.retries.delete(key);
     this.dirty.add(key);
+    if (this.dirty.size >= EAGER_ROUND_PREFIXES && this.running === undefined) {
+      // Many prefixes in one busy turn of the event loop (a full table arriving): start writing them now
+      // rather than when the throttle's timer gets its turn, which the rest of the table would delay.
+      this.cancelApplyTimer();
+      this.runApplyLoop();
+      return;
+    }
     this.scheduleApply();
   }
 
