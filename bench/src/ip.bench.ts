@@ -5,13 +5,14 @@
 // GC before each run. Reported as prefixes/s (medians) and new/old time ratios of the medians and of the
 // best runs (below 1.00x: the new code is faster; the best run is the steadier figure on a busy machine).
 // Run: bench/run ip (or node --expose-gc bench/dist/src/ip.bench.js).
-import { type BgpPrefix, formatPrefix, parsePrefix } from '@caracal/bgp-speaker';
+import { type BgpPrefix, formatPrefix, ipv4Mask, maskPrefix, parsePrefix } from '@caracal/bgp-speaker';
 
 const RUNS = 11;
 const IPV4_PREFIXES = 1_000_000;
 const IPV6_PREFIXES = 100_000;
 
-// ---- Baseline: the codec's text functions before @caracal/ip (31427ce packages/bgp-speaker/src/codec/prefix.ts)
+// ---- Baseline: the codec's text functions before @caracal/ip (31427ce packages/bgp-speaker/src/codec/prefix.ts).
+// maskPrefix and ipv4Mask, which did not change, are the codec's own.
 
 function baselineIpv4ToString(address: number): string {
   return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
@@ -92,29 +93,11 @@ function baselineParseIpv6(text: string): Uint8Array {
   return bytes;
 }
 
-const BASELINE_MASKS = new Uint32Array(33);
-for (let length = 1; length <= 32; length++) BASELINE_MASKS[length] = (0xffffffff << (32 - length)) >>> 0;
-const baselineIpv4Mask = (length: number) => BASELINE_MASKS[length] ?? 0;
-
-function baselineMaskPrefix<P extends BgpPrefix>(prefix: P): P {
-  if (prefix.afi === 1) {
-    const masked = (prefix.address & baselineIpv4Mask(prefix.length)) >>> 0;
-    return masked === prefix.address ? prefix : { ...prefix, address: masked };
-  }
-  const bytes = new Uint8Array(16);
-  const full = prefix.length >>> 3;
-  bytes.set(prefix.address.subarray(0, full));
-  const rest = prefix.length & 7;
-  if (rest) bytes[full] = (prefix.address[full] ?? 0) & (0xff << (8 - rest));
-  return { ...prefix, address: bytes };
-}
-
 function baselineFormatPrefix(prefix: BgpPrefix): string {
-  const masked = baselineMaskPrefix(prefix);
-  const text =
-    masked.afi === 1
-      ? `${baselineIpv4ToString(masked.address)}/${masked.length}`
-      : `${baselineIpv6ToString(masked.address)}/${masked.length}`;
+  const masked = maskPrefix(prefix);
+  const address =
+    masked.afi === 1 ? baselineIpv4ToString(masked.address) : baselineIpv6ToString(masked.address);
+  const text = `${address}/${masked.length}`;
   return prefix.pathId === undefined ? text : `${text} path-id ${prefix.pathId}`;
 }
 
@@ -130,13 +113,13 @@ function baselineParsePrefix(text: string, pathId?: number): BgpPrefix {
   if (addressText.includes(':')) {
     if (length > 128) throw new RangeError(`invalid prefix "${text}": IPv6 length ${length} > 128`);
     const prefix = { afi: 2 as const, address: baselineParseIpv6(addressText), length };
-    if (baselineMaskPrefix(prefix).address.some((byte, i) => byte !== prefix.address[i]))
+    if (maskPrefix(prefix).address.some((byte, i) => byte !== prefix.address[i]))
       throw new RangeError(`invalid prefix "${text}": host bits set beyond /${length}`);
     return withPath(prefix);
   }
   if (length > 32) throw new RangeError(`invalid prefix "${text}": IPv4 length ${length} > 32`);
   const address = baselineParseIpv4(addressText);
-  if ((address & baselineIpv4Mask(length)) >>> 0 !== address)
+  if ((address & ipv4Mask(length)) >>> 0 !== address)
     throw new RangeError(`invalid prefix "${text}": host bits set beyond /${length}`);
   return withPath({ afi: 1, address, length });
 }
@@ -175,7 +158,7 @@ function ipv6Prefixes(count: number): BgpPrefix[] {
     for (let i = 0; i < 16; i++) address[i] = next() % 3 === 0 ? 0 : next() & 0xff;
     address[0] = 0x20 | (address[0]! & 0x1f);
     const prefix: BgpPrefix = { afi: 2, address, length };
-    return { afi: 2, address: baselineMaskPrefix(prefix).address, length };
+    return { afi: 2, address: maskPrefix(prefix).address, length };
   });
 }
 
