@@ -111,6 +111,9 @@ export class AdjRibIn {
   /** The facts of the last attribute set stored (one set per UPDATE: looked up once, not per prefix). */
   #lastAttributes: RouteAttributes | undefined;
   #lastFacts: PathFacts | undefined;
+  /** The last IPv4 next hop and its text: one string per next hop, not per UPDATE. */
+  #lastNextHop = -1;
+  #lastNextHopText: string | undefined;
 
   constructor(
     readonly peer: PeerInfo,
@@ -144,7 +147,7 @@ export class AdjRibIn {
       else if (attribute.kind === 'mp-reach') {
         announced.push(...attribute.nlri);
         mpNextHop = nextHopText(attribute.nextHop);
-      } else if (attribute.kind === 'next-hop') ipv4NextHop = ipv4ToString(attribute.address);
+      } else if (attribute.kind === 'next-hop') ipv4NextHop = this.#ipv4Text(attribute.address);
       else list.push(attribute);
     }
     for (const prefix of withdrawn) this.#remove(prefix, changes);
@@ -171,6 +174,15 @@ export class AdjRibIn {
       this.#store(prefix, received, false, changes);
     }
     return this.#result(changes, undefined);
+  }
+
+  /** The text of an IPv4 next hop, the same string as last time when it is the same address. */
+  #ipv4Text(address: number): string {
+    if (address !== this.#lastNextHop || this.#lastNextHopText === undefined) {
+      this.#lastNextHop = address;
+      this.#lastNextHopText = ipv4ToString(address);
+    }
+    return this.#lastNextHopText;
   }
 
   /** Graceful restart (RFC 4724): the peer restarted; keep its paths but mark them stale. */

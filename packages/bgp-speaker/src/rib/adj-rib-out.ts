@@ -132,13 +132,19 @@ export interface UpdateGroupView {
 
 /** The export rules' result for one Loc-RIB attribute set and source kind, before the export policy. */
 interface ExportRuleResult {
-  readonly prePolicy: RouteAttributes;
+  /** The source kind it is for (see `exportSubkey`). */
+  readonly subkey: number;
+  /** Undefined: not advertised. */
+  readonly prePolicy: RouteAttributes | undefined;
   /** The outbound set when the policy returns `prePolicy` unchanged (computed on first use). */
   final: RouteAttributes | undefined;
 }
 
-/** Export rule results per Loc-RIB attribute set object, then by source kind (see `exportSubkey`). */
-type ExportRulesCache = WeakMap<RouteAttributes, Map<number, ExportRuleResult | null>>;
+/**
+ * Export rule results per Loc-RIB attribute set object: the one source kind's (the usual case: no Map per
+ * set), or a Map by source kind (see `exportSubkey`) when a set comes from several kinds of source.
+ */
+type ExportRulesCache = WeakMap<RouteAttributes, ExportRuleResult | Map<number, ExportRuleResult>>;
 
 class UpdateGroup {
   readonly members = new Map<string, Member>();
@@ -272,19 +278,30 @@ export class AdjRibOut {
 
   /** exportAttributes with the export rules' result remembered in `cache` (the flush's hot path). */
   #export(cache: ExportRulesCache, template: ExportPeer, best: LocRibPath): RouteAttributes | undefined {
-    let bySubkey = cache.get(best.attributes);
-    if (bySubkey === undefined) {
-      bySubkey = new Map();
-      cache.set(best.attributes, bySubkey);
-    }
     const subkey = exportSubkey(best);
-    let rules = bySubkey.get(subkey);
-    if (rules === undefined) {
-      const prePolicy = this.#exportRules(best, template);
-      rules = prePolicy === undefined ? null : { prePolicy, final: undefined };
-      bySubkey.set(subkey, rules);
+    const slot = cache.get(best.attributes);
+    let rules: ExportRuleResult | undefined;
+    if (slot === undefined) {
+      rules = this.#ruleResult(best, template, subkey);
+      cache.set(best.attributes, rules);
+    } else if (slot instanceof Map) {
+      rules = slot.get(subkey);
+      if (rules === undefined) {
+        rules = this.#ruleResult(best, template, subkey);
+        slot.set(subkey, rules);
+      }
+    } else if (slot.subkey === subkey) rules = slot;
+    else {
+      rules = this.#ruleResult(best, template, subkey);
+      cache.set(
+        best.attributes,
+        new Map([
+          [slot.subkey, slot],
+          [subkey, rules],
+        ]),
+      );
     }
-    if (rules === null) return undefined;
+    if (rules.prePolicy === undefined) return undefined;
     const verdict = template.exportPolicy({
       prefix: best.prefix,
       attributes: rules.prePolicy,
@@ -294,6 +311,10 @@ export class AdjRibOut {
     if (verdict.attributes !== rules.prePolicy) return finishExport(verdict.attributes, template);
     rules.final ??= finishExport(rules.prePolicy, template);
     return rules.final;
+  }
+
+  #ruleResult(best: LocRibPath, template: ExportPeer, subkey: number): ExportRuleResult {
+    return { subkey, prePolicy: this.#exportRules(best, template), final: undefined };
   }
 
   /** RFC 4271 §5 / RFC 4456 export rules (before the export policy), or undefined when not advertised. */
