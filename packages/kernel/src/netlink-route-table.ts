@@ -307,7 +307,7 @@ export class NetlinkRouteTable implements RouteTable {
     // kernel takes the first routes of a large batch while the rest are still being encoded; while the
     // writer has more queued than it can send, the answers that let it go on are read before encoding more.
     for (let start = 0; start < ops.length; start += SUBMIT_CHUNK) {
-      if (this.writer.queued() >= SUBMIT_CHUNK) await nextTurn();
+      if (this.writer.queued() >= SUBMIT_CHUNK) await this.writer.whenQueuedBelow(SUBMIT_CHUNK);
       const requests: WriteRequest[] = [];
       const end = Math.min(ops.length, start + SUBMIT_CHUNK);
       for (let index = start; index < end; index++) {
@@ -473,11 +473,6 @@ function outcomeError(op: RouteOp, errno: number, reason: string | undefined): K
   if (op.op === 'delete' && reason === undefined && (name === 'ESRCH' || name === 'ENOENT')) return undefined;
   const context = `${op.op === 'replace' ? 'cannot program' : 'cannot delete'} route ${describeRoute(op.route)}`;
   return reason === undefined ? refusal(context, errno) : new KernelError(`${context}: ${reason}`, name);
-}
-
-/** Resolves on the next turn of the event loop (after its I/O). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function asError(error: unknown): Error {

@@ -112,6 +112,8 @@ export class RouteWriter {
   private readonly stopWaking: () => void;
   /** Changes the kernel acknowledged in the datagram being read (each notified route listeners once). */
   private acknowledged = 0;
+  /** Callers of whenQueuedBelow waiting for the queue to shrink. */
+  private drainWaiters: { readonly below: number; readonly resolve: () => void }[] = [];
 
   constructor(
     private readonly options: RouteWriterOptions = {},
@@ -144,6 +146,12 @@ export class RouteWriter {
     return this.queue.length - this.queueHead;
   }
 
+  /** Resolves once fewer than `count` requests are queued and not sent (or the writer is closed). */
+  whenQueuedBelow(count: number): Promise<void> {
+    if (this.closed || this.queued() < count) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ below: count, resolve }));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -156,6 +164,7 @@ export class RouteWriter {
     this.socket?.close();
     this.socket = undefined;
     for (const request of pending) request.settle(ESHUTDOWN, 'the route table was closed');
+    this.wakeDrainWaiters();
   }
 
   private open(): RawNetlinkSocket {
@@ -234,6 +243,18 @@ export class RouteWriter {
     }
     if (this.queueHead < this.queue.length && this.inFlight === 0) this.waitForListeners();
     this.updateRef();
+    this.wakeDrainWaiters();
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const queued = this.queued();
+    const waiting = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const waiter of waiting) {
+      if (this.closed || queued < waiter.below) waiter.resolve();
+      else this.drainWaiters.push(waiter);
+    }
   }
 
   /**

@@ -1,11 +1,12 @@
 // The kernel FIB of caracal-bgpd: a ForwardingTable over a @caracal/kernel RouteTable (rtnetlink by
 // default). It only ever touches routes with our protocol number in our table. set() only records the
 // wish and marks the prefix dirty; a single apply loop coalesces the dirty prefixes (last write wins),
-// and writes them as ONE `RouteTable.applyBatch` per round on the next tick (or after a short throttle:
-// many requests per sendmsg, refusals mapped back to their prefix by op index), so 100k prefixes never
-// re-list the kernel. Failed writes are retried with exponential backoff; a route of ours removed behind
-// our back (by hand, or with its interface) is noticed through the route table's events (and a periodic
-// resync) and put back; a `resync` event (the table's events monitor lost events) re-reads our routes.
+// and writes them as ONE `RouteTable.applyBatch` per round on the next tick (or after a short throttle,
+// or at once when many are dirty: many requests per sendmsg, refusals mapped back to their prefix by op
+// index), so 100k prefixes never re-list the kernel. Failed writes are retried with exponential backoff;
+// a route of ours removed behind our back (by hand, or with its interface) is noticed through the route
+// table's events (and a periodic resync) and put back; a `resync` event (the table's events monitor lost
+// events) re-reads our routes.
 
 import {
   type KernelEvent,

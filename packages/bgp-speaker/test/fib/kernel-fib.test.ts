@@ -1,7 +1,8 @@
 // Unit tests of the kernel FIB over @caracal/kernel's FakeRouteTable: what reaches the "kernel" for
 // unicast, ECMP, blackhole and IPv6 link-local entries; coalescing; graceful-restart stale handling and
 // sweep; retries with backoff; interfaces that appear later; hand deletions put back; one applyBatch
-// per apply round with refusals mapped back to their prefix; a resync event (lost kernel events); stop.
+// per apply round with refusals mapped back to their prefix; a burst of dirty prefixes written without
+// waiting for the throttle; a resync event (lost kernel events); stop.
 import { FakeRouteTable, type KernelRoute } from '@caracal/kernel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKernelFib, FibEntryError, type KernelFib } from '../../src/fib/index.js';
@@ -129,6 +130,25 @@ describe('KernelFib', () => {
     fib.set('10.1.0.0/24', { kind: 'unicast', nextHops: [{ gateway: '192.0.2.9' }] });
     await fib.flush();
     expect(kernel.log.length).toBe(writes);
+  });
+
+  it('starts writing a burst of dirty prefixes at once instead of waiting for the throttle', async () => {
+    const kernel = tableWithLinks();
+    // A throttle far longer than the test: only the burst rule can write before stop.
+    const fib = newFib(kernel, { throttleMs: 600_000 });
+    await fib.start({ keepExisting: false });
+    fib.set('10.1.0.0/24', { kind: 'unicast', nextHops: [{ gateway: '192.0.2.1' }] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ours(kernel)).toHaveLength(0); // one prefix waits for the throttle
+    for (let i = 0; i < 1500; i++) {
+      fib.set(`10.${100 + (i >> 8)}.${i & 255}.0/24`, {
+        kind: 'unicast',
+        nextHops: [{ gateway: '192.0.2.1' }],
+      });
+    }
+    // The round began at the 1024th dirty prefix and went on with what came after it.
+    await waitFor('the burst in the kernel', () => ours(kernel).length === 1501);
+    expect(fib.stats()).toMatchObject({ desired: 1501, installed: 1501, synced: true });
   });
 
   it('removes a prefix set to null, and only our routes at a cold start', async () => {
