@@ -20,7 +20,7 @@ import { makeUpdate } from '../codec/update.js';
 import type { NextHopMode } from '../config/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { AttributeInterner } from './intern.js';
-import type { BestPathChange, LocRibPath } from './loc-rib.js';
+import { type BestPathChange, changeKey, type LocRibPath } from './loc-rib.js';
 import {
   communities,
   findAttribute,
@@ -242,7 +242,7 @@ export class AdjRibOut {
   /** Queues Loc-RIB best-path changes for every group; nothing is encoded until flush(). */
   enqueue(changes: readonly BestPathChange[]): void {
     if (this.#groups.size === 0) return;
-    const keys = changes.map((change) => ribKey(change.prefix));
+    const keys = changes.map(changeKey);
     for (const group of this.#groups.values())
       for (let i = 0; i < changes.length; i++) group.pending.set(keys[i]!, changes[i]!.best);
   }
@@ -277,8 +277,13 @@ export class AdjRibOut {
   }
 
   /** exportAttributes with the export rules' result remembered in `cache` (the flush's hot path). */
-  #export(cache: ExportRulesCache, template: ExportPeer, best: LocRibPath): RouteAttributes | undefined {
-    const subkey = exportSubkey(best);
+  #export(
+    cache: ExportRulesCache,
+    template: ExportPeer,
+    best: LocRibPath,
+    prefix: BgpPrefix = best.prefix,
+  ): RouteAttributes | undefined {
+    const subkey = exportSubkey(best, prefix);
     const slot = cache.get(best.attributes);
     let rules: ExportRuleResult | undefined;
     if (slot === undefined) {
@@ -303,7 +308,7 @@ export class AdjRibOut {
     }
     if (rules.prePolicy === undefined) return undefined;
     const verdict = template.exportPolicy({
-      prefix: best.prefix,
+      prefix,
       attributes: rules.prePolicy,
       prependAs: this.options.localAs,
     });
@@ -413,7 +418,9 @@ export class AdjRibOut {
     const announce = new Map<SentSet, Bucket>();
     const withdrawFrom = new Map<string, Bucket>();
     for (const [key, best] of group.pending) {
-      const exported = best === undefined ? undefined : this.#export(group.exportRules, group.template, best);
+      const bestPrefix = best?.prefix;
+      const exported =
+        best === undefined ? undefined : this.#export(group.exportRules, group.template, best, bestPrefix);
       const previous = group.sent.get(key);
       if (exported === undefined) {
         if (previous !== undefined) {
@@ -432,7 +439,7 @@ export class AdjRibOut {
       set.references++;
       if (previous !== undefined) this.#unref(group, previous);
       group.sent.set(key, set);
-      const prefix = withoutPathId(best!.prefix);
+      const prefix = withoutPathId(bestPrefix!);
       if (
         source !== undefined &&
         group.members.has(source) &&
@@ -529,10 +536,10 @@ const ROLE_INDEX: Readonly<Record<PeerRole, number>> = {
  * What the export rules read besides the attribute set: family, source role and, for iBGP-learned paths
  * (ORIGINATOR_ID when reflecting), the source's router id — as one number.
  */
-function exportSubkey(best: LocRibPath): number {
+function exportSubkey(best: LocRibPath, prefix: BgpPrefix): number {
   const role = peerRole(best.peer);
   const routerId = role === 'ibgp-client' || role === 'ibgp-nonclient' ? best.peer!.routerId : 0;
-  return routerId * 16 + ROLE_INDEX[role] * 2 + (best.prefix.afi === 1 ? 0 : 1);
+  return routerId * 16 + ROLE_INDEX[role] * 2 + (prefix.afi === 1 ? 0 : 1);
 }
 
 /** After the export policy: AS_TRANS for 2-octet peers, attributes in wire order. */

@@ -17,7 +17,6 @@ import {
 import { factsOf, RibPath } from './path.js';
 import {
   type PeerInfo,
-  prefixKey,
   type RibKey,
   type RouteAttributes,
   ribKey,
@@ -132,19 +131,37 @@ function previousDecision(previous: Previous): Decision<RibPath> | undefined {
   return previous instanceof RibPath ? onlyPath(previous) : previous;
 }
 
-/** A BestPathChange whose prefix text is made only when asked for (the FIB asks; the RIBs do not). */
+/**
+ * A BestPathChange that keeps the prefix's RibKey and makes the prefix object, its text and a one-path
+ * multipath list only when a consumer reads them (the Adj-RIB-Out reads the key, the FIB the rest).
+ */
 class Change implements BestPathChange {
+  readonly #multipath: readonly LocRibPath[] | undefined;
   constructor(
     readonly kind: 'added' | 'changed' | 'withdrawn',
-    readonly prefix: BgpPrefix,
+    readonly key: RibKey,
     readonly best: LocRibPath | undefined,
     readonly previous: LocRibPath | undefined,
-    readonly multipath: readonly LocRibPath[],
+    /** undefined: just [best] (or [] without best). */
+    multipath: readonly LocRibPath[] | undefined,
     readonly reason: DecisionStep | undefined,
-  ) {}
-  get prefixKey(): string {
-    return prefixKey(this.prefix);
+  ) {
+    this.#multipath = multipath;
   }
+  get prefix(): BgpPrefix {
+    return withoutPathId((this.best ?? this.previous)!.prefix);
+  }
+  get prefixKey(): string {
+    return ribKeyText(this.key);
+  }
+  get multipath(): readonly LocRibPath[] {
+    return this.#multipath ?? (this.best === undefined ? [] : [this.best]);
+  }
+}
+
+/** The RibKey of a change's prefix (kept by the Loc-RIB's own changes, computed for others). */
+export function changeKey(change: BestPathChange): RibKey {
+  return change instanceof Change ? change.key : ribKey(change.prefix);
 }
 
 export class LocRib {
@@ -206,12 +223,10 @@ export class LocRib {
       // The common cases without decision objects: at most one path before and after.
       if (!(stored instanceof MultiPathEntry) && (previous === undefined || previous instanceof RibPath)) {
         if (stored === undefined) {
-          out.push(
-            new Change('withdrawn', withoutPathId(previous!.prefix), undefined, previous, [], undefined),
-          );
+          out.push(new Change('withdrawn', key, undefined, previous, undefined, undefined));
         } else {
           const kind = previous === undefined ? 'added' : 'changed';
-          out.push(new Change(kind, withoutPathId(stored.prefix), stored, previous, [stored], 'only-path'));
+          out.push(new Change(kind, key, stored, previous, undefined, 'only-path'));
         }
         continue;
       }
@@ -219,8 +234,7 @@ export class LocRib {
       const after = decisionOf(stored);
       if (sameDecision(before, after)) continue;
       const kind = before === undefined ? 'added' : after === undefined ? 'withdrawn' : 'changed';
-      const prefix = withoutPathId((after ?? before)!.best.prefix);
-      out.push(new Change(kind, prefix, after?.best, before?.best, after?.multipath ?? [], after?.reason));
+      out.push(new Change(kind, key, after?.best, before?.best, after?.multipath ?? [], after?.reason));
     }
     return out;
   }
