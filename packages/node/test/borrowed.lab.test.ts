@@ -6,22 +6,22 @@
 // while Felix's blackhole of its block (proto 96) stays, and longest prefix wins, so pods on node1 and the
 // borrowing pod ping each other both ways; deleting the borrowed pod withdraws the /32 (bgpd.yaml and
 // node1's kernel) while the pods that remain still reach each other.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { etcdUnavailableReason } from '@caracal/datastore';
 import { labAvailable, waitUntil } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipv4CidrContains } from '../src/agent/blocks-state.js';
 import { type LabCluster, type LabClusterPod, startLabCluster } from '../src/index.js';
+import { buildForLab } from './build-for-lab.js';
 
 const lab = labAvailable();
 const etcdMissing = etcdUnavailableReason();
 const runnable = lab.available && etcdMissing === undefined;
 if (!runnable) console.log(`borrowed-address lab test skipped: ${lab.reason ?? etcdMissing}`);
 
-const repo = resolve(import.meta.dirname, '../../..');
 const name = `bor${randomBytes(3).toString('hex')}`;
 // Two blocks of two addresses: node1 and node2 each claim one when their agent starts.
 const POOL_CIDR = '10.244.0.0/30';
@@ -58,10 +58,7 @@ describe.skipIf(!runnable)('a pod address borrowed from another node’s block i
   let node1Block: string;
 
   beforeAll(async () => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', 'packages/node', 'packages/felix', 'packages/cni'], {
-      cwd: repo,
-      stdio: 'inherit',
-    });
+    await buildForLab(['packages/node', 'packages/felix', 'packages/cni']);
     cluster = await startLabCluster({
       name,
       nodes: 2,

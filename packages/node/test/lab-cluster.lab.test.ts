@@ -9,7 +9,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { etcdUnavailableReason } from '@caracal/datastore';
 import { labAvailable, waitUntil } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,13 +19,13 @@ import {
   LabUnreachableError,
   startLabCluster,
 } from '../src/index.js';
+import { buildForLab } from './build-for-lab.js';
 
 const lab = labAvailable();
 const etcdMissing = etcdUnavailableReason();
 const runnable = lab.available && etcdMissing === undefined;
 if (!runnable) console.log(`lab cluster test skipped: ${lab.reason ?? etcdMissing}`);
 
-const repo = resolve(import.meta.dirname, '../../..');
 const name = `lct${randomBytes(3).toString('hex')}`;
 let cluster: LabCluster | undefined;
 
@@ -53,10 +52,7 @@ describe.skipIf(!runnable)(
   'lab cluster of 2 nodes with real etcd, caracal-node, bgpd and the CNI plugin',
   () => {
     beforeAll(async () => {
-      execFileSync('pnpm', ['exec', 'tsc', '-b', 'packages/node', 'packages/felix', 'packages/cni'], {
-        cwd: repo,
-        stdio: 'inherit',
-      });
+      await buildForLab(['packages/node', 'packages/felix', 'packages/cni']);
       cluster = await startLabCluster({ name, nodes: 2, podsPerNode: 1, readyTimeoutMs: 120_000 });
     }, 300_000);
 

@@ -23,6 +23,7 @@ import {
 import type { NodeResource } from '@caracal/model';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { buildForLab } from './build-for-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const namespacesWork = isRoot && spawnSync('ip', ['netns', 'list']).status === 0;
@@ -40,7 +41,6 @@ const subnet = `10.${randomInt(200, 250)}.${randomInt(0, 255)}`;
 const rootAddress = `${subnet}.1`;
 const nsAddress = `${subnet}.2`;
 const mainJs = resolve(import.meta.dirname, '../dist/src/main.js');
-const repo = resolve(import.meta.dirname, '../../..');
 
 let scratch = '';
 let runDir = '';
@@ -108,18 +108,7 @@ const otherNode = (name: string, ip: string): NodeResource => ({
 
 describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () => {
   beforeAll(async () => {
-    execFileSync(
-      'pnpm',
-      [
-        'exec',
-        'tsc',
-        '-b',
-        join(repo, 'packages/node'),
-        join(repo, 'packages/felix'),
-        join(repo, 'packages/bgp-speaker'),
-      ],
-      { stdio: 'inherit' },
-    );
+    await buildForLab(['packages/node', 'packages/felix', 'packages/bgp-speaker']);
     scratch = mkdtempSync(join(tmpdir(), `${prefix}-`));
     runDir = join(scratch, 'run');
     execFileSync('ip', ['netns', 'add', ns]);
