@@ -87,6 +87,7 @@ class ListenersInProcess implements ListenerBacklog {
   private readonly listeners = new Set<ListenerProgress>();
   private readonly wakers = new Set<() => void>();
   private reads = 0;
+  private wakeQueued = false;
 
   add(receiveBufferBytes: number): ListenerProgress {
     const effective = Math.min(receiveBufferBytes, readRmemMax() ?? receiveBufferBytes) * 2;
@@ -148,8 +149,14 @@ class ListenersInProcess implements ListenerBacklog {
     return () => this.wakers.delete(wake);
   }
 
+  /** Wakes the writers once per burst of reads (a microtask: after the chunk of frames being read). */
   private wake(): void {
-    for (const wake of this.wakers) wake();
+    if (this.wakeQueued) return;
+    this.wakeQueued = true;
+    queueMicrotask(() => {
+      this.wakeQueued = false;
+      for (const wake of this.wakers) wake();
+    });
   }
 }
 
