@@ -1,6 +1,6 @@
 // Runs the REAL built caracalctl (node packages/ctl/dist/src/main.js) as a child process, building it
 // first (tsc -b packages/ctl, once per test file), and captures exit code, stdout and stderr.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,12 +10,34 @@ export const builtMain = join(repoRoot, 'packages', 'ctl', 'dist', 'src', 'main.
 
 const buildLock = join(repoRoot, 'packages', 'ctl', 'dist', '.test-build.lock');
 
+/** Runs `pnpm exec tsc -b <paths…>` in the repository; rejects with tsc's output when it fails. */
+export async function tscBuild(paths: readonly string[]): Promise<void> {
+  const build = spawn('pnpm', ['exec', 'tsc', '-b', ...paths], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  build.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  build.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const status = await new Promise<number | null>((done, fail) => {
+    build.once('error', fail);
+    build.once('close', done);
+  });
+  if (status !== 0) throw new Error(`tsc -b ${paths.join(' ')} failed (exit ${status}):\n${output}`);
+}
+
 /**
  * Compiles packages/ctl and what it references, so the tests run the current sources' build. Test files
  * run in parallel: a lock directory (mkdir is atomic) makes them build one at a time; after the first,
- * `tsc -b` finds everything up to date and returns at once.
+ * `tsc -b` finds everything up to date and returns at once. Waiting and building are asynchronous: a
+ * worker blocked for over 60 s (a rebuild on a loaded machine, or waiting for another file's) cannot
+ * answer Vitest, whose RPC then times out and fails the whole run.
  */
-export function buildCli(): void {
+export async function buildCli(): Promise<void> {
   mkdirSync(dirname(buildLock), { recursive: true });
   const deadline = Date.now() + 180_000;
   for (;;) {
@@ -29,14 +51,15 @@ export function buildCli(): void {
         rmSync(buildLock, { recursive: true, force: true });
         continue;
       }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
   try {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', 'packages/ctl'], { cwd: repoRoot, stdio: 'pipe' });
+    await tscBuild(['packages/ctl']);
   } catch (error) {
-    const output = String((error as { stdout?: Buffer }).stdout ?? '');
-    throw new Error(`tsc -b packages/ctl failed, so the executable cannot be tested:\n${output}`);
+    throw new Error(
+      `packages/ctl could not be built, so the executable cannot be tested: ${(error as Error).message}`,
+    );
   } finally {
     rmSync(buildLock, { recursive: true, force: true });
   }

@@ -35,7 +35,7 @@ function pidFromFile(): number | undefined {
 }
 
 beforeAll(async () => {
-  buildCli();
+  await buildCli();
   workDir = mkdtempSync(join(tmpdir(), 'caracalctl-ds-'));
   dataDir = join(workDir, 'etcd');
   clientUrl = `http://127.0.0.1:${await findFreePort()}`;

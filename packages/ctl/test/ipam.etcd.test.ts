@@ -18,7 +18,7 @@ let endpoint: string;
 const ctl = (...args: string[]) => runBuiltCli(['--etcd-endpoints', endpoint, ...args]);
 
 beforeAll(async () => {
-  buildCli();
+  await buildCli();
   etcd = await TestEtcd.start();
   kv = etcd.connect();
   endpoint = etcd.endpoints[0] as string;

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { etcdUnavailableReason } from '@caracal/datastore';
 import { labClusterStatePath } from '@caracal/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, repoRoot, runBuiltCli } from './built-cli.js';
+import { buildCli, runBuiltCli, tscBuild } from './built-cli.js';
 
 const namespacesWork = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
 const etcdMissing = etcdUnavailableReason();
@@ -71,17 +71,9 @@ function expectMeshEstablished(output: string): void {
 }
 
 describe.skipIf(!runnable)('caracalctl lab up, status and down (built executable, 4 nodes, 8 pods)', () => {
-  beforeAll(() => {
-    buildCli();
-    const built = spawnSync(
-      'pnpm',
-      ['exec', 'tsc', '-b', 'packages/node', 'packages/felix', 'packages/cni'],
-      {
-        cwd: repoRoot,
-        encoding: 'utf8',
-      },
-    );
-    if (built.status !== 0) throw new Error(`build failed:\n${built.stdout}${built.stderr}`);
+  beforeAll(async () => {
+    await buildCli();
+    await tscBuild(['packages/node', 'packages/felix', 'packages/cni']);
   }, 300_000);
 
   afterAll(async () => {

@@ -20,7 +20,7 @@ let workDir: string;
 let endpoint: string;
 
 beforeAll(async () => {
-  buildCli();
+  await buildCli();
   etcd = await TestEtcd.start();
   kv = etcd.connect();
   endpoint = etcd.endpoints[0] as string;

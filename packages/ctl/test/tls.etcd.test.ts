@@ -78,7 +78,7 @@ describe.skipIf(skipReason !== undefined)('caracalctl over TLS with client certi
   const file = (name: string) => join(dir, name);
 
   beforeAll(async () => {
-    buildCli();
+    await buildCli();
     dir = mkdtempSync(join(tmpdir(), 'caracalctl-tls-'));
     makeCertificates(dir);
     etcd = await TestEtcd.start({
