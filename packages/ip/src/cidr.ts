@@ -2,15 +2,7 @@
 // cleared, a bare address optionally taken as a host route), canonical formatting, containment and overlap.
 // IPv4-only and IPv6-only parsers return numbers/bytes without bigints for callers on a hot path.
 
-import {
-  bigintToIpv6Bytes,
-  bitsOf,
-  formatIp,
-  type IpAddress,
-  type IpVersion,
-  ipv6BytesToBigint,
-  readIp,
-} from './address.js';
+import { bitsOf, formatIp, type IpAddress, type IpVersion, ipv6BytesToBigint, readIp } from './address.js';
 import { IpParseError } from './errors.js';
 import { formatIpv4, ipv4Mask, scanIpv4 } from './ipv4.js';
 import { formatIpv6 } from './ipv6.js';
@@ -196,11 +188,4 @@ export function cidrsOverlap(a: IpCidr, b: IpCidr): boolean {
   if (a.version !== b.version) return false;
   const mask = prefixMask(a.version, Math.min(a.length, b.length));
   return (a.network & mask) === (b.network & mask);
-}
-
-/** The address bytes of the CIDR's network (4 or 16). */
-export function cidrNetworkBytes(cidr: IpCidr): Uint8Array {
-  if (cidr.version === 6) return bigintToIpv6Bytes(cidr.network);
-  const value = Number(cidr.network);
-  return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
