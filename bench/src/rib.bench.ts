@@ -66,6 +66,15 @@ function updates(count: number, varied: boolean, perUpdate = PREFIXES_PER_UPDATE
   return out;
 }
 
+/** The one eBGP peer every run receives from. */
+const SENDER: PeerInfo = {
+  address: '10.0.0.1',
+  asNumber: 65100,
+  routerId: 0x0a000001,
+  ibgp: false,
+  routeReflectorClient: false,
+};
+
 function exportPeer(address: string): ExportPeer {
   return {
     info: { address, asNumber: 65300, routerId: 0x0a0000fe, ibgp: false, routeReflectorClient: false },
@@ -83,13 +92,7 @@ function exportPeer(address: string): ExportPeer {
 function unitRun(count: number, varied: boolean): Record<string, string | number> {
   const input = updates(count, varied);
   const heapBefore = heapMiB();
-  const peer: PeerInfo = {
-    address: '10.0.0.1',
-    asNumber: 65100,
-    routerId: 0x0a000001,
-    ibgp: false,
-    routeReflectorClient: false,
-  };
+  const peer = SENDER;
   const interner = new AttributeInterner();
   const ribIn = new AdjRibIn(peer, {
     localAs: 65200,
@@ -163,13 +166,7 @@ function memoryRun(count: number, stages: 1 | 2 | 3, distinct: boolean): number 
   // distinct: one prefix per UPDATE with its own MED, so every prefix has its own attribute set.
   const input = distinct ? updates(count, true, 1) : updates(count, false);
   const heapBefore = heapMiB();
-  const peer: PeerInfo = {
-    address: '10.0.0.1',
-    asNumber: 65100,
-    routerId: 0x0a000001,
-    ibgp: false,
-    routeReflectorClient: false,
-  };
+  const peer = SENDER;
   const ribIn = new AdjRibIn(peer, {
     localAs: 65200,
     localRouterId: 0x0a000002,
