@@ -76,6 +76,11 @@ export interface RunOptions {
   /** Extra environment; ETCD_* and NO_COLOR from the test runner's own environment are removed. */
   readonly env?: Record<string, string>;
   readonly cwd?: string;
+  /**
+   * Kill the run after this long and fail naming the command and its output so far (default 60 s: one
+   * caracalctl call takes under 5 s even under heavy load; `lab up` passes more).
+   */
+  readonly timeoutMs?: number;
 }
 
 export function runBuiltCli(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
@@ -98,8 +103,23 @@ export function runBuiltCli(args: readonly string[], options: RunOptions = {}): 
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `caracalctl ${args.join(' ')} did not finish within ${timeoutMs} ms (killed); stdout so far: ${JSON.stringify(stdout.slice(-500))}; stderr so far: ${JSON.stringify(stderr.slice(-500))}`,
+        ),
+      );
+    }, timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(options.stdin ?? '');
   });
 }

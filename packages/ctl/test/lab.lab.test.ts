@@ -88,14 +88,16 @@ describe.skipIf(!runnable)('caracalctl lab up, status and down (built executable
     const connected = routes.find((r) => /\/(1[6-9]|2[0-4])$/.test(r.dst));
     if (connected === undefined) return;
     const subnet = `${connected.dst.split('/')[0]?.split('.').slice(0, 3).join('.')}.0/24`;
-    const up = await runBuiltCli(['lab', 'up', '--name', name, '--subnet', subnet]);
+    const up = await runBuiltCli(['lab', 'up', '--name', name, '--subnet', subnet], { timeoutMs: 280_000 });
     expect(up.code).toBe(2);
     expect(up.stderr).toContain(`--subnet: ${subnet} overlaps the route ${connected.dst} of this machine`);
     expect(existsSync(statePath)).toBe(false);
   });
 
   it('up builds it, prints steps, an all-reachable matrix and Established BGP tables, and leaves it running', async () => {
-    const up = await runBuiltCli(['lab', 'up', '--name', name, '--timeout', '120000']);
+    const up = await runBuiltCli(['lab', 'up', '--name', name, '--timeout', '120000'], {
+      timeoutMs: 280_000,
+    });
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
     for (const step of [
@@ -134,7 +136,7 @@ describe.skipIf(!runnable)('caracalctl lab up, status and down (built executable
   });
 
   it('a second up of the same name fails, naming the running one, and leaves it alone', async () => {
-    const again = await runBuiltCli(['lab', 'up', '--name', name]);
+    const again = await runBuiltCli(['lab', 'up', '--name', name], { timeoutMs: 280_000 });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`lab cluster '${name}' is already up (run ${runId}`);
     expect(again.stderr).toContain(`caracalctl lab down --name ${name}`);
