@@ -82,7 +82,7 @@ function slotOfAsPath(bytes: Uint8Array, start: number, end: number, wide: boole
   return slotOfNumber(mixed);
 }
 
-type NumberAttribute = Extract<BgpPathAttribute, { kind: 'next-hop' | 'med' | 'local-pref' }>;
+type NumberAttribute = Extract<BgpPathAttribute, { kind: 'next-hop' | 'local-pref' }>;
 type AsPathValue = Extract<BgpPathAttribute, { kind: 'as-path' }>;
 type CommunitiesValue = Extract<BgpPathAttribute, { kind: 'communities' }>;
 
@@ -96,7 +96,7 @@ function numericValueOf(attribute: NumberAttribute): number {
   return attribute.kind === 'next-hop' ? attribute.address : attribute.value;
 }
 
-/** The shared NEXT_HOP/MED/LOCAL_PREF for (flags, value), made and remembered on a miss. */
+/** The shared NEXT_HOP or LOCAL_PREF for (flags, value), made and remembered on a miss. */
 function sharedNumber(
   table: (NumberAttribute | undefined)[],
   kind: NumberAttribute['kind'],
