@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { BgpFramer } from '../../src/codec/index.js';
 import { type LocalOpenSettings, localCapabilities } from '../../src/fsm/index.js';
 import {
-  type Clock,
   decodeNotification,
   decodeOpen,
   encodeKeepalive,
@@ -16,35 +15,7 @@ import {
   type PeerOptions,
   type SessionSocket,
 } from '../../src/session/index.js';
-
-class FakeClock implements Clock {
-  time = 0;
-  private timers: Array<{ at: number; callback: () => void; id: number }> = [];
-  private nextId = 1;
-  now(): number {
-    return this.time;
-  }
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.time + ms, callback, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  advance(seconds: number): void {
-    const end = this.time + seconds * 1000;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.time = next.at;
-      next.callback();
-    }
-    this.time = end;
-  }
-}
+import { ManualClock } from './manual-clock.js';
 
 class FakeSocket extends EventEmitter implements SessionSocket {
   written: Uint8Array[] = [];
@@ -101,7 +72,7 @@ function peerOpen(overrides: { holdTime?: number; as?: number; routerId?: string
 }
 
 function setup(options: Partial<PeerOptions> = {}) {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const sockets: FakeSocket[] = [];
   const peer = new Peer({
     name: 'upstream',

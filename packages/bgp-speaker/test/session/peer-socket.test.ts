@@ -10,6 +10,7 @@ import type {
   SessionState,
 } from '../../src/fsm/index.js';
 import { type Clock, Listener, Peer } from '../../src/session/index.js';
+import { ManualClock } from './manual-clock.js';
 
 const families = [{ afi: 1, safi: 1 }];
 const settings = (asNumber: number, routerId: string): LocalOpenSettings => ({
@@ -24,36 +25,6 @@ const settings = (asNumber: number, routerId: string): LocalOpenSettings => ({
 
 function waitFor<T>(register: (resolve: (value: T) => void) => void): Promise<T> {
   return new Promise((resolve) => register(resolve));
-}
-
-/** Timers that run only when the test advances them (real sockets, fake time). */
-class ManualClock implements Clock {
-  time = 0;
-  private timers: Array<{ at: number; callback: () => void; id: number }> = [];
-  private nextId = 1;
-  now(): number {
-    return this.time;
-  }
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.time + ms, callback, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  advance(seconds: number): void {
-    const end = this.time + seconds * 1000;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.time = next.at;
-      next.callback();
-    }
-    this.time = end;
-  }
 }
 
 /** Resolves once `peer` is in `state` (checked on every state change). */
