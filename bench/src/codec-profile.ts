@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import {
   BgpFramer,
   BgpMessageWriter,
-  type BgpPathAttribute,
   type BgpPrefix,
   decodeBgpMessage,
   makeUpdate,
 } from '@caracal/bgp-speaker';
+import { benchAttributes, benchPrefixes } from './codec-workload.js';
 
 const PREFIXES = Number(process.env.PREFIXES ?? 1_000_000);
 const CONTEXT = { as4: true };
@@ -79,19 +79,9 @@ async function profiled(name: string, run: () => void): Promise<void> {
   for (const line of topFunctions(profile, 12)) console.log(line);
 }
 
-function attributes(med: number, community: number): BgpPathAttribute[] {
-  return [
-    { kind: 'origin', value: 0 },
-    { kind: 'as-path', segments: [{ type: 2, asns: [65001] }] },
-    { kind: 'next-hop', address: 0x0aff0002 },
-    { kind: 'med', value: med },
-    { kind: 'communities', values: [65000 * 65536 + community] },
-  ];
-}
-
 /** Encodes with the model alive only inside; returns the ~64 KiB batches of the stream. */
 async function encodePhase(all: readonly BgpPrefix[]): Promise<Uint8Array[]> {
-  const attributeSets = all.map((_, i) => attributes(i, i & 0xffff));
+  const attributeSets = all.map((_, i) => benchAttributes(i, i & 0xffff));
   let batches: Uint8Array[] = [];
   await profiled('distinct-encode', () => {
     const writer = new BgpMessageWriter(CONTEXT, 70 * 1024);
@@ -108,8 +98,7 @@ async function encodePhase(all: readonly BgpPrefix[]): Promise<Uint8Array[]> {
 async function main(): Promise<void> {
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 500 });
-  const all: BgpPrefix[] = [];
-  for (let i = 0; i < PREFIXES; i++) all.push({ afi: 1, address: (0x0a000000 + i) >>> 0, length: 32 });
+  const all = benchPrefixes(PREFIXES);
   const batches = await encodePhase(all);
   const framer = new BgpFramer(CONTEXT);
   const views: Uint8Array[] = [];

@@ -36,6 +36,7 @@ import {
   parseCaptureBytes,
   splitRawMessages,
 } from '@caracal/bgp-speaker';
+import { benchAttributes, benchPrefixes } from './codec-workload.js';
 
 const PREFIXES = Number(process.env.PREFIXES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -49,24 +50,8 @@ const progress = (text: string) => process.stderr.write(`codec bench: ${text}\n`
 
 const CONTEXT: BgpCodecContext = { as4: true };
 
-function prefixes(): BgpPrefix[] {
-  const list: BgpPrefix[] = [];
-  for (let i = 0; i < PREFIXES; i++) list.push({ afi: 1, address: (0x0a000000 + i) >>> 0, length: 32 });
-  return list;
-}
-
-function attributes(med: number, community: number): BgpPathAttribute[] {
-  return [
-    { kind: 'origin', value: 0 },
-    { kind: 'as-path', segments: [{ type: 2, asns: [65001] }] },
-    { kind: 'next-hop', address: 0x0aff0002 },
-    { kind: 'med', value: med },
-    { kind: 'communities', values: [65000 * 65536 + community] },
-  ];
-}
-
 function encodeShared(all: readonly BgpPrefix[]): Uint8Array[] {
-  return packUpdates({ attributes: attributes(100, 1), announced: all }, CONTEXT);
+  return packUpdates({ attributes: benchAttributes(100, 1), announced: all }, CONTEXT);
 }
 
 /** One UPDATE per prefix with that prefix's own attribute set, written back to back in ~64 KiB batches. */
@@ -269,7 +254,7 @@ type RowRecorder = (shape: string, what: string, bytes: number, run: () => void)
  */
 function measureDistinctEncode(all: readonly BgpPrefix[], row: RowRecorder): Uint8Array {
   // The Adj-RIB-Out's state: one attribute set per prefix, built before the timed runs.
-  const attributeSets = all.map((_, i) => attributes(i, i & 0xffff));
+  const attributeSets = all.map((_, i) => benchAttributes(i, i & 0xffff));
   let batches = encodeDistinctStream(all, attributeSets);
   const stream = Buffer.concat(batches);
   row('distinct', 'codec encode (BgpMessageWriter)', stream.length, () => {
@@ -291,7 +276,7 @@ function main(): void {
     rows.push({ shape, what, bytes, ...measure(`${shape} ${what}`, run) });
   };
   try {
-    const all = prefixes();
+    const all = benchPrefixes(PREFIXES);
     for (const shape of ['shared', 'distinct'] as const) {
       if (!SHAPES.includes(shape)) continue;
       progress(`encoding ${PREFIXES.toLocaleString('en')} /32 prefixes, ${shape} attributes`);
