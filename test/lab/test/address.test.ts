@@ -1,6 +1,12 @@
 // Unit tests of address arithmetic: IPv4/IPv6 parsing, containment and overlap.
 import { describe, expect, it } from 'vitest';
-import { parseAddress, parsePrefix, prefixContains, prefixesOverlap } from '../src/address.js';
+import {
+  isReservedInPrefix,
+  parseAddress,
+  parsePrefix,
+  prefixContains,
+  prefixesOverlap,
+} from '../src/address.js';
 
 describe('address arithmetic', () => {
   it('parses IPv6 forms to the same value', () => {
@@ -34,5 +40,27 @@ describe('address arithmetic', () => {
     expect(parsePrefix('10.0.1.0/33', false)).toBeUndefined();
     expect(parsePrefix('fd00::/129', false)).toBeUndefined();
     expect(parsePrefix('10.0.1.0', false)).toBeUndefined();
+    expect(parsePrefix('fd00::1/64', false)).toMatchObject({
+      family: 6,
+      network: 0xfd00n << 112n,
+      length: 64,
+    });
+    expect(parsePrefix('fd00::1/64', true)).toBeUndefined();
+  });
+
+  it('refuses ambiguous IPv4 text and keeps the text as written', () => {
+    expect(parseAddress('010.0.0.1')).toBeUndefined();
+    expect(parseAddress('10.0.0')).toBeUndefined();
+    expect(parseAddress('FD00::1')).toEqual({ family: 6, value: (0xfd00n << 112n) | 1n, text: 'FD00::1' });
+  });
+
+  it('reserves the network and broadcast addresses of IPv4 subnets shorter than /31 only', () => {
+    const subnet = parsePrefix('10.0.1.0/24', true)!;
+    expect(isReservedInPrefix(subnet, parseAddress('10.0.1.0')!)).toBe(true);
+    expect(isReservedInPrefix(subnet, parseAddress('10.0.1.255')!)).toBe(true);
+    expect(isReservedInPrefix(subnet, parseAddress('10.0.1.1')!)).toBe(false);
+    const pointToPoint = parsePrefix('10.9.0.0/31', true)!;
+    expect(isReservedInPrefix(pointToPoint, parseAddress('10.9.0.0')!)).toBe(false);
+    expect(isReservedInPrefix(parsePrefix('fd00::/64', true)!, parseAddress('fd00::')!)).toBe(false);
   });
 });
