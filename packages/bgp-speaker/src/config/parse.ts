@@ -1,7 +1,17 @@
 // Parsing and validation of the caracal-bgpd YAML configuration: every problem is collected with the
 // file, the field path, the line:column of the YAML node and the reason; unknown keys get a suggestion.
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import {
+  bitsOf,
+  formatCidr,
+  formatIp,
+  type IpAddress,
+  IpParseError,
+  ipVersionOf,
+  parseAddressWithLength,
+  parseIp,
+  prefixMask,
+} from '@caracal/ip';
 import { LineCounter, parseDocument } from 'yaml';
 import { KNOWN_FAMILY_NAMES } from '../fsm/open.js';
 import {
@@ -181,20 +191,23 @@ class Validator {
   };
 
   ip = (value: unknown, path: Path): string | undefined => {
-    const s = typeof value === 'string' ? value : undefined;
-    if (s === undefined || isIP(s) === 0) {
-      this.error(path, `must be an IPv4 or IPv6 address, got ${describe(value)}`);
+    const address = typeof value === 'string' ? readAddress(value) : undefined;
+    if (typeof value !== 'string' || typeof address !== 'object') {
+      const problem = typeof address === 'string' ? address : undefined;
+      this.error(path, `must be an IPv4 or IPv6 address, got ${describe(value)}${inParentheses(problem)}`);
       return undefined;
     }
-    return s;
+    return value;
   };
 
   ipv4 = (value: unknown, path: Path): string | undefined => {
-    if (typeof value !== 'string' || isIP(value) !== 4) {
-      this.error(path, `must be a dotted-quad IPv4 address, got ${describe(value)}`);
+    const address = typeof value === 'string' ? readAddress(value) : undefined;
+    if (typeof value !== 'string' || typeof address !== 'object' || address.version !== 4) {
+      const problem = typeof address === 'object' ? 'an IPv6 address' : address;
+      this.error(path, `must be a dotted-quad IPv4 address, got ${describe(value)}${inParentheses(problem)}`);
       return undefined;
     }
-    if (value === '0.0.0.0') {
+    if (address.value === 0n) {
       this.error(path, 'must not be 0.0.0.0 (a BGP identifier is non-zero, RFC 6286)');
       return undefined;
     }
@@ -299,45 +312,57 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? `"${value}"` : String(value);
 }
 
+/** The result of `parse(text)`, or the reason @caracal/ip gives for refusing the text. */
+function ipReason<T>(parse: () => T): T | string {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof IpParseError) return error.reason;
+    throw error;
+  }
+}
+
+/** The address in `text` (either family, @caracal/ip's grammar), or why it is not one. */
+function readAddress(text: string): IpAddress | string {
+  return ipReason(() => parseIp(text));
+}
+
+/** " (reason)" to follow a message, or nothing without a reason. */
+function inParentheses(reason: string | undefined): string {
+  return reason === undefined ? '' : ` (${reason})`;
+}
+
 /** Why a value is not an IP prefix "address/length" with no host bits set, or undefined when it is. */
 export function prefixProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return `must be a prefix like 10.0.0.0/24, got ${describe(value)}`;
+  const notAPrefix = (reason: string): string =>
+    `must be a prefix like 10.0.0.0/24 or fd00::/64, got "${value}" (${reason})`;
   const slash = value.indexOf('/');
-  const address = slash < 0 ? value : value.slice(0, slash);
-  const family = isIP(address);
-  if (slash < 0 || family === 0) return `must be a prefix like 10.0.0.0/24 or fd00::/64, got "${value}"`;
-  const lengthText = value.slice(slash + 1);
-  const max = family === 4 ? 32 : 128;
-  if (!/^\d+$/.test(lengthText) || Number(lengthText) > max) {
-    return `prefix length must be 0-${max}, got "${lengthText}" in "${value}"`;
+  const address = readAddress(slash < 0 ? value : value.slice(0, slash));
+  if (typeof address === 'string') return notAPrefix(address);
+  if (slash < 0) return notAPrefix('no prefix length');
+  // The address is valid, so what parseAddressWithLength may still refuse is the length.
+  const parsed = ipReason(() => parseAddressWithLength(value));
+  if (typeof parsed === 'string')
+    return `prefix length must be 0-${bitsOf(address.version)}, got "${value.slice(slash + 1)}" in "${value}"`;
+  const { length } = parsed;
+  const network = address.value & prefixMask(address.version, length);
+  if (network !== address.value) {
+    const canonical = formatCidr({ version: address.version, network, length });
+    return `"${value}" has host bits set beyond /${length} (the network is ${canonical})`;
   }
-  const length = Number(lengthText);
-  const bits = family === 4 ? ipv4Bits(address) : ipv6Bits(address);
-  if (bits.slice(length).includes('1')) return `"${value}" has host bits set beyond /${length}`;
   return undefined;
 }
 
-function ipv4Bits(address: string): string {
-  return address
-    .split('.')
-    .map((o) => Number(o).toString(2).padStart(8, '0'))
-    .join('');
+/** The length and the longest length of a prefix `prefixProblem` accepted ("10.0.0.0/8" → 8 of 32). */
+function prefixLengths(prefix: string): { readonly length: number; readonly max: number } {
+  const { address, length } = parseAddressWithLength(prefix);
+  return { length, max: bitsOf(address.version) };
 }
 
-function ipv6Bits(address: string): string {
-  const [head = '', tail] = address.split('::');
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail ? tail.split(':') : [];
-  const expand = (groups: string[]): string[] =>
-    groups.flatMap((g) => (g.includes('.') ? [ipv4Bits(g).slice(0, 16), ipv4Bits(g).slice(16)] : [g]));
-  const h = expand(headGroups);
-  const t = expand(tailGroups);
-  const groups = [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return groups
-    .map((g) =>
-      /^[01]+$/.test(g) && g.length === 16 ? g : Number.parseInt(g, 16).toString(2).padStart(16, '0'),
-    )
-    .join('');
+/** The canonical text of an address the validator accepted, so that "FD00::2" and "fd00::2" are one. */
+function canonicalAddress(text: string): string {
+  return formatIp(parseIp(text));
 }
 
 const TOP_KEYS = [
@@ -411,8 +436,7 @@ function readPrefixMatch(v: Validator, value: unknown, path: Path): PrefixMatch 
   const obj = v.object(value, path, ['prefix', 'ge', 'le']);
   const prefix = v.required(obj, 'prefix', path, v.prefix);
   if (prefix === undefined) return undefined;
-  const max = prefix.includes(':') ? 128 : 32;
-  const length = Number(prefix.split('/')[1]);
+  const { length, max } = prefixLengths(prefix);
   const ge = v.optional(obj, 'ge', path, v.integer(length, max));
   const le = v.optional(obj, 'le', path, v.integer(length, max));
   if (ge !== undefined && le !== undefined && ge > le)
@@ -639,7 +663,11 @@ function readPeer(
     delayOpen = v.integer(1, 240, ' seconds')(delayOpenValue, [...path, 'delayOpen']);
   }
   const localAddress = v.optional(obj, 'localAddress', path, v.ip);
-  if (address !== undefined && localAddress !== undefined && isIP(address) !== isIP(localAddress)) {
+  if (
+    address !== undefined &&
+    localAddress !== undefined &&
+    ipVersionOf(address) !== ipVersionOf(localAddress)
+  ) {
     v.error([...path, 'localAddress'], `address family differs from the peer address ${address}`);
   }
   const isIbgp = asNumber !== undefined && asNumber === g.localAs;
@@ -753,7 +781,7 @@ function validate(v: Validator, root: unknown): BgpdConfig | undefined {
     if (byName !== undefined)
       v.error(['peers', i, 'name'], `duplicate peer name "${peer.name}" (also peers[${byName}])`);
     else seenNames.set(peer.name, i);
-    const endpoint = `${peer.address}|${peer.port}`;
+    const endpoint = `${canonicalAddress(peer.address)}|${peer.port}`;
     const byEndpoint = seenEndpoints.get(endpoint);
     if (byEndpoint !== undefined)
       v.error(['peers', i, 'address'], `duplicate peer address ${peer.address} (also peers[${byEndpoint}])`);

@@ -115,7 +115,7 @@ peers:
       'routerId',
       2,
       11,
-      'must be a dotted-quad IPv4 address, got "10.0.0.300"',
+      'must be a dotted-quad IPv4 address, got "10.0.0.300" (octet 4 is 300, more than 255)',
     ],
     [
       'zero router id',
@@ -163,7 +163,7 @@ peers:
       'peers[0].address',
       4,
       25,
-      'must be an IPv4 or IPv6 address, got "10.0.0"',
+      'must be an IPv4 or IPv6 address, got "10.0.0" (expected 4 dotted octets, got 3)',
     ],
     [
       'bad family',
@@ -179,7 +179,7 @@ peers:
       'originate[0].prefix',
       4,
       15,
-      '"10.10.0.1/26" has host bits set beyond /26',
+      '"10.10.0.1/26" has host bits set beyond /26 (the network is 10.10.0.0/26)',
     ],
     [
       'prefix length',
@@ -188,6 +188,70 @@ peers:
       4,
       15,
       'prefix length must be 0-32, got "33" in "10.10.0.0/33"',
+    ],
+    [
+      'IPv6 router id',
+      'asNumber: 64512\nrouterId: "fd00::1"\n',
+      'routerId',
+      2,
+      11,
+      'must be a dotted-quad IPv4 address, got "fd00::1" (an IPv6 address)',
+    ],
+    [
+      'peer address with a leading zero',
+      `${MINIMAL}peers:\n  - { name: a, address: 10.0.0.02, asNumber: 1 }\n`,
+      'peers[0].address',
+      4,
+      25,
+      'must be an IPv4 or IPv6 address, got "10.0.0.02" (octet 4 "02" has a leading zero (ambiguous: inet_aton reads it as octal))',
+    ],
+    [
+      'peer address with a zone',
+      `${MINIMAL}peers:\n  - { name: a, address: "fe80::1%eth0", asNumber: 1 }\n`,
+      'peers[0].address',
+      4,
+      25,
+      'must be an IPv4 or IPv6 address, got "fe80::1%eth0" (group 2 "1%eth0" is not hexadecimal)',
+    ],
+    [
+      'prefix without a length',
+      `${MINIMAL}originate:\n  - { prefix: 10.10.0.0 }\n`,
+      'originate[0].prefix',
+      4,
+      15,
+      'must be a prefix like 10.0.0.0/24 or fd00::/64, got "10.10.0.0" (no prefix length)',
+    ],
+    [
+      'prefix with a bad address',
+      `${MINIMAL}originate:\n  - { prefix: "fd00::g/64" }\n`,
+      'originate[0].prefix',
+      4,
+      15,
+      'must be a prefix like 10.0.0.0/24 or fd00::/64, got "fd00::g/64" (group 2 "g" is not hexadecimal)',
+    ],
+    [
+      'IPv6 host bits',
+      `${MINIMAL}originate:\n  - { prefix: "fd00:0:0:1::1/64" }\n`,
+      'originate[0].prefix',
+      4,
+      15,
+      '"fd00:0:0:1::1/64" has host bits set beyond /64 (the network is fd00:0:0:1::/64)',
+    ],
+    [
+      'IPv6 prefix length',
+      `${MINIMAL}originate:\n  - { prefix: "fd00::/129" }\n`,
+      'originate[0].prefix',
+      4,
+      15,
+      'prefix length must be 0-128, got "129" in "fd00::/129"',
+    ],
+    [
+      'IPv6 prefix-list bound',
+      `${MINIMAL}policy:\n  prefixLists:\n    p: [{ prefix: "fd00::/48", le: 129 }]\n`,
+      'policy.prefixLists.p[0].le',
+      5,
+      36,
+      'must be between 48 and 128, got 129',
     ],
     [
       'password',
@@ -296,6 +360,15 @@ peers:
     expect(issues(`${MINIMAL}kernal: { install: true }\n`)[0]?.reason).toBe(
       'unknown key "kernal"; did you mean "kernel"?',
     );
+  });
+
+  it('refuses one peer address written twice, whatever the spelling', () => {
+    const twice = issues(
+      `${MINIMAL}peers:\n  - { name: a, address: "fd00::2", asNumber: 1 }\n  - { name: b, address: "FD00:0::2", asNumber: 1 }\n`,
+    );
+    expect(twice.map(({ path, reason }) => ({ path, reason }))).toEqual([
+      { path: 'peers[1].address', reason: 'duplicate peer address FD00:0::2 (also peers[0])' },
+    ]);
   });
 
   it('collects all errors, not just the first', () => {
