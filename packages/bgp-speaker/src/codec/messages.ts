@@ -473,23 +473,54 @@ export function encodeBgpMessages(messages: readonly BgpMessage[], context: BgpC
  * needed; `take` returns everything written since the last take, as one Uint8Array of back-to-back
  * messages (the caller owns it: nothing the writer does later changes it). For a speaker sending many small
  * UPDATEs (one per distinct attribute set), this is one allocation per batch instead of one per message.
+ *
+ * Buffer pool (`poolSize` > 0): `take` then always hands the buffer itself over, and the owner gives it back
+ * with `recycle(batch)` once it is done with it (for a socket: in the write callback); the next batches are
+ * written into given-back buffers, so a writer whose batches come back allocates no new buffer in the
+ * steady state. The pool keeps at most `poolSize` buffers, each at most `maxPooledOctets` (4× the initial
+ * capacity, at least 256 KiB): a batch that outgrew that is left to the garbage collector. A batch that is
+ * not given back costs nothing but the pool's benefit (the writer keeps no reference to handed-out buffers).
+ *
+ * `reserve`/`commit`/`truncate` are for encoders that assemble messages from pre-encoded parts
+ * (packUpdatesInto): reserve room for one message of a known length, write it at `buffer[at..]`, commit.
  */
 const NO_OCTETS = new Uint8Array(0);
+const MIN_POOLED_LIMIT = 256 * 1024;
 
 export class BgpMessageWriter {
   #buffer: Uint8Array;
-  /** The size of the buffer handed over by the last take, for the next one. */
+  /** The size of the buffer handed over by the last take, for the next one (pool disabled). */
   #capacity = 0;
   #length = 0;
+  /** Octets reserved at #length and not yet committed (0: no reservation). */
+  #reserved = 0;
   #context: BgpCodecContext;
+  readonly #initialCapacity: number;
+  readonly #poolSize: number;
+  readonly #maxPooledOctets: number;
+  readonly #pool: Uint8Array[] = [];
+  /** Batches handed out and not given back: the batch → its whole buffer (null: a copy, nothing to pool). */
+  readonly #handedOut = new WeakMap<Uint8Array, Uint8Array | null>();
+  /** Batches given back, to tell a second recycle of the same batch from a foreign array. */
+  readonly #givenBack = new WeakSet<Uint8Array>();
 
-  constructor(context: BgpCodecContext, initialCapacity = 65536) {
+  constructor(context: BgpCodecContext, initialCapacity = 65536, poolSize = 0) {
     if (!Number.isInteger(initialCapacity) || initialCapacity < 0)
       throw new RangeError(
         `BgpMessageWriter: initialCapacity ${initialCapacity} is not a non-negative integer`,
       );
+    if (!Number.isInteger(poolSize) || poolSize < 0)
+      throw new RangeError(`BgpMessageWriter: poolSize ${poolSize} is not a non-negative integer`);
     this.#context = context;
+    this.#initialCapacity = initialCapacity;
+    this.#poolSize = poolSize;
+    this.#maxPooledOctets = Math.max(4 * initialCapacity, MIN_POOLED_LIMIT);
     this.#buffer = new Uint8Array(initialCapacity);
+  }
+
+  /** The negotiated options the messages are written with. */
+  get context(): BgpCodecContext {
+    return this.#context;
   }
 
   /** Changes the negotiated options for the messages written from now on. */
@@ -502,8 +533,22 @@ export class BgpMessageWriter {
     return this.#length;
   }
 
+  /** Given-back buffers waiting for the next batches (at most `poolSize`). */
+  get pooled(): number {
+    return this.#pool.length;
+  }
+
+  /**
+   * The buffer the last `reserve` returned an offset into. Valid only until the next write, reserve or
+   * take: it is the writer's working buffer, not a batch.
+   */
+  get buffer(): Uint8Array {
+    return this.#buffer;
+  }
+
   /** Appends one message; throws BgpEncodeError (writing nothing) like encodeBgpMessage. */
   write(message: BgpMessage): void {
+    this.#reserved = 0;
     if (message.type === 'update') {
       this.#writeUpdate(message);
       return;
@@ -517,19 +562,95 @@ export class BgpMessageWriter {
   }
 
   /**
-   * Everything written since the last take; empties the writer. When that fills at least half of the
-   * buffer, the buffer itself is handed over (a view of it; the writer starts a new one at the next write)
-   * instead of being copied; otherwise the bytes are copied and the writer keeps its buffer, so a small take
-   * never pins a large buffer.
+   * Makes room for one message of exactly `length` octets (header included) after what is written and
+   * returns its offset in `buffer`; the caller writes every one of those octets (the buffer is reused: they
+   * are not zero) and then calls `commit()`. Throws BgpEncodeError when `length` exceeds the context's
+   * maximum, RangeError when it is not an integer of at least 19 (a header). Until commit nothing is
+   * written: the next write, reserve or take drops the reservation.
+   */
+  reserve(length: number): number {
+    this.#reserved = 0;
+    if (!Number.isInteger(length) || length < BGP_HEADER_LENGTH)
+      throw new RangeError(
+        `BgpMessageWriter.reserve: length ${length} is not an integer of at least ${BGP_HEADER_LENGTH}`,
+      );
+    const max = maxMessageLength(this.#context);
+    if (length > max) throw new BgpEncodeError(`message of ${length} octets exceeds the maximum ${max}`);
+    const at = this.#length;
+    if (this.#buffer.length - at < length) this.#grow(at + length);
+    this.#reserved = length;
+    return at;
+  }
+
+  /** Counts the reserved message as written. */
+  commit(): void {
+    if (this.#reserved === 0) throw new Error('BgpMessageWriter.commit: no reservation (call reserve first)');
+    this.#length += this.#reserved;
+    this.#reserved = 0;
+  }
+
+  /** Drops what was written after the first `length` octets since the last take (an encoder's undo). */
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.#length)
+      throw new RangeError(
+        `BgpMessageWriter.truncate: length ${length} is not an integer in 0..${this.#length} (octets written)`,
+      );
+    this.#length = length;
+    this.#reserved = 0;
+  }
+
+  /**
+   * Everything written since the last take; empties the writer. With a pool, the buffer itself is handed
+   * over (a view of its first octets; give it back with `recycle`). Without one, the buffer is handed over
+   * when the batch fills at least half of it (the writer starts a new one at the next write) and copied
+   * otherwise, so that a small take never pins a large buffer.
    */
   take(): Uint8Array {
     const length = this.#length;
     this.#length = 0;
-    if (length * 2 < this.#buffer.length) return this.#buffer.slice(0, length);
-    const out = this.#buffer.subarray(0, length);
-    this.#capacity = this.#buffer.length;
-    this.#buffer = NO_OCTETS;
+    this.#reserved = 0;
+    let out: Uint8Array;
+    if (length === 0) out = new Uint8Array(0);
+    else if (this.#poolSize === 0 && length * 2 < this.#buffer.length) out = this.#buffer.slice(0, length);
+    else {
+      out = this.#buffer.subarray(0, length);
+      this.#handedOut.set(out, this.#buffer);
+      this.#capacity = this.#buffer.length;
+      this.#buffer = NO_OCTETS;
+      return out;
+    }
+    this.#handedOut.set(out, null);
     return out;
+  }
+
+  /**
+   * Gives back a batch `take` returned, once its owner is done with it (nothing may read it afterwards: the
+   * writer writes over it). Its buffer joins the pool when the pool has room and the buffer is not over
+   * `maxPooledOctets`; a copied batch is accepted and simply dropped. Throws an Error naming the batch when
+   * it was already given back, or when it is not a batch this writer's `take` returned (a copy or a view of
+   * one is not: give back the very Uint8Array `take` returned) — writing over such an array could corrupt
+   * bytes someone else still sends.
+   */
+  recycle(batch: Uint8Array): void {
+    const buffer = this.#handedOut.get(batch);
+    if (buffer === undefined) {
+      if (this.#givenBack.has(batch))
+        throw new Error(
+          `BgpMessageWriter.recycle: this batch of ${batch.length} octets was already given back`,
+        );
+      throw new Error(
+        `BgpMessageWriter.recycle: a ${batch.length}-octet array at offset ${batch.byteOffset} of a ` +
+          `${batch.buffer.byteLength}-octet buffer is not a batch this writer's take() returned`,
+      );
+    }
+    this.#handedOut.delete(batch);
+    this.#givenBack.add(batch);
+    if (buffer !== null) this.#offerToPool(buffer);
+  }
+
+  /** The largest buffer the pool keeps. */
+  get maxPooledOctets(): number {
+    return this.#maxPooledOctets;
   }
 
   /**
@@ -562,11 +683,39 @@ export class BgpMessageWriter {
     this.#length = end;
   }
 
-  /** A buffer of at least `needed` octets holding what is written so far (a new one after a handover). */
+  /**
+   * A buffer of at least `needed` octets holding what is written so far: after a handover a pooled one
+   * when one is big enough, else a new one; when outgrowing the current buffer, the old one goes to the
+   * pool (it was never handed out) if it fits there.
+   */
   #grow(needed: number): void {
-    const next = new Uint8Array(Math.max(needed, this.#capacity, this.#buffer.length * 2));
+    const pool = this.#pool;
+    if (this.#length === 0) {
+      for (let i = pool.length - 1; i >= 0; i--) {
+        const pooled = pool[i]!;
+        if (pooled.length < needed) continue;
+        pool[i] = pool[pool.length - 1]!;
+        pool.pop();
+        this.#offerToPool(this.#buffer);
+        this.#buffer = pooled;
+        return;
+      }
+    }
+    const size =
+      this.#poolSize === 0
+        ? Math.max(needed, this.#capacity, this.#buffer.length * 2)
+        : Math.max(needed, this.#initialCapacity, this.#length === 0 ? 0 : this.#buffer.length * 2);
+    const next = new Uint8Array(size);
     if (this.#length > 0) next.set(this.#buffer.subarray(0, this.#length));
+    this.#offerToPool(this.#buffer);
     this.#buffer = next;
+  }
+
+  /** Keeps a buffer the writer owns (not handed out) for later, when the pool has room for it. */
+  #offerToPool(buffer: Uint8Array): void {
+    if (buffer.length === 0 || buffer.length < this.#initialCapacity || buffer.length > this.#maxPooledOctets)
+      return;
+    if (this.#pool.length < this.#poolSize) this.#pool.push(buffer);
   }
 }
 
