@@ -12,3 +12,16 @@ export class IpParseError extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * The value `parse()` returns, or the IpParseError it throws (any other error is thrown on): for callers
+ * that collect problems (a config validator, a topology checker) rather than stop at the first one.
+ */
+export function ipParseResult<T>(parse: () => T): T | IpParseError {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof IpParseError) return error;
+    throw error;
+  }
+}
