@@ -13,6 +13,7 @@
 // small window: the writer runs ahead of the slowest one by at most `ListenerBacklog.maxUnread` changes.
 
 import { Protocol, RawNetlinkSocket } from 'netlink';
+import { FifoQueue } from './fifo-queue.js';
 import { type NetlinkReply, NLM_F_ACK, NLMSG_ERROR, parseReplies } from './route-message.js';
 
 export interface RouteWriterOptions {
@@ -95,11 +96,10 @@ export class RouteWriter {
   private ackBudget = 0;
   private inFlightCost = 0;
   private readonly maxDatagramBytes: number;
-  private queue: WriteRequest[] = [];
-  private queueHead = 0;
-  /** Datagrams sent and not fully answered, oldest first (from sentHead). */
-  private sent: SentDatagram[] = [];
-  private sentHead = 0;
+  /** Requests submitted and not sent yet, oldest first. */
+  private readonly queue = new FifoQueue<WriteRequest>();
+  /** Datagrams sent and not fully answered, oldest first. */
+  private readonly sent = new FifoQueue<SentDatagram>();
   /** Requests sent and not answered yet. */
   private inFlight = 0;
   private nextSeq = 1;
@@ -123,7 +123,7 @@ export class RouteWriter {
     this.maxDatagramBytes = options.maxDatagramBytes ?? 60 * 1024;
     this.stopWaking =
       listeners?.onProgress(() => {
-        if (this.queueHead < this.queue.length && !this.closed) this.scheduleFlush();
+        if (this.queue.length > 0 && !this.closed) this.scheduleFlush();
       }) ?? (() => {});
   }
 
@@ -137,13 +137,13 @@ export class RouteWriter {
       return;
     }
     for (const request of requests) this.queue.push(request);
-    if (this.queue.length - this.queueHead >= MAX_REQUESTS_PER_DATAGRAM) this.flush();
+    if (this.queue.length >= MAX_REQUESTS_PER_DATAGRAM) this.flush();
     else this.scheduleFlush();
   }
 
   /** Requests queued and not sent yet. */
   queued(): number {
-    return this.queue.length - this.queueHead;
+    return this.queue.length;
   }
 
   /** Resolves once fewer than `count` requests are queued and not sent (or the writer is closed). */
@@ -158,9 +158,7 @@ export class RouteWriter {
     this.stopWaking();
     clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
-    const pending = [...this.takeOutstanding(), ...this.queue.slice(this.queueHead)];
-    this.queue = [];
-    this.queueHead = 0;
+    const pending = [...this.takeOutstanding(), ...this.queue.drain()];
     this.socket?.close();
     this.socket = undefined;
     for (const request of pending) request.settle(ESHUTDOWN, 'the route table was closed');
@@ -202,19 +200,19 @@ export class RouteWriter {
   private flush(): void {
     if (this.closed) return;
     const socket = this.open();
-    while (this.queueHead < this.queue.length && this.hasRoomFor(this.queue[this.queueHead]!)) {
+    while (this.queue.length > 0 && this.hasRoomFor(this.queue.peek()!)) {
       // Consecutive sequence numbers within a datagram: no wrap-around inside one.
       if (this.nextSeq > 0xffffffff - MAX_REQUESTS_PER_DATAGRAM) this.nextSeq = 1;
       const firstSeq = this.nextSeq;
       const requests: WriteRequest[] = [];
       const parts: Buffer[] = [];
       let bytes = 0;
-      while (this.queueHead < this.queue.length) {
-        const request = this.queue[this.queueHead]!;
+      while (this.queue.length > 0) {
+        const request = this.queue.peek()!;
         if (requests.length > 0 && !this.hasRoomFor(request)) break;
         if (requests.length > 0 && bytes + request.bytes.length > this.maxDatagramBytes) break;
         if (requests.length >= MAX_REQUESTS_PER_DATAGRAM) break;
-        this.queueHead++;
+        this.queue.shift();
         const seq = this.nextSeq++;
         request.bytes.writeUInt16LE(request.bytes.readUInt16LE(6) & ~NLM_F_ACK, 6);
         request.bytes.writeUInt32LE(seq, 8);
@@ -234,14 +232,7 @@ export class RouteWriter {
         if (error) this.sendFailed(datagram, error);
       });
     }
-    if (this.queueHead === this.queue.length) {
-      this.queue = [];
-      this.queueHead = 0;
-    } else if (this.queueHead > 65_536) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
-    if (this.queueHead < this.queue.length && this.inFlight === 0) this.waitForListeners();
+    if (this.queue.length > 0 && this.inFlight === 0) this.waitForListeners();
     this.updateRef();
     this.wakeDrainWaiters();
   }
@@ -283,7 +274,7 @@ export class RouteWriter {
     this.progressAtStall = listeners.progress();
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
-      if (this.closed || this.queueHead >= this.queue.length) return;
+      if (this.closed || this.queue.length === 0) return;
       if (listeners.progress() === this.progressAtStall) listeners.forgive();
       this.scheduleFlush();
     }, LISTENER_STALL_MS);
@@ -298,7 +289,7 @@ export class RouteWriter {
     // queued when the `netlink` package reads on (up to 32 datagrams per wake-up). A large queue goes out
     // in one event-loop turn instead of one window per turn, however busy the turns are with other work.
     if (
-      this.queueHead < this.queue.length &&
+      this.queue.length > 0 &&
       this.inFlight <= this.window >> 1 &&
       this.inFlightCost <= this.ackBudget >> 1
     ) {
@@ -311,8 +302,8 @@ export class RouteWriter {
   private onReply(reply: NetlinkReply): void {
     if (reply.type !== NLMSG_ERROR) return;
     // Answers come in order, so their datagram is the oldest one (or, rarely, one after it).
-    for (let at = this.sentHead; at < this.sent.length; at++) {
-      const datagram = this.sent[at]!;
+    for (let at = 0; at < this.sent.length; at++) {
+      const datagram = this.sent.at(at)!;
       const position = reply.seq - datagram.firstSeq;
       if (position < 0 || position >= datagram.requests.length) continue;
       if (datagram.refused?.[position] === 1) return;
@@ -325,7 +316,7 @@ export class RouteWriter {
       }
       // The kernel answered the datagram's last request, so it processed all before it, in order; their
       // refusals came first. Whatever is left of them succeeded.
-      this.removeSent(at);
+      this.sent.removeAt(at);
       for (let index = 0; index < position; index++) {
         if (datagram.refused?.[index] !== 1) this.settle(datagram, index, 0);
       }
@@ -345,33 +336,14 @@ export class RouteWriter {
     request.settle(errno, reason);
   }
 
-  private removeSent(at: number): void {
-    if (at === this.sentHead) {
-      this.sent[at] = undefined as unknown as SentDatagram;
-      this.sentHead++;
-      if (this.sentHead === this.sent.length) {
-        this.sent = [];
-        this.sentHead = 0;
-      } else if (this.sentHead > 1024) {
-        this.sent = this.sent.slice(this.sentHead);
-        this.sentHead = 0;
-      }
-    } else {
-      this.sent.splice(at, 1);
-    }
-  }
-
   /** Every request sent and not settled, taken out of the bookkeeping (to be failed by the caller). */
   private takeOutstanding(): WriteRequest[] {
     const outstanding: WriteRequest[] = [];
-    for (let at = this.sentHead; at < this.sent.length; at++) {
-      const datagram = this.sent[at]!;
+    for (const datagram of this.sent.drain()) {
       datagram.requests.forEach((request, index) => {
         if (datagram.refused?.[index] !== 1) outstanding.push(request);
       });
     }
-    this.sent = [];
-    this.sentHead = 0;
     this.inFlight = 0;
     this.inFlightCost = 0;
     return outstanding;
@@ -381,16 +353,16 @@ export class RouteWriter {
     datagram: SentDatagram,
     error: { code?: string; errno?: number; message: string },
   ): void {
-    const at = this.sent.indexOf(datagram, this.sentHead);
+    const at = this.sent.indexOf(datagram);
     if (at >= 0) {
-      this.removeSent(at);
+      this.sent.removeAt(at);
       const errno = Math.abs(error.errno ?? 0) || 5;
       const reason = `sendmsg failed: ${error.code ?? error.message}`;
       for (let index = 0; index < datagram.requests.length; index++) {
         if (datagram.refused?.[index] !== 1) this.settle(datagram, index, errno, reason);
       }
     }
-    if (this.queueHead < this.queue.length) this.scheduleFlush();
+    if (this.queue.length > 0) this.scheduleFlush();
     this.updateRef();
   }
 
@@ -402,12 +374,12 @@ export class RouteWriter {
     for (const request of outstanding) {
       request.settle(Math.abs(error.errno ?? 0) || 5, `netlink socket error: ${error.code ?? error.message}`);
     }
-    if (this.queueHead < this.queue.length) this.scheduleFlush();
+    if (this.queue.length > 0) this.scheduleFlush();
   }
 
   /** Keeps the process alive exactly while something is queued or awaiting the kernel. */
   private updateRef(): void {
-    const busy = this.inFlight > 0 || this.queueHead < this.queue.length;
+    const busy = this.inFlight > 0 || this.queue.length > 0;
     if (busy === this.referenced || !this.socket) return;
     this.referenced = busy;
     if (busy) this.socket.ref();
