@@ -1,5 +1,6 @@
 // Command-line flags of caracal-node (with their environment equivalents) and their validation into
 // AgentOptions. Bad values throw OptionError naming the flag; main.ts turns that into exit 2.
+import { IpParseError, ipParseResult, parseAddressWithLength, parseIp } from '@caracal/ip';
 import { Command, Option } from 'commander';
 import { DEFAULT_BGPD_HEALTH_PORT, DEFAULT_BGPD_METRICS_PORT } from '../bgpd-config.js';
 
@@ -79,20 +80,36 @@ function port(flag: string, text: string): number {
   return value;
 }
 
-/** Validates an `A.B.C.D/N` address; a bare address is refused with the reason. */
+/** The result of `parse()`, or the reason @caracal/ip gives for refusing the text. */
+function ipReason<T>(parse: () => T): T | string {
+  const result = ipParseResult(parse);
+  return result instanceof IpParseError ? result.reason : result;
+}
+
+/**
+ * Validates an `A.B.C.D/N` address (host bits allowed: it is an interface address) with @caracal/ip's
+ * grammar; a bare address is refused with the reason. Returns the text without surrounding blanks.
+ */
 export function parseNodeAddress(text: string, what: string): string {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(text.trim());
-  if (!match || match.slice(1, 5).some((octet) => Number(octet) > 255)) {
-    throw new OptionError(`${what} must be an IPv4 address with prefix length (A.B.C.D/N), got "${text}"`);
+  const trimmed = text.trim();
+  const slash = trimmed.indexOf('/');
+  const address = ipReason(() => parseIp(slash < 0 ? trimmed : trimmed.slice(0, slash)));
+  if (typeof address === 'string' || address.version !== 4) {
+    const reason = typeof address === 'string' ? address : 'an IPv6 address';
+    throw new OptionError(
+      `${what} must be an IPv4 address with prefix length (A.B.C.D/N), got "${text}" (${reason})`,
+    );
   }
-  if (match[5] === undefined) {
+  if (slash < 0) {
     throw new OptionError(
       `${what} "${text}" has no prefix length: give A.B.C.D/N (CrossSubnet encapsulation and same-subnet ` +
         "peering need the node's subnet; a bare address would be taken as /32, see calico#2375)",
     );
   }
-  if (Number(match[5]) > 32) throw new OptionError(`${what} prefix length must be 0-32, got "${text}"`);
-  return text.trim();
+  // The address is valid, so what parseAddressWithLength may still refuse is the length.
+  if (ipParseResult(() => parseAddressWithLength(trimmed)) instanceof IpParseError)
+    throw new OptionError(`${what} prefix length must be 0-32, got "${text}"`);
+  return trimmed;
 }
 
 /** A `.js` path runs with this node; anything else is executed as is. */

@@ -70,6 +70,22 @@ describe('caracal-node flags', () => {
     expect(() => parse(['--name', 'n1', '--ip', '10.0.0.300/24'])).toThrow('--ip must be an IPv4 address');
     expect(() => parse(['--name', 'n1', '--ip', '10.0.0.3/33'])).toThrow('prefix length must be 0-32');
   });
+  it('checks --ip with the grammar of @caracal/ip, saying what is wrong', () => {
+    expect(parseNodeAddress(' 10.0.0.5/24 ', '--ip')).toBe('10.0.0.5/24');
+    expect(() => parseNodeAddress('10.0.0.300/24', '--ip')).toThrow(
+      '--ip must be an IPv4 address with prefix length (A.B.C.D/N), got "10.0.0.300/24" (octet 4 is 300, more than 255)',
+    );
+    expect(() => parseNodeAddress('010.0.0.5/24', '--ip')).toThrow(
+      'got "010.0.0.5/24" (octet 1 "010" has a leading zero (ambiguous: inet_aton reads it as octal))',
+    );
+    expect(() => parseNodeAddress('fd00::5/64', '--ip')).toThrow('got "fd00::5/64" (an IPv6 address)');
+    expect(() => parseNodeAddress('10.0.0.5/', '--ip')).toThrow(
+      '--ip prefix length must be 0-32, got "10.0.0.5/"',
+    );
+    expect(() => parseNodeAddress('10.0.0.5/2x', '--ip')).toThrow(
+      '--ip prefix length must be 0-32, got "10.0.0.5/2x"',
+    );
+  });
   it('runs caracal-bgpd by default with its ports; --no-bgpd and --bgpd-command change that', () => {
     expect(parse(['--name', 'n1'])).toMatchObject({
       bgpdCommand: ['caracal-bgpd'],
