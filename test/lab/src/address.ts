@@ -8,6 +8,7 @@ import {
   cidrsOverlap,
   type IpCidr,
   IpParseError,
+  ipParseResult,
   parseAddressWithLength,
   parseIp,
   prefixMask,
@@ -30,14 +31,10 @@ export interface ParsedPrefix {
   readonly text: string;
 }
 
-/** The value of `parse(text)`, or undefined when @caracal/ip refuses the text (any other error is thrown). */
+/** The value of `parse()`, or undefined when @caracal/ip refuses the text (any other error is thrown). */
 function unlessInvalid<T>(parse: () => T): T | undefined {
-  try {
-    return parse();
-  } catch (error) {
-    if (error instanceof IpParseError) return undefined;
-    throw error;
-  }
+  const result = ipParseResult(parse);
+  return result instanceof IpParseError ? undefined : result;
 }
 
 /** Parses a plain IP address; returns undefined when the text is not one. */

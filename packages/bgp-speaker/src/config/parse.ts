@@ -7,6 +7,7 @@ import {
   formatIp,
   type IpAddress,
   IpParseError,
+  ipParseResult,
   ipVersionOf,
   parseAddressWithLength,
   parseIp,
@@ -312,14 +313,10 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? `"${value}"` : String(value);
 }
 
-/** The result of `parse(text)`, or the reason @caracal/ip gives for refusing the text. */
+/** The result of `parse()`, or the reason @caracal/ip gives for refusing the text. */
 function ipReason<T>(parse: () => T): T | string {
-  try {
-    return parse();
-  } catch (error) {
-    if (error instanceof IpParseError) return error.reason;
-    throw error;
-  }
+  const result = ipParseResult(parse);
+  return result instanceof IpParseError ? result.reason : result;
 }
 
 /** The address in `text` (either family, @caracal/ip's grammar), or why it is not one. */
