@@ -1,30 +1,27 @@
-// Route reflection (RFC 4456) as rules on the one BGP speaker: to which peers a path may be exported
-// (depending on where it was learned and on each peer's role), the attributes a reflector adds
-// (ORIGINATOR_ID, CLUSTER_LIST), and the loop checks on import. Pure functions over peer roles and the two
-// attributes, used by caracal-bgpd's Adj-RIB-Out when a peer is marked as a reflector client.
+// Route reflection (RFC 4456) for reflector nodes, as rules on the one BGP speaker: to which peers a path
+// may be exported (depending on where it was learned and on each peer's role), the attributes a reflector
+// adds (ORIGINATOR_ID, CLUSTER_LIST), and the loop checks on import, over peer roles and the two
+// attributes as plain numbers. The export matrix and the loop checks are caracal-bgpd's own
+// (@caracal/bgp-speaker: `mayExport` of its Adj-RIB-Out, `importLoop` of its Adj-RIB-In), so a reflector
+// node cannot drift from the speaker that runs it; cluster ids are parsed by @caracal/ip.
 
-/** How a path was learned, or how a peer is treated on export. */
-export type PeerRole =
-  /** Originated by this speaker. */
-  | 'local'
-  | 'ebgp'
-  /** An iBGP peer we reflect to (we are its route reflector). */
-  | 'ibgp-client'
-  /** An ordinary iBGP peer (full mesh, or another reflector of our cluster, or our own reflector). */
-  | 'ibgp-nonclient';
+import {
+  type BgpPathAttribute,
+  importLoop,
+  type LoopReason,
+  mayExport,
+  type PeerInfo,
+  type PeerRole,
+} from '@caracal/bgp-speaker';
+import { IpParseError, ipParseResult, parseIpv4 } from '@caracal/ip';
 
 /**
- * RFC 4271 §9.2 plus RFC 4456 §6: may a path learned from `learnedFrom` be advertised to a peer of role
- * `to`? The path is never sent back to the peer it came from (checked by the caller by identity).
+ * RFC 4271 §9.2 plus RFC 4456 §6: `mayExport(learnedFrom, to)` says whether a path learned from a peer of
+ * one role ('local' when originated here, 'ebgp', 'ibgp-client' when we are its reflector,
+ * 'ibgp-nonclient' otherwise) may be advertised to a peer of another. The path is never sent back to the
+ * peer it came from (checked by the caller by identity).
  */
-export function mayExport(learnedFrom: PeerRole, to: PeerRole): boolean {
-  if (to === 'local') return false;
-  if (learnedFrom === 'local' || learnedFrom === 'ebgp') return true;
-  if (to === 'ebgp') return true;
-  // iBGP-learned towards iBGP: only a reflector passes it on.
-  if (learnedFrom === 'ibgp-client') return true; // to clients and non-clients
-  return to === 'ibgp-client'; // from a non-client: to clients only
-}
+export { mayExport, type PeerRole };
 
 export interface ReflectionAttributes {
   readonly originatorId: number | undefined;
@@ -34,6 +31,10 @@ export interface ReflectionAttributes {
 /**
  * Attributes of a path reflected by this speaker (RFC 4456 §8): ORIGINATOR_ID is set to the router id of
  * the peer the path came from when absent; our cluster id is prepended to CLUSTER_LIST.
+ *
+ * The same rule runs inside caracal-bgpd's Adj-RIB-Out (the iBGP-to-iBGP branch of the export rules in
+ * @caracal/bgp-speaker's rib/adj-rib-out.ts), written there on the speaker's attribute list rather than
+ * as a function it exports; when that branch becomes an exported function, this one should call it.
  */
 export function reflectedAttributes(
   path: ReflectionAttributes,
@@ -45,7 +46,10 @@ export function reflectedAttributes(
   };
 }
 
-/** Whether the path is being reflected (iBGP-learned, sent to iBGP) and so needs reflectedAttributes. */
+/**
+ * Whether the path is being reflected (iBGP-learned, sent to iBGP) and so needs reflectedAttributes; the
+ * condition under which caracal-bgpd's Adj-RIB-Out applies the same rule.
+ */
 export function isReflection(learnedFrom: PeerRole, to: PeerRole): boolean {
   return (
     (learnedFrom === 'ibgp-client' || learnedFrom === 'ibgp-nonclient') &&
@@ -53,23 +57,44 @@ export function isReflection(learnedFrom: PeerRole, to: PeerRole): boolean {
   );
 }
 
-export type ImportLoop = 'originator-is-us' | 'cluster-list-has-us' | undefined;
+export type ImportLoop = Exclude<LoopReason, 'as-path-loop'> | undefined;
 
-/** RFC 4456 §8 loop checks on import: such a path is dropped (and counted, not an error). */
+/**
+ * The sender of the attributes checked by reflectionLoop, as importLoop wants one: an iBGP peer (only
+ * `ibgp` is read, for the AS_PATH check, which has nothing to look at here).
+ */
+const IBGP_SENDER: PeerInfo = {
+  address: '',
+  asNumber: 0,
+  routerId: 0,
+  ibgp: true,
+  routeReflectorClient: false,
+};
+
+/**
+ * RFC 4456 §8 loop checks on import: such a path is dropped (and counted, not an error). Our router id as
+ * ORIGINATOR_ID is always a loop; our cluster id in CLUSTER_LIST only when we have one (a node without a
+ * cluster id is no reflector here, whereas caracal-bgpd defaults its cluster id to its router id).
+ */
 export function reflectionLoop(
   path: ReflectionAttributes,
   self: { readonly routerId: number; readonly clusterId: number | undefined },
 ): ImportLoop {
-  if (path.originatorId === self.routerId) return 'originator-is-us';
-  if (self.clusterId !== undefined && path.clusterList.includes(self.clusterId)) return 'cluster-list-has-us';
-  return undefined;
+  const received: BgpPathAttribute[] = [];
+  if (path.originatorId !== undefined) received.push({ kind: 'originator-id', id: path.originatorId });
+  if (self.clusterId !== undefined) received.push({ kind: 'cluster-list', ids: path.clusterList });
+  const loop = importLoop(received, IBGP_SENDER, {
+    localAs: 0,
+    localRouterId: self.routerId,
+    ...(self.clusterId !== undefined ? { clusterId: self.clusterId } : {}),
+  });
+  return loop === 'as-path-loop' ? undefined : loop;
 }
 
 /** A cluster id written as a dotted quad (Calico's routeReflectorClusterID) as a 32-bit number. */
 export function parseClusterId(text: string): number {
-  const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    throw new Error(`cluster id '${text}' must be a dotted quad such as 224.0.0.1`);
-  }
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
+  const parsed = ipParseResult(() => parseIpv4(text));
+  if (parsed instanceof IpParseError)
+    throw new Error(`cluster id '${text}' must be a dotted quad such as 224.0.0.1 (${parsed.reason})`);
+  return parsed;
 }
