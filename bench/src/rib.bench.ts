@@ -1,14 +1,16 @@
 // RIB benchmark of caracal-bgpd's route pipeline, in one process, no namespaces:
 //  1. unit level: N IPv4 prefixes (100k and 1M) as decoded UPDATEs (500 prefixes each, a fresh attribute
 //     object per UPDATE as the decoder gives, equal sets across UPDATEs; and a "varied" run where every
-//     UPDATE carries its own MED, so 1 set per UPDATE) through AdjRibIn → LocRib → AdjRibOut flush (one
-//     eBGP update group of two peers): prefixes/s per stage and in all, heap after a GC;
+//     UPDATE carries its own MED, so 1 set per UPDATE — which eBGP export strips: 1 outbound set; and a
+//     "distinct" run, one prefix per UPDATE with its own community, so 1 outbound set and UPDATE per
+//     prefix, the route-reflector shape) through AdjRibIn → LocRib → AdjRibOut flush (one eBGP update
+//     group of two peers): prefixes/s per stage and in all, heap after a GC, socket sends per peer;
 //  2. two hops: a bare session driver sends 100k prefixes to Speaker A over TCP on 127.0.0.x, A passes
 //     them to Speaker B: time from the first UPDATE written to the last prefix in B's Loc-RIB.
 //  3. memory: retained heap per prefix of each RIB (1M "shared" prefixes, and 200k "distinct": one UPDATE
 //     and attribute set per prefix): Adj-RIB-In alone, + Loc-RIB, + Adj-RIB-Out (the decoded UPDATEs —
 //     prefix and attribute objects — exist before the baseline and are not counted).
-// Run: bench/run rib (or node --expose-gc bench/dist/src/rib.bench.js [--only unit|hops|memory]);
+// Run: bench/run rib (or node --expose-gc bench/dist/src/rib.bench.js [--only unit|unit-distinct|hops|memory]);
 // RIB_BENCH_DIST=DIR runs it against another build of @caracal/bgp-speaker (DIR = that build's dist).
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -47,8 +49,18 @@ const PREFIXES_PER_UPDATE = 500;
 const NO_DEFINITIONS = { prefixLists: {}, communityLists: {}, asPathLists: {}, filters: {} };
 const accept = () => compilePolicy({ kind: 'action', action: 'accept' }, NO_DEFINITIONS);
 
-/** Decoded-UPDATE look-alikes: `count` /24s from 20.0.0.0, 500 per UPDATE, attributes fresh per UPDATE. */
-function updates(count: number, varied: boolean, perUpdate = PREFIXES_PER_UPDATE): BgpUpdate[] {
+type Shape = 'shared' | 'varied' | 'distinct';
+
+/**
+ * Decoded-UPDATE look-alikes: `count` /24s from 20.0.0.0, 500 per UPDATE, attributes fresh per UPDATE;
+ * `varied`: a MED per UPDATE; `distinct`: a community per UPDATE (kept by eBGP export, unlike MED).
+ */
+function updates(
+  count: number,
+  varied: boolean,
+  perUpdate = PREFIXES_PER_UPDATE,
+  distinctCommunity = false,
+): BgpUpdate[] {
   const out: BgpUpdate[] = [];
   for (let first = 0; first < count; first += perUpdate) {
     const nlri: BgpPrefix[] = [];
@@ -59,7 +71,7 @@ function updates(count: number, varied: boolean, perUpdate = PREFIXES_PER_UPDATE
       { kind: 'as-path', segments: [{ type: 2, asns: [65100, 65001] }] },
       { kind: 'next-hop', address: 0x0a000001 },
       ...(varied ? [{ kind: 'med' as const, value: first / perUpdate }] : []),
-      { kind: 'communities', values: [0xfde80001] },
+      { kind: 'communities', values: [distinctCommunity ? (0xfde80000 + first) >>> 0 : 0xfde80001] },
     ];
     out.push(makeUpdate({ attributes, nlri }));
   }
@@ -89,8 +101,27 @@ function exportPeer(address: string): ExportPeer {
   };
 }
 
-function unitRun(count: number, varied: boolean): Record<string, string | number> {
-  const input = updates(count, varied);
+/** What a flush sends a peer: UPDATE octets and socket sends, from this build's runs or an older build's messages. */
+function sentToPeer(list: readonly unknown[] | undefined): { bytes: number; sends: number } {
+  let bytes = 0;
+  for (const item of list ?? [])
+    bytes += item instanceof Uint8Array ? item.length : (item as { bytes: Uint8Array }).bytes.length;
+  return { bytes, sends: list?.length ?? 0 };
+}
+
+/** Gives the flush's batches back to the Adj-RIB-Out's pool, as the speaker does once written (if it has one). */
+function recycleAll(out: InstanceType<typeof AdjRibOut>, sent: Map<string, readonly unknown[]>): void {
+  const recycle = (out as { recycle?: (batch: Uint8Array) => void }).recycle;
+  if (recycle === undefined) return;
+  const batches = new Set<Uint8Array>();
+  for (const list of sent.values())
+    for (const item of list)
+      if (!(item instanceof Uint8Array)) batches.add((item as { batch: Uint8Array }).batch);
+  for (const batch of batches) recycle.call(out, batch);
+}
+
+function unitRun(count: number, shape: Shape): Record<string, string | number> {
+  const input = shape === 'distinct' ? updates(count, false, 1, true) : updates(count, shape === 'varied');
   const heapBefore = heapMiB();
   const peer = SENDER;
   const interner = new AttributeInterner();
@@ -105,7 +136,7 @@ function unitRun(count: number, varied: boolean): Record<string, string | number
   const out = new AdjRibOut({ localAs: 65200, localRouterId: 0x0a000002 });
   out.addPeer(exportPeer('10.0.0.3'), []);
   out.addPeer(exportPeer('10.0.0.4'), []);
-  out.flush(); // End-of-RIB of the empty table: the members are established
+  recycleAll(out, out.flush()); // End-of-RIB of the empty table: the members are established
 
   const start = performance.now();
   let t = start;
@@ -126,19 +157,21 @@ function unitRun(count: number, varied: boolean): Record<string, string | number
   const messages = out.flush();
   const outMs = ms(afterTake);
   const totalMs = ms(start);
-  const bytes = (messages.get('10.0.0.3') ?? []).reduce((sum, m) => sum + m.length, 0);
+  const sent = sentToPeer(messages.get('10.0.0.3'));
+  recycleAll(out, messages);
   if (changes.length !== count)
     throw new Error(`rib bench: ${changes.length} best-path changes, expected ${count}`);
   const heapAfter = heapMiB();
   return {
-    run: `${count.toLocaleString('en')} ${varied ? 'varied' : 'shared'}`,
+    run: `${count.toLocaleString('en')} ${shape}`,
     'adj-rib-in /s': rate(count, inMs),
     'loc-rib /s': rate(count, locMs),
     'adj-rib-out flush /s': rate(count, outMs),
     'total ms': Math.round(totalMs),
     'total /s': rate(count, totalMs),
     'heap MiB (retained)': Math.round(heapAfter - heapBefore),
-    'UPDATE bytes/peer': bytes,
+    'UPDATE bytes/peer': sent.bytes,
+    'sends/peer': sent.sends,
   };
 }
 
@@ -307,18 +340,24 @@ async function twoHops(count: number): Promise<Record<string, string | number>> 
 
 if (gc === undefined) console.warn('rib bench: run with node --expose-gc for heap figures');
 const only = values.only;
-if (only !== undefined && only !== 'unit' && only !== 'hops' && only !== 'memory')
-  throw new Error(`rib bench: --only ${only}: expected unit, hops or memory`);
-if (only === undefined || only === 'unit') {
+if (only !== undefined && !['unit', 'unit-distinct', 'hops', 'memory'].includes(only))
+  throw new Error(`rib bench: --only ${only}: expected unit, unit-distinct, hops or memory`);
+if (only === undefined || only === 'unit' || only === 'unit-distinct') {
   const rows: Array<Record<string, string | number>> = [];
-  for (const [count, varied] of [
-    [100_000, false],
-    [100_000, true],
-    [1_000_000, false],
-    [1_000_000, true],
-  ] as const) {
-    unitRun(Math.min(count, 20_000), varied); // warm-up
-    rows.push(unitRun(count, varied));
+  // --only unit-distinct: the 100k distinct row alone (before/after comparisons of the send path).
+  const runs: ReadonlyArray<readonly [number, Shape]> =
+    only === 'unit-distinct'
+      ? [[100_000, 'distinct']]
+      : [
+          [100_000, 'shared'],
+          [100_000, 'varied'],
+          [100_000, 'distinct'],
+          [1_000_000, 'shared'],
+          [1_000_000, 'varied'],
+        ];
+  for (const [count, shape] of runs) {
+    unitRun(Math.min(count, 20_000), shape); // warm-up
+    rows.push(unitRun(count, shape));
   }
   console.table(rows);
 }

@@ -5,7 +5,8 @@
 //
 // Data flow: Peer 'update' → decode (negotiated context; RFC 7606) → AdjRibIn (loops, max-prefix, stale)
 // → LocRib → (once per tick) best-path changes → FIB, bestPathChanges$, AdjRibOut (update groups) →
-// encoded UPDATEs → Peer.sendUpdate.
+// batches of back-to-back UPDATEs, shared by a group's members → Peer.sendUpdates (one socket write per
+// run) → the batch back to the Adj-RIB-Out's buffer pool after the last member's write callback.
 
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -1152,12 +1153,26 @@ export class Speaker implements SpeakerView {
     }
     this.#adjRibOut.enqueue(changes);
     if (this.#restarting) return;
-    const out = this.#adjRibOut.flush();
+    const adjRibOut = this.#adjRibOut;
+    const out = adjRibOut.flush();
     for (const runtime of this.#peers.values()) runtime.advertisedCache = null;
-    for (const [address, messages] of out) {
-      const runtime = this.#byAddress.get(address);
-      if (runtime === undefined) continue;
-      for (const message of messages) runtime.peer.sendUpdate(message);
+    // Sends not yet written per batch: the batch goes back to the pool after the last one's callback.
+    const unwritten = new Map<Uint8Array, number>();
+    for (const runs of out.values())
+      for (const run of runs) unwritten.set(run.batch, (unwritten.get(run.batch) ?? 0) + 1);
+    const written = (batch: Uint8Array) => {
+      const left = unwritten.get(batch)! - 1;
+      if (left > 0) unwritten.set(batch, left);
+      else {
+        unwritten.delete(batch);
+        adjRibOut.recycle(batch);
+      }
+    };
+    for (const [address, runs] of out) {
+      const peer = this.#byAddress.get(address)?.peer;
+      for (const run of runs)
+        if (peer === undefined || !peer.sendUpdates(run.bytes, run.messageCount, () => written(run.batch)))
+          written(run.batch);
     }
   }
 

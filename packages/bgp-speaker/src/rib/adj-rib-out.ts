@@ -1,9 +1,12 @@
 // Adj-RIB-Out with update groups: peers whose outbound UPDATEs are byte-identical (same export policy,
 // same encoding options, same eBGP/iBGP and reflector-client role, same next-hop rule) share one group.
 // A group turns Loc-RIB best-path changes into outbound attributes once (RFC 4271 §5 / RFC 4456 export
-// rules, then the export policy), buckets prefixes by attribute set, encodes each bucket once with the
-// packing encoder and hands the same buffers to every member. Split horizon: a path is not sent back to
-// the member it came from (its bucket simply leaves that member out). Changes accumulate until flush().
+// rules, then the export policy), buckets prefixes by attribute set and encodes each bucket once with the
+// packing encoder, back to back into one BgpMessageWriter: a flush yields, per group, batches of ~64 KiB
+// of UPDATEs, and every member gets views of the same batch (one socket write per run of UPDATEs rather
+// than per UPDATE; the batch goes back to the writer's pool with recycle() once written). Split horizon: a
+// path is not sent back to the member it came from (its bucket simply leaves that member out, so that
+// member's views skip those octets). Changes accumulate until flush().
 // Per group, the export rules run once per (interned Loc-RIB attribute set, source role, family), the
 // export policy once per prefix (it may look at the prefix); outbound sets are interned per group so
 // prefixes are grouped and compared by object identity, never by serialising attributes per prefix.
@@ -12,11 +15,11 @@
 
 import { AS_TRANS_ASN } from '../codec/as4.js';
 import { type BgpPathAttribute, forForwarding } from '../codec/attributes.js';
-import type { BgpCodecContext } from '../codec/errors.js';
-import { encodeBgpMessage } from '../codec/messages.js';
-import { packUpdates, type UpdatePackingInput } from '../codec/pack.js';
+import { BGP_DEFAULT_CONTEXT, type BgpCodecContext } from '../codec/errors.js';
+import { BgpMessageWriter, encodeBgpMessage } from '../codec/messages.js';
+import { packUpdatesInto, type UpdatePackingInput } from '../codec/pack.js';
 import { type BgpPrefix, parseIpv4, parseIpv6 } from '../codec/prefix.js';
-import { makeUpdate } from '../codec/update.js';
+import { type BgpUpdate, makeUpdate } from '../codec/update.js';
 import type { NextHopMode } from '../config/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { AttributeInterner } from './intern.js';
@@ -54,7 +57,29 @@ export interface ExportPeer {
   readonly exportPolicy: CompiledPolicy;
 }
 
-export type UpdateEncoder = (input: UpdatePackingInput, context: BgpCodecContext) => Uint8Array[];
+/** Appends the UPDATEs carrying `input` to `writer` (under its context); returns how many it wrote. */
+export type UpdateEncoder = (writer: BgpMessageWriter, input: UpdatePackingInput) => number;
+
+/**
+ * A run of back-to-back whole UPDATEs for one peer: a view into a batch (one send, `messageCount` UPDATEs).
+ * Consecutive buckets a peer receives share a run; buckets it is left out of (split horizon) split it.
+ */
+export interface OutboundRun {
+  readonly bytes: Uint8Array;
+  readonly messageCount: number;
+  /** The batch `bytes` is a view of: give it back with AdjRibOut.recycle() once every run of it is sent. */
+  readonly batch: Uint8Array;
+}
+
+/** What a flush sends: per peer address, its runs in send order (views of batches shared across a group). */
+export type OutboundRuns = Map<string, OutboundRun[]>;
+
+/** A batch is taken from the writer once it holds this much (between buckets; a bucket is never split). */
+const BATCH_OCTETS = 64 * 1024;
+/** Writer buffers: a batch plus one more maximum-size UPDATE fits without growing. */
+const WRITER_CAPACITY = BATCH_OCTETS + 8192;
+/** Buffers kept for reuse (batches come back after the socket wrote them). */
+const WRITER_POOL = 8;
 
 export interface AdjRibOutOptions {
   readonly localAs: number;
@@ -62,7 +87,7 @@ export interface AdjRibOutOptions {
   /** Route reflector cluster id; defaults to the router id (RFC 4456 §7). */
   readonly clusterId?: number;
   readonly defaultLocalPref?: number;
-  /** The packing encoder (injectable so tests can count calls); defaults to packUpdates. */
+  /** The packing encoder (injectable so tests can count calls); defaults to packUpdatesInto. */
   readonly encoder?: UpdateEncoder;
 }
 
@@ -115,6 +140,14 @@ interface Member {
   readonly peer: ExportPeer;
   /** Joined and not yet sent the initial dump + End-of-RIB. */
   initial: boolean;
+}
+
+/** Octets [start, end) of the writer's current batch, `count` UPDATEs, for `recipients`. */
+interface Segment {
+  readonly start: number;
+  readonly end: number;
+  readonly count: number;
+  readonly recipients: readonly string[];
 }
 
 interface Bucket {
@@ -189,11 +222,15 @@ export class AdjRibOut {
   readonly #groups = new Map<string, UpdateGroup>();
   readonly #groupOf = new Map<string, UpdateGroup>();
   readonly #encoder: UpdateEncoder;
+  /** Every group's UPDATEs are written here (the group's context set per flush), batch after batch. */
+  readonly #writer = new BgpMessageWriter(BGP_DEFAULT_CONTEXT, WRITER_CAPACITY, WRITER_POOL);
+  /** Segments of the writer's current batch, in write order. */
+  #segments: Segment[] = [];
   /** Export rule results for exportAttributes(), per template object. */
   readonly #rulesByTemplate = new WeakMap<ExportPeer, ExportRulesCache>();
 
   constructor(private readonly options: AdjRibOutOptions) {
-    this.#encoder = options.encoder ?? packUpdates;
+    this.#encoder = options.encoder ?? packUpdatesInto;
   }
 
   /**
@@ -255,11 +292,76 @@ export class AdjRibOut {
     }));
   }
 
-  /** Encodes everything queued; returns the messages per peer address (the same buffers across a group). */
-  flush(): Map<string, Uint8Array[]> {
-    const out = new Map<string, Uint8Array[]>();
-    for (const group of this.#groups.values()) this.#flushGroup(group, out);
+  /**
+   * Encodes everything queued; returns per peer address the runs of UPDATEs to send, in order (each a view
+   * of a batch shared by the group's members). Give each batch back with recycle() once sent.
+   */
+  flush(): OutboundRuns {
+    const out: OutboundRuns = new Map();
+    // Left over by an encoder that threw in an earlier flush: no run points at it.
+    this.#writer.truncate(0);
+    this.#segments = [];
+    for (const group of this.#groups.values()) {
+      this.#writer.setContext({
+        as4: group.template.fourOctetAs,
+        maxLength: group.template.maxMessageLength,
+      });
+      this.#flushGroup(group, out);
+      this.#cutBatch(out);
+    }
     return out;
+  }
+
+  /**
+   * Gives a batch of a flush back to the writer's buffer pool once every run of it was sent (for a socket:
+   * after the write callback of the last one). Throws when it is not a batch of this Adj-RIB-Out or was
+   * already given back (BgpMessageWriter.recycle).
+   */
+  recycle(batch: Uint8Array): void {
+    this.#writer.recycle(batch);
+  }
+
+  /** Writes `encode`'s UPDATEs for `recipients` (nothing when there are none); batches every ~64 KiB. */
+  #emit(
+    recipients: readonly string[],
+    encode: (writer: BgpMessageWriter) => number,
+    out: OutboundRuns,
+  ): void {
+    if (recipients.length === 0) return;
+    const writer = this.#writer;
+    const start = writer.length;
+    const count = encode(writer);
+    if (count === 0) return;
+    this.#segments.push({ start, end: writer.length, count, recipients });
+    if (writer.length >= BATCH_OCTETS) this.#cutBatch(out);
+  }
+
+  /** Takes the writer's batch and gives each recipient its runs: adjacent segments it gets merge into one. */
+  #cutBatch(out: OutboundRuns): void {
+    const segments = this.#segments;
+    if (segments.length === 0) return;
+    this.#segments = [];
+    const batch = this.#writer.take();
+    const open = new Map<string, { start: number; end: number; count: number }>();
+    const close = (address: string, run: { start: number; end: number; count: number }) => {
+      const bytes = run.start === 0 && run.end === batch.length ? batch : batch.subarray(run.start, run.end);
+      const entry: OutboundRun = { bytes, messageCount: run.count, batch };
+      const list = out.get(address);
+      if (list === undefined) out.set(address, [entry]);
+      else list.push(entry);
+    };
+    for (const segment of segments)
+      for (const address of segment.recipients) {
+        const run = open.get(address);
+        if (run !== undefined && run.end === segment.start) {
+          run.end = segment.end;
+          run.count += segment.count;
+          continue;
+        }
+        if (run !== undefined) close(address, run);
+        open.set(address, { start: segment.start, end: segment.end, count: segment.count });
+      }
+    for (const [address, run] of open) close(address, run);
   }
 
   /**
@@ -406,7 +508,7 @@ export class AdjRibOut {
     group.interner.release(set.attributes);
   }
 
-  #flushGroup(group: UpdateGroup, out: Map<string, Uint8Array[]>): void {
+  #flushGroup(group: UpdateGroup, out: OutboundRuns): void {
     const established: string[] = [];
     const joining: string[] = [];
     for (const member of group.members.values())
@@ -468,24 +570,13 @@ export class AdjRibOut {
     }
     group.pending.clear();
 
-    const context: BgpCodecContext = {
-      as4: group.template.fourOctetAs,
-      maxLength: group.template.maxMessageLength,
-    };
-    const send = (recipients: readonly string[], messages: readonly Uint8Array[]) => {
-      if (messages.length === 0) return;
-      for (const address of recipients) {
-        const list = out.get(address);
-        if (list === undefined) out.set(address, [...messages]);
-        else for (const message of messages) list.push(message);
-      }
-    };
+    const encodeBucket = (bucket: Bucket) => (writer: BgpMessageWriter) => this.#encode(writer, bucket);
     for (const [source, withdrawn] of withdrawBySource) {
       const recipients = established.filter((p) => p !== source);
-      if (recipients.length > 0) send(recipients, this.#encoder({ attributes: [], withdrawn }, context));
+      this.#emit(recipients, (writer) => this.#encoder(writer, { attributes: [], withdrawn }), out);
     }
-    for (const b of withdrawFrom.values()) send(b.recipients, this.#encode(b, context));
-    for (const b of announce.values()) send(b.recipients, this.#encode(b, context));
+    for (const b of withdrawFrom.values()) this.#emit(b.recipients, encodeBucket(b), out);
+    for (const b of announce.values()) this.#emit(b.recipients, encodeBucket(b), out);
 
     if (joining.length === 0) return;
     // Initial dump for joining members: the group's advertised table, shared by all joining members.
@@ -503,25 +594,33 @@ export class AdjRibOut {
       }
       found.announced.push(prefixOfRibKey(key));
     }
-    for (const b of dump.values()) send(b.recipients, this.#encode(b, context));
-    for (const family of group.template.families) send(joining, [endOfRib(family, context)]);
+    for (const b of dump.values()) this.#emit(b.recipients, encodeBucket(b), out);
+    for (const family of group.template.families)
+      this.#emit(
+        joining,
+        (writer) => {
+          writer.write(END_OF_RIB_UPDATES[family]);
+          return 1;
+        },
+        out,
+      );
     for (const address of joining) group.members.get(address)!.initial = false;
   }
 
-  #encode(bucket: Bucket, context: BgpCodecContext): Uint8Array[] {
-    if (bucket.recipients.length === 0) return [];
+  #encode(writer: BgpMessageWriter, bucket: Bucket): number {
     if (bucket.attributes === undefined)
-      return this.#encoder({ attributes: [], withdrawn: bucket.withdrawn }, context);
+      return this.#encoder(writer, { attributes: [], withdrawn: bucket.withdrawn });
     const { list, nextHop } = bucket.attributes;
     const v4 = bucket.announced.length > 0 && bucket.announced[0]!.afi === 1;
     if (v4) {
       const withNextHop = wireOrder([...list, { kind: 'next-hop', address: parseIpv4(nextHop) }]);
-      return this.#encoder({ attributes: withNextHop, announced: bucket.announced }, context);
+      return this.#encoder(writer, { attributes: withNextHop, announced: bucket.announced });
     }
-    return this.#encoder(
-      { attributes: list, announced: bucket.announced, ipv6NextHop: parseIpv6(nextHop) },
-      context,
-    );
+    return this.#encoder(writer, {
+      attributes: list,
+      announced: bucket.announced,
+      ipv6NextHop: parseIpv6(nextHop),
+    });
   }
 }
 
@@ -571,11 +670,13 @@ export function asTransPath(list: readonly BgpPathAttribute[]): BgpPathAttribute
   return out;
 }
 
-/** The End-of-RIB marker of a family (RFC 4724 §2): an empty UPDATE, or an empty MP_UNREACH_NLRI. */
+/** The End-of-RIB marker of each family (RFC 4724 §2): an empty UPDATE, or an empty MP_UNREACH_NLRI. */
+const END_OF_RIB_UPDATES: Readonly<Record<Family, BgpUpdate>> = {
+  'ipv4-unicast': makeUpdate({}),
+  'ipv6-unicast': makeUpdate({ attributes: [{ kind: 'mp-unreach', afi: 2, safi: 1, withdrawn: [] }] }),
+};
+
+/** The End-of-RIB marker of a family, encoded (RFC 4724 §2). */
 export function endOfRib(family: Family, context: BgpCodecContext): Uint8Array {
-  if (family === 'ipv4-unicast') return encodeBgpMessage(makeUpdate({}), context);
-  return encodeBgpMessage(
-    makeUpdate({ attributes: [{ kind: 'mp-unreach', afi: 2, safi: 1, withdrawn: [] }] }),
-    context,
-  );
+  return encodeBgpMessage(END_OF_RIB_UPDATES[family], context);
 }

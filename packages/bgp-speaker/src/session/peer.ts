@@ -52,7 +52,8 @@ export const systemClock: Clock = {
 
 /** The part of a TCP socket the driver uses (node:net's Socket satisfies it). */
 export interface SessionSocket {
-  write(data: Uint8Array): boolean;
+  /** `callback` (node:net calls it once the bytes are written or the write failed) is optional to honour. */
+  write(data: Uint8Array, callback?: (error?: Error | null) => void): boolean;
   end(): void;
   destroy(): void;
   readonly writableLength: number;
@@ -326,8 +327,31 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /** Sends an UPDATE (a whole message, header included). False when not Established. */
   sendUpdate(message: Uint8Array): boolean {
+    return this.writeUpdates(message, 1, undefined);
+  }
+
+  /**
+   * Sends `messageCount` whole UPDATEs written back to back in `batch` (one socket write), counted one by
+   * one in `messagesOut.update`. False when not Established (nothing sent, `onWritten` never called).
+   * Otherwise `onWritten` is called once the socket is done with the bytes — written, or dropped because
+   * the connection failed or closed — so the caller may then reuse the buffer; a socket that does not
+   * report writes (a test double) never calls it.
+   */
+  sendUpdates(batch: Uint8Array, messageCount: number, onWritten?: (error?: Error | null) => void): boolean {
+    if (!Number.isInteger(messageCount) || messageCount < 1 || messageCount * 19 > batch.length)
+      throw new RangeError(
+        `sendUpdates: messageCount ${messageCount} is not a positive integer of whole messages in ${batch.length} octets`,
+      );
+    return this.writeUpdates(batch, messageCount, onWritten);
+  }
+
+  private writeUpdates(
+    bytes: Uint8Array,
+    messageCount: number,
+    onWritten: ((error?: Error | null) => void) | undefined,
+  ): boolean {
     if (this.fsm.state !== 'Established' || !this.connection) return false;
-    this.write(this.connection, message, 'update');
+    this.write(this.connection, bytes, 'update', messageCount, onWritten);
     // §8.2.2: "Each time the local system sends a KEEPALIVE or UPDATE message, it restarts its
     // KeepaliveTimer, unless the negotiated HoldTime value is zero."
     if (this.timers.has('Keepalive') && this.negotiated && this.negotiated.keepaliveTime > 0) {
@@ -646,10 +670,22 @@ export class Peer extends EventEmitter<PeerEvents> {
     else connection.socket.end();
   }
 
-  private write(connection: Connection, message: Uint8Array, kind: MessageTypeName): void {
-    if (connection.closed) return;
-    this.messagesOut[kind] += 1;
-    const flushed = connection.socket.write(message);
+  private write(
+    connection: Connection,
+    message: Uint8Array,
+    kind: MessageTypeName,
+    messageCount = 1,
+    onWritten?: (error?: Error | null) => void,
+  ): void {
+    if (connection.closed) {
+      onWritten?.(new Error('connection closed'));
+      return;
+    }
+    this.messagesOut[kind] += messageCount;
+    const flushed =
+      onWritten === undefined
+        ? connection.socket.write(message)
+        : connection.socket.write(message, onWritten);
     if (!flushed && connection === this.connection && !this.timers.has('SendHold')) {
       // RFC 9687: the peer is not reading; give it SendHoldTime to make progress.
       const hold = this.negotiated?.holdTime ?? this.fsm.attributes.holdTime;

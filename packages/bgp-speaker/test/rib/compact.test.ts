@@ -24,6 +24,7 @@ import {
   ribKey,
   ribKeyText,
 } from '../../src/rib/route.js';
+import { messagesOf } from './runs.js';
 
 const DEFS = { prefixLists: {}, communityLists: {}, asPathLists: {}, filters: {} };
 const ACCEPT = compilePolicy({ kind: 'action', action: 'accept' }, DEFS);
@@ -258,7 +259,7 @@ describe('Loc-RIB one path ↔ several, Adj-RIB-Out by key', () => {
     const step = () => {
       const changes = loc.takeChanges();
       out.enqueue(changes);
-      const sent = out.flush().get('198.51.100.1') ?? [];
+      const sent = messagesOf(out.flush().get('198.51.100.1'));
       return {
         changes: changes.map((c) => [c.kind, c.prefixKey, c.best?.peer?.address]),
         sent: decode(sent),

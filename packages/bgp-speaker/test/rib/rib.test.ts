@@ -7,16 +7,22 @@ import { describe, expect, it } from 'vitest';
 import type { BgpPathAttribute } from '../../src/codec/attributes.js';
 import { BgpDecodeError } from '../../src/codec/errors.js';
 import { decodeBgpMessage } from '../../src/codec/messages.js';
-import { packUpdates } from '../../src/codec/pack.js';
+import { packUpdatesInto } from '../../src/codec/pack.js';
 import { type BgpPrefix, formatPrefix, parseIpv4, parseIpv6, parsePrefix } from '../../src/codec/prefix.js';
 import { type BgpUpdate, makeUpdate, updateAnnounced, updateWithdrawn } from '../../src/codec/update.js';
 import type { PolicyDefinitions } from '../../src/config/types.js';
 import { compilePolicy, policyKey } from '../../src/policy/compile.js';
 import { AdjRibIn, type AdjRibInOptions } from '../../src/rib/adj-rib-in.js';
-import { AdjRibOut, type ExportPeer, type UpdateEncoder } from '../../src/rib/adj-rib-out.js';
+import {
+  AdjRibOut,
+  type ExportPeer,
+  type OutboundRun,
+  type UpdateEncoder,
+} from '../../src/rib/adj-rib-out.js';
 import { AttributeInterner } from '../../src/rib/intern.js';
 import { LocRib } from '../../src/rib/loc-rib.js';
 import { findAttribute, type PeerInfo } from '../../src/rib/route.js';
+import { messagesOf } from './runs.js';
 
 const LOCAL_AS = 65000;
 const ROUTER_ID = parseIpv4('10.0.0.1');
@@ -244,10 +250,9 @@ describe('4-octet AS with 2-octet peers (RFC 6793)', () => {
       exportPeer(peer('203.0.113.1', 65101), { fourOctetAs: false, families: ['ipv4-unicast'] }),
       loc.bestPaths(),
     );
-    const [update] = out
-      .flush()
-      .get('203.0.113.1')!
-      .map((bytes) => decodeBgpMessage(bytes, { as4: false }));
+    const [update] = messagesOf(out.flush().get('203.0.113.1')).map((bytes) =>
+      decodeBgpMessage(bytes, { as4: false }),
+    );
     if (update?.type !== 'update') throw new Error('expected an UPDATE');
     expect(flat(kind(update.attributes, 'as-path')?.segments)).toEqual([LOCAL_AS, 65009, 23456, 23456]);
     expect(flat(kind(update.attributes, 'as4-path')?.segments)).toEqual([
@@ -532,17 +537,17 @@ function exportPeer(info: PeerInfo, extra: Partial<ExportPeer> = {}): ExportPeer
 function countingEncoder(): { encoder: UpdateEncoder; calls: () => number } {
   let calls = 0;
   return {
-    encoder: (input, context) => {
+    encoder: (writer, input) => {
       calls++;
-      return packUpdates(input, context);
+      return packUpdatesInto(writer, input);
     },
     calls: () => calls,
   };
 }
 
 /** Decodes every UPDATE sent to a peer: the announced/withdrawn prefixes and each UPDATE's attributes. */
-function decodeAll(messages: readonly Uint8Array[]) {
-  return messages.map((bytes) => {
+function decodeAll(runs: readonly OutboundRun[] | undefined) {
+  return messagesOf(runs).map((bytes) => {
     const message = decodeBgpMessage(bytes, { as4: true });
     if (message.type !== 'update') throw new Error(`expected UPDATE, got ${message.type}`);
     return {
@@ -563,7 +568,7 @@ function learned(from: PeerInfo, update: BgpUpdate, loc = new LocRib()) {
 }
 
 describe('Adj-RIB-Out', () => {
-  it('peers with the same policy and options share a group: encoded once, byte-identical buffers', () => {
+  it('peers with the same policy and options share a group: encoded once, one batch for every member', () => {
     const { encoder, calls } = countingEncoder();
     const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID, encoder });
     const loc = new LocRib();
@@ -580,7 +585,10 @@ describe('Adj-RIB-Out', () => {
     const one = sent.get('203.0.113.1')!;
     const two = sent.get('203.0.113.2')!;
     expect(one).toHaveLength(1);
-    expect(two[0]).toBe(one[0]);
+    expect(two).toHaveLength(1);
+    // One batch for the group: both members get the very same bytes (the whole batch, not a copy).
+    expect(two[0]!.bytes).toBe(one[0]!.bytes);
+    expect(one[0]!.bytes).toBe(one[0]!.batch);
     expect(decodeAll(one)[0]!.announced).toEqual(['10.1.0.0/16', '10.2.0.0/16']);
     // A different export policy makes a second group.
     const reject = compilePolicy({ kind: 'action', action: 'reject' }, DEFS);
@@ -619,8 +627,9 @@ describe('Adj-RIB-Out', () => {
     for (let i = 0; i < 2000; i++) many.push(`10.${i >> 8}.${i & 255}.0/24`);
     learned(peer('192.0.2.1', 65001), announce(many, [origin, asPath(65001)]), loc);
     out.enqueue(loc.takeChanges());
-    const messages = out.flush().get('203.0.113.1')!;
-    const decoded = decodeAll(messages);
+    const runs = out.flush().get('203.0.113.1')!;
+    const messages = messagesOf(runs);
+    const decoded = decodeAll(runs);
     expect(decoded.flatMap((u) => u.announced)).toHaveLength(2000);
     // Every message but the last is full: another 4-octet /24 would not fit.
     for (const message of messages.slice(0, -1)) expect(message.length).toBeGreaterThan(4096 - 4);

@@ -25,8 +25,11 @@ class FakeSocket extends EventEmitter implements SessionSocket {
   blocked = false;
   writableLength = 0;
   remoteAddress = '10.0.0.2';
-  write(data: Uint8Array): boolean {
+  /** Write callbacks not yet called (node:net calls them once the bytes are written). */
+  pendingCallbacks: Array<(error?: Error | null) => void> = [];
+  write(data: Uint8Array, callback?: (error?: Error | null) => void): boolean {
     this.written.push(data);
+    if (callback !== undefined) this.pendingCallbacks.push(callback);
     if (this.blocked) this.writableLength += data.length;
     return !this.blocked;
   }
@@ -136,6 +139,71 @@ describe('Peer with fakes', () => {
     expect(ctx.peer.sendUpdate(update)).toBe(true);
     expect(socket.sentTypes().at(-1)).toBe(2);
     expect(ctx.peer.stats().messagesOut.update).toBe(1);
+  });
+
+  it('sends a batch of UPDATEs in one write: counted one by one, Keepalive restarted, callback passed on', () => {
+    const ctx = setup();
+    const update = (length: number) =>
+      Uint8Array.from([
+        ...new Uint8Array(16).fill(0xff),
+        0,
+        length,
+        2,
+        0,
+        0,
+        0,
+        0,
+        ...new Array(length - 23).fill(0),
+      ]);
+    const batch = Uint8Array.from([...update(23), ...update(27), ...update(23)]);
+    const written: Array<Error | null | undefined> = [];
+    expect(ctx.peer.sendUpdates(batch, 3, (error) => written.push(error))).toBe(false);
+    const socket = establish(ctx, 30); // Keepalive every 10 s
+    const writesBefore = socket.written.length;
+    ctx.clock.advance(6);
+    expect(ctx.peer.sendUpdates(batch, 3, (error) => written.push(error))).toBe(true);
+    expect(socket.written.length).toBe(writesBefore + 1);
+    expect(socket.written.at(-1)).toBe(batch);
+    expect(socket.sentTypes()).toEqual([1, 4, 2, 2, 2]);
+    expect(ctx.peer.stats().messagesOut.update).toBe(3);
+    // §8.2.2: sending UPDATEs restarts the KeepaliveTimer: nothing at 10 s, a KEEPALIVE at 16 s.
+    ctx.clock.advance(9);
+    expect(socket.sentTypes().filter((type) => type === 4)).toHaveLength(1);
+    ctx.clock.advance(1);
+    expect(socket.sentTypes().filter((type) => type === 4)).toHaveLength(2);
+    // The socket's write callback is the caller's: called when the socket reports the write done.
+    expect(written).toEqual([]);
+    for (const callback of socket.pendingCallbacks.splice(0)) callback(null);
+    expect(written).toEqual([null]);
+    ctx.peer.sendUpdate(update(23));
+    expect(ctx.peer.stats().messagesOut.update).toBe(4);
+  });
+
+  it('refuses a message count that cannot be whole messages of the batch, naming it', () => {
+    const ctx = setup();
+    establish(ctx);
+    const batch = new Uint8Array(40);
+    expect(() => ctx.peer.sendUpdates(batch, 0)).toThrow(/messageCount 0 is not a positive integer/);
+    expect(() => ctx.peer.sendUpdates(batch, 3)).toThrow(/messageCount 3 .* in 40 octets/);
+    expect(() => ctx.peer.sendUpdates(batch, 1.5)).toThrow(/messageCount 1.5/);
+    expect(ctx.peer.stats().messagesOut.update).toBe(0);
+  });
+
+  it('RFC 9687 with batches: a blocked batch counts in pendingOutputBytes and arms the send hold timer', () => {
+    const ctx = setup({ sendHoldTime: 20 });
+    const socket = establish(ctx);
+    socket.blocked = true;
+    const one = [...new Uint8Array(16).fill(0xff), 0, 23, 2, 0, 0, 0, 0];
+    ctx.peer.sendUpdates(Uint8Array.from([...one, ...one]), 2);
+    expect(ctx.peer.pendingOutputBytes).toBe(46);
+    for (let i = 0; i < 3; i++) {
+      ctx.clock.advance(6);
+      socket.receive(encodeKeepalive());
+    }
+    expect(ctx.peer.state).toBe('Established');
+    ctx.clock.advance(2);
+    expect(ctx.peer.state).toBe('Idle');
+    expect(decodeNotification(socket.sent().at(-1)![1])).toMatchObject({ code: 8, subcode: 0 });
   });
 
   it('sends NOTIFICATION 4/0 when the hold timer expires and restarts after the idle hold time', () => {
