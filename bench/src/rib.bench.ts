@@ -6,11 +6,13 @@
 //     prefix, the route-reflector shape) through AdjRibIn → LocRib → AdjRibOut flush (one eBGP update
 //     group of two peers): prefixes/s per stage and in all, heap after a GC, socket sends per peer;
 //  2. two hops: a bare session driver sends 100k prefixes to Speaker A over TCP on 127.0.0.x, A passes
-//     them to Speaker B: time from the first UPDATE written to the last prefix in B's Loc-RIB.
+//     them to Speaker B: time from the first UPDATE written to the last prefix in B's Loc-RIB; shared
+//     attributes, and distinct (a community per prefix: A sends B one UPDATE per prefix).
 //  3. memory: retained heap per prefix of each RIB (1M "shared" prefixes, and 200k "distinct": one UPDATE
 //     and attribute set per prefix): Adj-RIB-In alone, + Loc-RIB, + Adj-RIB-Out (the decoded UPDATEs —
 //     prefix and attribute objects — exist before the baseline and are not counted).
-// Run: bench/run rib (or node --expose-gc bench/dist/src/rib.bench.js [--only unit|unit-distinct|hops|memory]);
+// Run: bench/run rib (or node --expose-gc bench/dist/src/rib.bench.js
+// [--only unit|unit-distinct|hops|hops-distinct|memory]);
 // RIB_BENCH_DIST=DIR runs it against another build of @caracal/bgp-speaker (DIR = that build's dist).
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -256,8 +258,12 @@ function speakerConfig(
   return parsed.config;
 }
 
-/** Sender → Speaker A → Speaker B over TCP; ms from the first UPDATE written to B holding every prefix. */
-async function twoHops(count: number): Promise<Record<string, string | number>> {
+/**
+ * Sender → Speaker A → Speaker B over TCP; ms from the first UPDATE written to B holding every prefix.
+ * `distinct`: every prefix has its own community (kept by A's eBGP export), so A sends B one UPDATE per
+ * prefix — its send path with distinct attribute sets; the sender writes its UPDATEs in ~64 KiB chunks.
+ */
+async function twoHops(count: number, distinct = false): Promise<Record<string, string | number>> {
   const octet = 10 + Math.floor(Math.random() * 200);
   const sender = {
     name: 'sender',
@@ -287,17 +293,41 @@ async function twoHops(count: number): Promise<Record<string, string | number>> 
   const prefixes: BgpPrefix[] = [];
   for (let i = 0; i < count; i++)
     prefixes.push({ afi: 1, address: (0x14000000 + i * 256) >>> 0, length: 24 });
-  const messages = packUpdates(
-    {
-      attributes: [
-        { kind: 'origin', value: 0 },
-        { kind: 'as-path', segments: [{ type: 2, asns: [65100] }] },
-        { kind: 'next-hop', address: 0x7f000001 },
-      ],
-      announced: prefixes,
-    },
-    { as4: true },
-  );
+  const attributes = (community?: number): BgpPathAttribute[] => [
+    { kind: 'origin', value: 0 },
+    { kind: 'as-path', segments: [{ type: 2, asns: [65100] }] },
+    { kind: 'next-hop', address: 0x7f000001 },
+    ...(community === undefined ? [] : [{ kind: 'communities' as const, values: [community] }]),
+  ];
+  let messages: Uint8Array[];
+  if (!distinct) messages = packUpdates({ attributes: attributes(), announced: prefixes }, { as4: true });
+  else {
+    // One UPDATE per prefix, concatenated into ~64 KiB chunks (one socket write each).
+    messages = [];
+    let chunk: Uint8Array[] = [];
+    let octets = 0;
+    const flushChunk = () => {
+      const out = new Uint8Array(octets);
+      let at = 0;
+      for (const part of chunk) {
+        out.set(part, at);
+        at += part.length;
+      }
+      messages.push(out);
+      chunk = [];
+      octets = 0;
+    };
+    for (let i = 0; i < count; i++) {
+      const [update] = packUpdates(
+        { attributes: attributes((0xfde80000 + i) >>> 0), announced: [prefixes[i]!] },
+        { as4: true },
+      );
+      chunk.push(update!);
+      octets += update!.length;
+      if (octets >= 64 * 1024) flushChunk();
+    }
+    if (octets > 0) flushChunk();
+  }
   const bothUp = new Promise<void>((resolve) => {
     const check = () => {
       const ready =
@@ -331,7 +361,7 @@ async function twoHops(count: number): Promise<Record<string, string | number>> 
   peer.stop();
   await Promise.all([speakerA.stop({ keepRoutes: false }), speakerB.stop({ keepRoutes: false })]);
   return {
-    run: `${count.toLocaleString('en')} prefixes, sender → A → B`,
+    run: `${count.toLocaleString('en')} ${distinct ? 'distinct' : 'shared'} prefixes, sender → A → B`,
     'ms to last prefix in B': Math.round(elapsed),
     'prefixes/s': rate(count, elapsed),
     'heap MiB (A+B retained)': Math.round(heapAfter - heapBefore),
@@ -340,8 +370,8 @@ async function twoHops(count: number): Promise<Record<string, string | number>> 
 
 if (gc === undefined) console.warn('rib bench: run with node --expose-gc for heap figures');
 const only = values.only;
-if (only !== undefined && !['unit', 'unit-distinct', 'hops', 'memory'].includes(only))
-  throw new Error(`rib bench: --only ${only}: expected unit, unit-distinct, hops or memory`);
+if (only !== undefined && !['unit', 'unit-distinct', 'hops', 'hops-distinct', 'memory'].includes(only))
+  throw new Error(`rib bench: --only ${only}: expected unit, unit-distinct, hops, hops-distinct or memory`);
 if (only === undefined || only === 'unit' || only === 'unit-distinct') {
   const rows: Array<Record<string, string | number>> = [];
   // --only unit-distinct: the 100k distinct row alone (before/after comparisons of the send path).
@@ -361,10 +391,12 @@ if (only === undefined || only === 'unit' || only === 'unit-distinct') {
   }
   console.table(rows);
 }
-if (only === undefined || only === 'hops') {
-  await twoHops(10_000); // warm-up
+if (only === undefined || only === 'hops' || only === 'hops-distinct') {
   const rows = [];
-  for (let i = 0; i < 3; i++) rows.push(await twoHops(100_000));
+  for (const distinct of only === 'hops-distinct' ? [true] : [false, true]) {
+    await twoHops(10_000, distinct); // warm-up
+    for (let i = 0; i < 3; i++) rows.push(await twoHops(100_000, distinct));
+  }
   console.table(rows);
 }
 if (only === undefined || only === 'memory') {
