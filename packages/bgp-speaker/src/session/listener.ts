@@ -1,6 +1,10 @@
 // The passive side: a TCP listener that hands each incoming connection to the configured peer with
 // that remote address, and turns away unknown addresses with NOTIFICATION Cease/5 (Connection Rejected).
+// Addresses are compared in canonical form (@caracal/ip), not as written: a peer configured as
+// "FD00:0::2" is the socket's "fd00::2", and an IPv4-mapped "::ffff:10.0.0.2" (dual-stack listener on
+// "::") is the IPv4 peer 10.0.0.2.
 import { createServer, type Server, type Socket } from 'node:net';
+import { formatIpBytes, IpParseError, ipParseResult, parseIpBytes } from '@caracal/ip';
 import { encodeNotification } from './codec-adapter.js';
 import type { SessionSocket } from './peer.js';
 
@@ -10,9 +14,30 @@ export interface AcceptingPeer {
   acceptIncoming(socket: SessionSocket): void;
 }
 
-/** "::ffff:10.0.0.1" → "10.0.0.1"; other addresses unchanged. */
+/** Whether 16 address bytes are IPv4-mapped (::ffff:a.b.c.d, RFC 4291 §2.5.5.2). */
+function isIpv4Mapped(bytes: Uint8Array): boolean {
+  for (let index = 0; index < 10; index++) if (bytes[index] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
+/**
+ * A peer's identity as text: the canonical form of the address (a dotted quad, RFC 5952 for IPv6), an
+ * IPv4-mapped address as its IPv4 address ("::ffff:10.0.0.1" → "10.0.0.1", "FD00:0::2" → "fd00::2").
+ * Text that is no address is returned as it is: configured addresses are validated, so it matches none.
+ */
 export function normalizeAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  const bytes = ipParseResult(() => parseIpBytes(address));
+  if (bytes instanceof IpParseError) return address;
+  return formatIpBytes(bytes.length === 16 && isIpv4Mapped(bytes) ? bytes.subarray(12) : bytes);
+}
+
+/**
+ * The identity of an accepted socket's remote address: normalizeAddress without the zone node appends to
+ * a link-local address ("fe80::2%eth0"; configured peer addresses carry none, bgpd's config refuses them).
+ */
+function remoteAddressKey(remoteAddress: string): string {
+  const zone = remoteAddress.indexOf('%');
+  return normalizeAddress(zone < 0 ? remoteAddress : remoteAddress.slice(0, zone));
 }
 
 export interface ListenerOptions {
@@ -39,7 +64,7 @@ export class Listener {
 
   /** Hands one accepted socket to its peer or rejects it (exposed for tests with fake sockets). */
   handle(socket: SessionSocket, remoteAddress: string): void {
-    const peer = this.peers.get(normalizeAddress(remoteAddress));
+    const peer = this.peers.get(remoteAddressKey(remoteAddress));
     if (peer) {
       peer.acceptIncoming(socket);
       return;
