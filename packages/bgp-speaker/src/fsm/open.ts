@@ -1,6 +1,7 @@
 // OPEN message checking (RFC 4271 §6.2, RFC 6793, RFC 6286, RFC 5492) and capability negotiation as
 // pure functions: from our local settings and the peer's OPEN, either a NOTIFICATION error or the
 // "negotiated session options" the codec's decode/encode context is built from.
+import { IpParseError, ipParseResult, parseIpv4 } from '@caracal/ip';
 import { ErrorCode } from './fsm.js';
 import type { NotificationError } from './types.js';
 
@@ -168,18 +169,25 @@ export type OpenCheckResult =
 
 const IPV4_UNICAST: AddressFamily = { afi: 1, safi: 1 };
 
-/** Dotted quad → 32-bit unsigned number, or null when not a dotted quad. */
+/**
+ * A BGP identifier (router id) as a 32-bit unsigned number: the dotted quad read by @caracal/ip (four
+ * decimal octets 0..255, no leading zeros: "010.0.0.1" is refused as ambiguous), or null when the text is
+ * not one. Zero is returned as 0; routerIdProblem says why an identifier cannot be used.
+ */
 export function parseRouterId(text: string): number | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return null;
-    const octet = Number(part);
-    if (octet > 255) return null;
-    value = value * 256 + octet;
-  }
-  return value;
+  const value = ipParseResult(() => parseIpv4(text));
+  return value instanceof IpParseError ? null : value;
+}
+
+/**
+ * Why `text` is not a usable BGP identifier ("is zero (…)", "is not a dotted quad: octet 1 "010" has a
+ * leading zero (…)"), to follow the text in a message; undefined when it is one. RFC 6286 §2.1: a
+ * non-zero 4-octet unsigned number.
+ */
+export function routerIdProblem(text: string): string | undefined {
+  const value = ipParseResult(() => parseIpv4(text));
+  if (value instanceof IpParseError) return `is not a dotted quad: ${value.reason}`;
+  return value === 0 ? 'is zero (a BGP identifier is non-zero, RFC 6286)' : undefined;
 }
 
 /** The capabilities we advertise for these settings, in a stable order. */
@@ -292,15 +300,15 @@ export function checkOpen(
     );
   }
   // RFC 6286 §2.2: the identifier is a non-zero 4-octet number; within an AS it must be unique.
-  const peerId = parseRouterId(open.bgpIdentifier);
+  const peerIdProblem = routerIdProblem(open.bgpIdentifier);
   const ibgp = peerAs === local.asNumber;
-  if (peerId === null || peerId === 0) {
+  if (peerIdProblem !== undefined) {
     return fail(
       OpenErrorSubcode.BadBgpIdentifier,
-      `peer BGP identifier ${open.bgpIdentifier} is zero or invalid`,
+      `peer BGP identifier ${open.bgpIdentifier} ${peerIdProblem}`,
     );
   }
-  if (ibgp && peerId === parseRouterId(local.routerId)) {
+  if (ibgp && parseRouterId(open.bgpIdentifier) === parseRouterId(local.routerId)) {
     return fail(
       OpenErrorSubcode.BadBgpIdentifier,
       `iBGP peer uses our own BGP identifier ${open.bgpIdentifier}`,

@@ -10,7 +10,9 @@ import {
   type LocalOpenSettings,
   localCapabilities,
   openMyAutonomousSystem,
+  parseRouterId,
   type ReceivedOpen,
+  routerIdProblem,
 } from '../../src/fsm/index.js';
 
 const v4 = { afi: 1, safi: 1 };
@@ -117,6 +119,29 @@ describe('checkOpen errors', () => {
     ).toBe(3);
     // eBGP with the same identifier is allowed (RFC 6286 §2.2).
     expect(checkOpen(open({ bgpIdentifier: '10.0.0.1' }), local, { asNumber: 64513 }).ok).toBe(true);
+  });
+
+  it('2/3 says why the identifier is bad', () => {
+    const reasonFor = (bgpIdentifier: string) =>
+      rejected(checkOpen(open({ bgpIdentifier }), local, { asNumber: 64513 }));
+    expect(reasonFor('0.0.0.0')).toMatchObject({
+      subcode: 3,
+      reason: 'peer BGP identifier 0.0.0.0 is zero (a BGP identifier is non-zero, RFC 6286)',
+    });
+    expect(reasonFor('10.0.0.256')).toMatchObject({
+      subcode: 3,
+      reason: 'peer BGP identifier 10.0.0.256 is not a dotted quad: octet 4 is 256, more than 255',
+    });
+    const ibgp = open({
+      myAutonomousSystem: 64512,
+      capabilities: [{ kind: 'fourOctetAs', asNumber: 64512 }],
+    });
+    expect(
+      rejected(checkOpen({ ...ibgp, bgpIdentifier: '10.0.0.1' }, local, { asNumber: 64512 })),
+    ).toMatchObject({
+      subcode: 3,
+      reason: 'iBGP peer uses our own BGP identifier 10.0.0.1',
+    });
   });
 
   it.each([1, 2])('2/6 Unacceptable Hold Time for %i s', (holdTime) => {
@@ -308,5 +333,44 @@ describe('local capabilities', () => {
     expect(familyFromName('ipv4-unicast')).toEqual(v4);
     expect(familyFromName('afi-99-safi-7')).toEqual({ afi: 99, safi: 7 });
     expect(familyFromName('ipv5')).toBeNull();
+  });
+});
+
+describe('parseRouterId / routerIdProblem (@caracal/ip dotted quads)', () => {
+  it.each([
+    ['10.0.0.1', 0x0a000001],
+    ['255.255.255.255', 0xffffffff],
+    ['192.168.1.254', 0xc0a801fe],
+    ['0.0.0.0', 0],
+  ])('%s is %i', (text, value) => {
+    expect(parseRouterId(text)).toBe(value);
+  });
+
+  it.each([
+    [
+      '010.0.0.1',
+      'is not a dotted quad: octet 1 "010" has a leading zero (ambiguous: inet_aton reads it as octal)',
+    ],
+    [
+      '10.0.00.1',
+      'is not a dotted quad: octet 3 "00" has a leading zero (ambiguous: inet_aton reads it as octal)',
+    ],
+    ['10.0.0.256', 'is not a dotted quad: octet 4 is 256, more than 255'],
+    ['10.0.0', 'is not a dotted quad: expected 4 dotted octets, got 3'],
+    ['10.0.0.1.2', 'is not a dotted quad: expected 4 dotted octets, got 5'],
+    ['10.0..1', 'is not a dotted quad: octet 3 is empty'],
+    ['10.0.0.x', 'is not a dotted quad: octet 4 "x" is not a decimal number'],
+    [' 10.0.0.1', 'is not a dotted quad: octet 1 " 10" is not a decimal number'],
+    ['', 'is not a dotted quad: the address is empty'],
+    ['::1', 'is not a dotted quad: expected 4 dotted octets, got 1'],
+    ['0.0.0.0', 'is zero (a BGP identifier is non-zero, RFC 6286)'],
+  ])('%s %s', (text, problem) => {
+    expect(routerIdProblem(text)).toBe(problem);
+    if (text !== '0.0.0.0') expect(parseRouterId(text)).toBeNull();
+  });
+
+  it('finds no problem with a non-zero dotted quad', () => {
+    expect(routerIdProblem('10.255.0.1')).toBeUndefined();
+    expect(routerIdProblem('0.0.0.1')).toBeUndefined();
   });
 });
