@@ -213,9 +213,39 @@ const KIND_ORDER: Readonly<Record<string, number>> = {
   'large-communities': 32,
 };
 
+const wireCode = (a: BgpPathAttribute) => (a.kind === 'unknown' ? a.code : (KIND_ORDER[a.kind] ?? 255));
+
 function wireOrder(list: readonly BgpPathAttribute[]): BgpPathAttribute[] {
-  const code = (a: BgpPathAttribute) => (a.kind === 'unknown' ? a.code : (KIND_ORDER[a.kind] ?? 255));
-  return [...list].sort((a, b) => code(a) - code(b));
+  return [...list].sort((a, b) => wireCode(a) - wireCode(b));
+}
+
+/** `list` (already in wire order) with NEXT_HOP inserted where wireOrder would put it, without a sort. */
+function withNextHop(list: readonly BgpPathAttribute[], nextHop: BgpPathAttribute): BgpPathAttribute[] {
+  const out: BgpPathAttribute[] = [];
+  let placed = false;
+  for (const attribute of list) {
+    if (!placed && wireCode(attribute) > 3) {
+      out.push(nextHop);
+      placed = true;
+    }
+    out.push(attribute);
+  }
+  if (!placed) out.push(nextHop);
+  return out;
+}
+
+/**
+ * The members of `among` other than `source`, one array per source (cached in `cache`): buckets with the
+ * same source share it, and a source outside `among` gets `among` itself.
+ */
+function othersThan(among: string[], source: string | undefined, cache: Map<string, string[]>): string[] {
+  if (source === undefined) return among;
+  let others = cache.get(source);
+  if (others === undefined) {
+    others = among.includes(source) ? among.filter((p) => p !== source) : among;
+    cache.set(source, others);
+  }
+  return others;
 }
 
 export class AdjRibOut {
@@ -511,6 +541,9 @@ export class AdjRibOut {
   #flushGroup(group: UpdateGroup, out: OutboundRuns): void {
     const established: string[] = [];
     const joining: string[] = [];
+    // Recipients per source (split horizon), shared by every bucket of that source.
+    const establishedOthers = new Map<string, string[]>();
+    const joiningOthers = new Map<string, string[]>();
     for (const member of group.members.values())
       (member.initial ? joining : established).push(member.peer.info.address);
     // Withdrawals bucketed by the source of what was sent: that peer never got the prefix (split horizon),
@@ -562,7 +595,7 @@ export class AdjRibOut {
           attributes: set.attributes,
           announced: [],
           withdrawn: [],
-          recipients: established.filter((p) => p !== source),
+          recipients: othersThan(established, source, establishedOthers),
         };
         announce.set(set, bucket);
       }
@@ -572,7 +605,7 @@ export class AdjRibOut {
 
     const encodeBucket = (bucket: Bucket) => (writer: BgpMessageWriter) => this.#encode(writer, bucket);
     for (const [source, withdrawn] of withdrawBySource) {
-      const recipients = established.filter((p) => p !== source);
+      const recipients = othersThan(established, source, establishedOthers);
       this.#emit(recipients, (writer) => this.#encoder(writer, { attributes: [], withdrawn }), out);
     }
     for (const b of withdrawFrom.values()) this.#emit(b.recipients, encodeBucket(b), out);
@@ -588,7 +621,7 @@ export class AdjRibOut {
           attributes: set.attributes,
           announced: [],
           withdrawn: [],
-          recipients: joining.filter((p) => p !== set.source),
+          recipients: othersThan(joining, set.source, joiningOthers),
         };
         dump.set(set, found);
       }
@@ -613,8 +646,8 @@ export class AdjRibOut {
     const { list, nextHop } = bucket.attributes;
     const v4 = bucket.announced.length > 0 && bucket.announced[0]!.afi === 1;
     if (v4) {
-      const withNextHop = wireOrder([...list, { kind: 'next-hop', address: parseIpv4(nextHop) }]);
-      return this.#encoder(writer, { attributes: withNextHop, announced: bucket.announced });
+      const attributes = withNextHop(list, { kind: 'next-hop', address: parseIpv4(nextHop) });
+      return this.#encoder(writer, { attributes, announced: bucket.announced });
     }
     return this.#encoder(writer, {
       attributes: list,
