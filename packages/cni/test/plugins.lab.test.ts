@@ -17,6 +17,7 @@ import {
   startLocalEtcd,
 } from '@caracal/datastore';
 import { allocationsOf, IpamClient } from '@caracal/ipam';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
@@ -127,7 +128,7 @@ async function allocationsOfHandle(handleId: string): Promise<string[]> {
 
 describe.skipIf(!namespacesWork || etcdMissing !== undefined)('caracal + caracal-ipam executables', () => {
   beforeAll(async () => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '..')], { stdio: 'inherit' });
+    await buildPackagesForLab(['packages/cni']);
     execFileSync('ip', ['netns', 'add', nodeNs]);
     execFileSync('ip', ['link', 'add', rootLink, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', nodeNs]);
     execFileSync('ip', ['addr', 'add', `${rootAddress}/30`, 'dev', rootLink]);

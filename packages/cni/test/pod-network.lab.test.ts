@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
@@ -37,8 +38,8 @@ function inNode(code: string): unknown {
 }
 
 describe.skipIf(!namespacesWork)('pod wiring on the real kernel', () => {
-  beforeAll(() => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '..')], { stdio: 'inherit' });
+  beforeAll(async () => {
+    await buildPackagesForLab(['packages/cni']);
     scratch = mkdtempSync(join(tmpdir(), 'caracal-cni-'));
     execFileSync('ip', ['netns', 'add', nodeNs]);
     execFileSync('ip', ['netns', 'add', podNs]);

@@ -7,8 +7,9 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort, stopProcess } from '@caracal/datastore';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildCli, runBuiltCli } from './built-cli.js';
+import { runBuiltCli } from './built-cli.js';
 
 // Each test runs several caracalctl processes one after another, each a Node start that loads the etcd
 // client (about 0.5 s idle, several seconds on 2 cores under a load average near 18, where a test with
@@ -35,7 +36,7 @@ function pidFromFile(): number | undefined {
 }
 
 beforeAll(async () => {
-  await buildCli();
+  await buildPackagesForLab(['packages/ctl']);
   workDir = mkdtempSync(join(tmpdir(), 'caracalctl-ds-'));
   dataDir = join(workDir, 'etcd');
   clientUrl = `http://127.0.0.1:${await findFreePort()}`;

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EtcdKeyValueStore, TestEtcd } from '@caracal/datastore';
 import { IpamClient } from '@caracal/ipam';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, runBuiltCli } from './built-cli.js';
+import { runBuiltCli } from './built-cli.js';
 
 let etcd: TestEtcd;
 let kv: EtcdKeyValueStore;
@@ -18,7 +19,7 @@ let endpoint: string;
 const ctl = (...args: string[]) => runBuiltCli(['--etcd-endpoints', endpoint, ...args]);
 
 beforeAll(async () => {
-  await buildCli();
+  await buildPackagesForLab(['packages/ctl']);
   etcd = await TestEtcd.start();
   kv = etcd.connect();
   endpoint = etcd.endpoints[0] as string;

@@ -8,9 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { etcdUnavailableReason } from '@caracal/datastore';
+import { buildPackagesForLab } from '@caracal/lab';
 import { labClusterStatePath } from '@caracal/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, runBuiltCli, tscBuild } from './built-cli.js';
+import { runBuiltCli } from './built-cli.js';
 
 const namespacesWork = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
 const etcdMissing = etcdUnavailableReason();
@@ -72,8 +73,7 @@ function expectMeshEstablished(output: string): void {
 
 describe.skipIf(!runnable)('caracalctl lab up, status and down (built executable, 4 nodes, 8 pods)', () => {
   beforeAll(async () => {
-    await buildCli();
-    await tscBuild(['packages/node', 'packages/felix', 'packages/cni']);
+    await buildPackagesForLab(['packages/ctl', 'packages/node', 'packages/felix', 'packages/cni']);
   }, 300_000);
 
   afterAll(async () => {

@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EtcdKeyValueStore, keys, TestEtcd } from '@caracal/datastore';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { buildCli, runBuiltCli } from './built-cli.js';
+import { runBuiltCli } from './built-cli.js';
 
 // Each test runs several caracalctl processes one after another, each a Node start that loads the etcd
 // client (about 0.5 s idle, several seconds on 2 cores under a load average near 18, where a test with
@@ -20,7 +21,7 @@ let workDir: string;
 let endpoint: string;
 
 beforeAll(async () => {
-  await buildCli();
+  await buildPackagesForLab(['packages/ctl']);
   etcd = await TestEtcd.start();
   kv = etcd.connect();
   endpoint = etcd.endpoints[0] as string;

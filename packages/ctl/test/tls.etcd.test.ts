@@ -6,8 +6,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestEtcd } from '@caracal/datastore';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, runBuiltCli } from './built-cli.js';
+import { runBuiltCli } from './built-cli.js';
 
 const openssl = '/usr/bin/openssl';
 const skipReason = existsSync(openssl) ? undefined : `${openssl} is missing`;
@@ -78,7 +79,7 @@ describe.skipIf(skipReason !== undefined)('caracalctl over TLS with client certi
   const file = (name: string) => join(dir, name);
 
   beforeAll(async () => {
-    await buildCli();
+    await buildPackagesForLab(['packages/ctl']);
     dir = mkdtempSync(join(tmpdir(), 'caracalctl-tls-'));
     makeCertificates(dir);
     etcd = await TestEtcd.start({

@@ -2,23 +2,20 @@
 // spawned, real signals are sent with process.kill, and its exit code, exit signal, stdout reports and
 // pino records are checked. Stop is held open by the test (it waits for a stdin line), so a second signal
 // provably arrives while the first stop is still running.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const packageDir = join(import.meta.dirname, '..');
-const repoDir = join(packageDir, '..', '..');
 const daemonScript = join(packageDir, 'dist', 'test', 'support', 'signalled-daemon.js');
 
-beforeAll(() => {
+beforeAll(async () => {
   // The child runs compiled JavaScript: build this package (incremental, fast when up to date).
-  const build = spawnSync('pnpm', ['exec', 'tsc', '-b', 'packages/daemon-runtime'], {
-    cwd: repoDir,
-    encoding: 'utf8',
-  });
-  if (build.status !== 0 || !existsSync(daemonScript)) {
-    throw new Error(`building packages/daemon-runtime failed:\n${build.stdout}${build.stderr}`);
+  await buildPackagesForLab(['packages/daemon-runtime']);
+  if (!existsSync(daemonScript)) {
+    throw new Error(`building packages/daemon-runtime did not produce ${daemonScript}`);
   }
 }, 120_000);
 

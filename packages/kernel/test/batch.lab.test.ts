@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
@@ -46,8 +47,8 @@ const ROUTE_OF = `const dstOf = (i) => \`10.\${64 + (i >> 16)}.\${(i >> 8) & 255
   const routeOf = (i) => ({ ...base, dst: dstOf(i), device: i % 2 ? 'v1' : 'v0' });`;
 
 describe.skipIf(!namespacesWork)('NetlinkRouteTable.applyBatch in a real namespace', () => {
-  beforeAll(() => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '..')], { stdio: 'inherit' });
+  beforeAll(async () => {
+    await buildPackagesForLab(['packages/kernel']);
     scratch = mkdtempSync(join(tmpdir(), 'caracal-kernel-batch-'));
     execFileSync('ip', ['netns', 'add', ns]);
     ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');

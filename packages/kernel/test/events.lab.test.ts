@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
@@ -101,8 +102,8 @@ function externalBurst(): void {
 }
 
 describe.skipIf(!namespacesWork)('events monitor under an external burst of route changes', () => {
-  beforeAll(() => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '..')], { stdio: 'inherit' });
+  beforeAll(async () => {
+    await buildPackagesForLab(['packages/kernel']);
     scratch = mkdtempSync(join(tmpdir(), 'caracal-kernel-events-'));
     batchFile = join(scratch, 'burst.batch');
     flag = join(scratch, 'burst-over');

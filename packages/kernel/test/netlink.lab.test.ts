@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
@@ -19,8 +20,8 @@ let scratch = '';
 const ip = (...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
 
 describe.skipIf(!namespacesWork)('NetlinkRouteTable in a real namespace', () => {
-  beforeAll(() => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '..')], { stdio: 'inherit' });
+  beforeAll(async () => {
+    await buildPackagesForLab(['packages/kernel']);
     scratch = mkdtempSync(join(tmpdir(), 'caracal-kernel-'));
     execFileSync('ip', ['netns', 'add', ns]);
     ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');

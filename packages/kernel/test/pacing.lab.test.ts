@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
@@ -29,8 +30,8 @@ const ip = (...args: string[]) =>
   execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
 
 describe.skipIf(!namespacesWork)('RouteWriter paced by the events monitor of its process', () => {
-  beforeAll(() => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '..')], { stdio: 'inherit' });
+  beforeAll(async () => {
+    await buildPackagesForLab(['packages/kernel']);
     scratch = mkdtempSync(join(tmpdir(), 'caracal-kernel-pacing-'));
     execFileSync('ip', ['netns', 'add', ns]);
     ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');

@@ -11,11 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { etcdUnavailableReason } from '@caracal/datastore';
-import { labAvailable, waitUntil } from '@caracal/lab';
+import { buildPackagesForLab, labAvailable, waitUntil } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipv4CidrContains } from '../src/agent/blocks-state.js';
 import { type LabCluster, type LabClusterPod, startLabCluster } from '../src/index.js';
-import { buildForLab } from './build-for-lab.js';
 
 const lab = labAvailable();
 const etcdMissing = etcdUnavailableReason();
@@ -58,7 +57,7 @@ describe.skipIf(!runnable)('a pod address borrowed from another node’s block i
   let node1Block: string;
 
   beforeAll(async () => {
-    await buildForLab(['packages/node', 'packages/felix', 'packages/cni']);
+    await buildPackagesForLab(['packages/node', 'packages/felix', 'packages/cni']);
     cluster = await startLabCluster({
       name,
       nodes: 2,

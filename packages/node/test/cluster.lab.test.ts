@@ -25,7 +25,7 @@ import {
   startLocalEtcd,
 } from '@caracal/datastore';
 import { allocationsOf, IpamClient } from '@caracal/ipam';
-import { Lab, type LabProcess, labAvailable, waitUntil } from '@caracal/lab';
+import { buildPackagesForLab, Lab, type LabProcess, labAvailable, waitUntil } from '@caracal/lab';
 import type { BGPPeerResource, IPPoolResource, NodeResource } from '@caracal/model';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BgpdStatusAnswer, queryBgpdStatus } from '../src/agent/bgpd-control.js';
@@ -338,13 +338,7 @@ describe.skipIf(!runnable)('a 4-node caracal cluster (caracal-node + felix + bgp
   });
 
   beforeAll(async () => {
-    const build = spawn(
-      'pnpm',
-      ['exec', 'tsc', '-b', 'packages/node', 'packages/felix', 'packages/cni', 'packages/bgp-speaker'],
-      { cwd: repo, stdio: 'inherit' },
-    );
-    const code = await new Promise<number | null>((r) => build.on('close', r));
-    if (code !== 0) throw new Error(`build failed (exit ${code})`);
+    await buildPackagesForLab(['packages/node', 'packages/felix', 'packages/cni', 'packages/bgp-speaker']);
     scratch = mkdtempSync(join(tmpdir(), `caracal-cluster-${tag}-`));
     lab = await Lab.up({
       name: `caracal cluster lab test ${tag}`,

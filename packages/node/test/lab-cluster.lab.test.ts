@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { etcdUnavailableReason } from '@caracal/datastore';
-import { labAvailable, waitUntil } from '@caracal/lab';
+import { buildPackagesForLab, labAvailable, waitUntil } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   attachLabCluster,
@@ -19,7 +19,6 @@ import {
   LabUnreachableError,
   startLabCluster,
 } from '../src/index.js';
-import { buildForLab } from './build-for-lab.js';
 
 const lab = labAvailable();
 const etcdMissing = etcdUnavailableReason();
@@ -52,7 +51,7 @@ describe.skipIf(!runnable)(
   'lab cluster of 2 nodes with real etcd, caracal-node, bgpd and the CNI plugin',
   () => {
     beforeAll(async () => {
-      await buildForLab(['packages/node', 'packages/felix', 'packages/cni']);
+      await buildPackagesForLab(['packages/node', 'packages/felix', 'packages/cni']);
       cluster = await startLabCluster({ name, nodes: 2, podsPerNode: 1, readyTimeoutMs: 120_000 });
     }, 300_000);
 

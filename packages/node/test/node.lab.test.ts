@@ -20,10 +20,10 @@ import {
   TcpForwarder,
   TestEtcd,
 } from '@caracal/datastore';
+import { buildPackagesForLab } from '@caracal/lab';
 import type { NodeResource } from '@caracal/model';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { buildForLab } from './build-for-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const namespacesWork = isRoot && spawnSync('ip', ['netns', 'list']).status === 0;
@@ -108,7 +108,7 @@ const otherNode = (name: string, ip: string): NodeResource => ({
 
 describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () => {
   beforeAll(async () => {
-    await buildForLab(['packages/node', 'packages/felix', 'packages/bgp-speaker']);
+    await buildPackagesForLab(['packages/node', 'packages/felix', 'packages/bgp-speaker']);
     scratch = mkdtempSync(join(tmpdir(), `${prefix}-`));
     runDir = join(scratch, 'run');
     execFileSync('ip', ['netns', 'add', ns]);

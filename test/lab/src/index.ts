@@ -1,7 +1,9 @@
 // Public entry point of @caracal/lab: topologies as data, the running lab, probes, captures,
-// cleanup of crashed runs, and the availability check. Vitest helpers live in `@caracal/lab/vitest`.
+// cleanup of crashed runs, the availability check, and the build of what a test spawns. Vitest
+// helpers live in `@caracal/lab/vitest`.
 export { type IpFamily, parseAddress, parsePrefix, prefixContains, prefixesOverlap } from './address.js';
 export { type LabAvailability, labAvailable } from './availability.js';
+export { type BuildForLabOptions, buildPackagesForLab, withLabBuildLock } from './build.js';
 export { type CapturedPacket, type PacketProtocol, parseTcpdumpLine, parseTcpdumpOutput } from './capture.js';
 export { type CleanupOptions, type CleanupReport, cleanupStale, downRun, isStale } from './cleanup.js';
 export {

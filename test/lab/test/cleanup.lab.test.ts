@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildPackagesForLab } from '../src/build.js';
 import { cleanupStale, isStale } from '../src/cleanup.js';
 import { isSameProcessAlive, listNamespaces, processStartTime, systemRunner } from '../src/kernel.js';
 import { repositoryRoot } from '../src/lab.js';
@@ -51,9 +52,9 @@ describeLab('lab: cleanup after crashed runs', () => {
   let dir: string;
   let file: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // The child runs the built CLI, so build this package's dist from the current sources.
-    execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b', join(root, 'test/lab')], { stdio: 'inherit' });
+    await buildPackagesForLab(['test/lab']);
     dir = mkdtempSync(join(tmpdir(), 'caracal-lab-test-'));
     file = join(dir, 'topology.yaml');
     writeFileSync(

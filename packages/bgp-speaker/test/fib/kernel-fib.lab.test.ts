@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
@@ -70,8 +71,8 @@ const ROUTES_JS = `
 `;
 
 describe.skipIf(!namespacesWork)('kernel FIB on the real kernel', () => {
-  beforeAll(() => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '../..')], { stdio: 'inherit' });
+  beforeAll(async () => {
+    await buildPackagesForLab(['packages/bgp-speaker']);
     scratch = mkdtempSync(join(tmpdir(), 'caracal-fib-'));
     execFileSync('ip', ['netns', 'add', ns]);
     ip('link', 'set', 'lo', 'up');

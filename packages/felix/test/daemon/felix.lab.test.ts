@@ -17,6 +17,7 @@ import {
   TcpForwarder,
   TestEtcd,
 } from '@caracal/datastore';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
@@ -158,7 +159,7 @@ const wepValue = JSON.stringify({
 describe.skipIf(!runnable)('caracal-felix on a real kernel and a real etcd', () => {
   beforeAll(async () => {
     // The test runs the built executable: build it (and its dependencies) first.
-    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '../..')], { stdio: 'inherit' });
+    await buildPackagesForLab(['packages/felix']);
     scratch = mkdtempSync(join(tmpdir(), `${prefix}-`));
     execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['link', 'add', rootVeth, 'type', 'veth', 'peer', 'name', nsVeth]);

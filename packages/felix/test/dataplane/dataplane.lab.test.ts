@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
@@ -53,8 +54,8 @@ function runFelixOnce(): {
 }
 
 describe.skipIf(!namespacesWork)('Felix dataplane on the real kernel', () => {
-  beforeAll(() => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', resolve(import.meta.dirname, '../..')], { stdio: 'inherit' });
+  beforeAll(async () => {
+    await buildPackagesForLab(['packages/felix']);
     scratch = mkdtempSync(join(tmpdir(), 'caracal-felix-'));
     execFileSync('ip', ['netns', 'add', ns]);
     for (const suffix of ['a', 'b']) {
