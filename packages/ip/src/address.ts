@@ -83,6 +83,15 @@ export function ipVersionOf(text: string): IpVersion {
   return typeof readIp(text, 0, text.length, text) === 'number' ? 4 : 6;
 }
 
+/**
+ * Orders addresses for sorting: every IPv4 address before every IPv6 address, then numerically (negative,
+ * zero or positive, as Array.prototype.sort wants).
+ */
+export function compareIp(a: IpAddress, b: IpAddress): number {
+  if (a.version !== b.version) return a.version - b.version;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}
+
 /** The canonical text of an address: a dotted quad, or RFC 5952 for IPv6. */
 export function formatIp(address: IpAddress): string {
   return address.version === 4

@@ -146,6 +146,16 @@ export function parseCidr(text: string, options?: CidrOptions): IpCidr {
   return { version: address.version, network, length };
 }
 
+/**
+ * Orders CIDRs for sorting: every IPv4 network before every IPv6 one, then by network address, then by
+ * length (shorter first: 10.0.0.0/8 before 10.0.0.0/24 before 10.0.1.0/24).
+ */
+export function compareCidr(a: IpCidr, b: IpCidr): number {
+  if (a.version !== b.version) return a.version - b.version;
+  if (a.network !== b.network) return a.network < b.network ? -1 : 1;
+  return a.length - b.length;
+}
+
 /** The canonical text of a CIDR ("fd00::/64"). */
 export function formatCidr(cidr: IpCidr): string {
   return `${formatIp({ version: cidr.version, value: cidr.network })}/${cidr.length}`;

@@ -9,10 +9,13 @@ import {
   cidrLast,
   cidrSize,
   cidrsOverlap,
+  compareCidr,
+  compareIp,
   formatCidr,
   formatIp,
   formatIpv4,
   formatIpv6,
+  type IpAddress,
   type IpCidr,
   ipFromBytes,
   ipToBytes,
@@ -177,5 +180,78 @@ describe('containment and overlap', () => {
     expect(cidrContainsCidr(v6, v4)).toBe(false);
     expect(cidrContainsIp(v6, parseIp('10.0.0.1'))).toBe(false);
     expect(cidrSize(v6)).toBe(1n << 128n);
+  });
+});
+
+describe('ordering', () => {
+  const ipv4: fc.Arbitrary<IpAddress> = fc
+    .bigInt({ min: 0n, max: (1n << 32n) - 1n })
+    .map((value) => ({ version: 4, value }));
+  const ipv6: fc.Arbitrary<IpAddress> = fc
+    .bigInt({ min: 0n, max: (1n << 128n) - 1n })
+    .map((value) => ({ version: 6, value }));
+
+  it('compareIp sorts IPv4 before IPv6, then numerically: as the 17-byte key (version, 16 value bytes)', () => {
+    const key = (address: IpAddress): string =>
+      `${address.version}${address.value.toString(16).padStart(32, '0')}`;
+    fc.assert(
+      fc.property(fc.oneof(ipv4, ipv6), fc.oneof(ipv4, ipv6), (a, b) => {
+        const expected = key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+        expect(Math.sign(compareIp(a, b))).toBe(expected);
+        expect(Math.sign(compareIp(b, a)) + expected).toBe(0);
+      }),
+      { numRuns: 5000 },
+    );
+    const texts = ['fd00::1', '10.0.0.10', '::', '10.0.0.9', '255.255.255.255', '0.0.0.0', '::ffff:0.0.0.1'];
+    expect(texts.map(parseIp).sort(compareIp).map(formatIp)).toEqual([
+      '0.0.0.0',
+      '10.0.0.9',
+      '10.0.0.10',
+      '255.255.255.255',
+      '::',
+      '::ffff:0:1',
+      'fd00::1',
+    ]);
+  });
+
+  it('compareCidr sorts IPv4 before IPv6, then by network, then shorter first', () => {
+    fc.assert(
+      fc.property(fc.oneof(ipv4Cidr, ipv6Cidr), fc.oneof(ipv4Cidr, ipv6Cidr), (a, b) => {
+        const expected =
+          a.version !== b.version
+            ? a.version - b.version
+            : a.network !== b.network
+              ? a.network < b.network
+                ? -1
+                : 1
+              : a.length - b.length;
+        expect(Math.sign(compareCidr(a, b))).toBe(Math.sign(expected));
+        expect(compareCidr(a, a)).toBe(0);
+      }),
+      { numRuns: 5000 },
+    );
+    const texts = [
+      '10.0.1.0/24',
+      'fd00::/8',
+      '10.0.0.0/24',
+      '10.0.0.0/8',
+      '9.255.0.0/16',
+      '::/0',
+      '10.0.0.0/32',
+    ];
+    expect(
+      texts
+        .map((text) => parseCidr(text))
+        .sort(compareCidr)
+        .map(formatCidr),
+    ).toEqual([
+      '9.255.0.0/16',
+      '10.0.0.0/8',
+      '10.0.0.0/24',
+      '10.0.0.0/32',
+      '10.0.1.0/24',
+      '::/0',
+      'fd00::/8',
+    ]);
   });
 });
