@@ -8,6 +8,7 @@
 // without a blackhole (Felix routes each to its pod's interface).
 import { join } from 'node:path';
 import { CONFIG_DEFAULTS } from '@caracal/bgp-speaker';
+import { compareCidr, IpParseError, ipParseResult, parseCidr } from '@caracal/ip';
 import { stringify } from 'yaml';
 import type { PeeringPlan, PlannedPeer } from './peering.js';
 
@@ -87,14 +88,18 @@ function bgpdLogLevel(level: string): BgpdConfigDocument['logLevel'] {
   return level === 'fatal' || level === 'silent' ? 'error' : 'info';
 }
 
-function ipv4Number(address: string): number {
-  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-function prefixOrder(a: string, b: string): number {
-  const [addressA = '', lengthA = '0'] = a.split('/');
-  const [addressB = '', lengthB = '0'] = b.split('/');
-  return ipv4Number(addressA) - ipv4Number(addressB) || Number(lengthA) - Number(lengthB);
+/**
+ * Orders prefix texts as networks (@caracal/ip's compareCidr: IPv4 before IPv6, by network, shorter
+ * first); text that is no CIDR sorts after every prefix, by text (caracal-bgpd then names it).
+ */
+export function prefixOrder(a: string, b: string): number {
+  const cidrA = ipParseResult(() => parseCidr(a));
+  const cidrB = ipParseResult(() => parseCidr(b));
+  const validA = !(cidrA instanceof IpParseError);
+  const validB = !(cidrB instanceof IpParseError);
+  if (validA && validB) return compareCidr(cidrA, cidrB);
+  if (validA !== validB) return validA ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function peerDocument(peer: PlannedPeer, localAs: number, warnings: string[]): BgpdPeerDocument {

@@ -3,6 +3,8 @@
 // cluster ID, as Calico's confd renders them for BIRD. Selectors arrive compiled (label matchers), so this
 // module depends only on data.
 
+import { compareIp, IpParseError, ipParseResult, parseIp } from '@caracal/ip';
+
 /** A compiled label selector. */
 export type LabelMatcher = (labels: Readonly<Record<string, string>>) => boolean;
 
@@ -68,13 +70,24 @@ export function addressOf(cidr: string | undefined): string | undefined {
   return cidr?.split('/')[0];
 }
 
-function ipv4ToNumber(address: string): number {
-  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+/**
+ * Orders address texts as addresses (@caracal/ip's compareIp: IPv4 before IPv6, then numerically); text
+ * that is no address (the datastore validates node and peer addresses, so only a stale or foreign value)
+ * sorts after every address, by text, so the order stays total.
+ */
+export function addressOrder(a: string, b: string): number {
+  const addressA = ipParseResult(() => parseIp(a));
+  const addressB = ipParseResult(() => parseIp(b));
+  const validA = !(addressA instanceof IpParseError);
+  const validB = !(addressB instanceof IpParseError);
+  if (validA && validB) return compareIp(addressA, addressB);
+  if (validA !== validB) return validA ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The node with the higher address waits: exactly one side of a pair connects. */
 export function isPassiveTowards(selfAddress: string, peerAddress: string): boolean {
-  return ipv4ToNumber(selfAddress) > ipv4ToNumber(peerAddress);
+  return addressOrder(selfAddress, peerAddress) > 0;
 }
 
 export function planPeerings(
@@ -172,7 +185,7 @@ export function planPeerings(
       warnings.push(`BGPPeer ${bgpPeer.name} has neither peerIP nor peerSelector`);
     }
   }
-  const peers = [...byAddress.values()].sort((a, b) => ipv4ToNumber(a.address) - ipv4ToNumber(b.address));
+  const peers = [...byAddress.values()].sort((a, b) => addressOrder(a.address, b.address));
   return {
     localAsNumber: localAs,
     routerId: selfAddress,

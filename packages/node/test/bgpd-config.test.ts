@@ -10,6 +10,7 @@ import {
   BgpdConfigError,
   type BgpdConfigInputs,
   bgpdConfigFor,
+  prefixOrder,
   renderBgpdConfig,
 } from '../src/bgpd-config.js';
 import { type PeeringGlobal, type PeeringNode, planPeerings } from '../src/peering.js';
@@ -215,5 +216,40 @@ describe('bgpdConfigFor', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('prefixOrder (the originate list order)', () => {
+  it('orders by network as a number, then shorter first; text that is no prefix last, by text', () => {
+    const prefixes = [
+      '10.65.10.0/26',
+      '10.65.9.0/26',
+      '10.0.0.0/8',
+      '10.0.0.0/16',
+      '9.0.0.0/8',
+      'fd00::/64',
+      'x/1',
+    ];
+    expect([...prefixes].sort(prefixOrder)).toEqual([
+      '9.0.0.0/8',
+      '10.0.0.0/8',
+      '10.0.0.0/16',
+      '10.65.9.0/26',
+      '10.65.10.0/26',
+      'fd00::/64',
+      'x/1',
+    ]);
+  });
+
+  it('is the order of the originate list bgpdConfigFor writes', () => {
+    const blocks = ['10.65.10.0/26', '10.65.9.192/26', '10.65.9.0/26'];
+    const config = parsed(inputs({ blocks, borrowedAddresses: ['10.65.9.70/32', '10.65.100.1/32'] }));
+    expect(config.originate.map((o) => String(o.prefix))).toEqual([
+      '10.65.9.0/26',
+      '10.65.9.70/32',
+      '10.65.9.192/26',
+      '10.65.10.0/26',
+      '10.65.100.1/32',
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import {
   renderConnectivityMatrix,
   resolveLabClusterOptions,
 } from '../src/index.js';
+import { clusterTopology } from '../src/lab/cluster.js';
 
 function problemsOf(options: Parameters<typeof resolveLabClusterOptions>[0]): readonly string[] {
   try {
@@ -43,7 +44,7 @@ describe('resolveLabClusterOptions', () => {
       'name: "Bad_Name" must start with a lower-case letter and hold only lower-case letters, digits and \'-\' (at most 31 characters)',
       'nodes: 0 must be a whole number from 1 to 9',
       'podsPerNode: 1.5 must be a whole number from 0 to 60',
-      'poolCidr: 10.244.0.1/16 has host bits set',
+      'poolCidr: 10.244.0.1/16 has host bits set (the network is 10.244.0.0/16)',
     ]);
   });
 
@@ -52,13 +53,46 @@ describe('resolveLabClusterOptions', () => {
       'poolCidr: 10.9.0.0/28 is smaller than one block (blockSize 26)',
     ]);
     expect(problemsOf({ subnet: '10.1.2.0/23' })).toEqual([
-      'subnet: "10.1.2.0/23" must be an IPv4 /24 (A.B.C.0/24)',
+      'subnet: "10.1.2.0/23" must be an IPv4 /24 (A.B.C.0/24): a /23',
+    ]);
+    expect(problemsOf({ subnet: '10.1.2.5/24' })).toEqual([
+      'subnet: "10.1.2.5/24" must be an IPv4 /24 (A.B.C.0/24): host bits set beyond /24 (the network is 10.1.2.0/24)',
+    ]);
+    expect(problemsOf({ subnet: '10.1.002.0/24' })).toEqual([
+      'subnet: "10.1.002.0/24" must be an IPv4 /24 (A.B.C.0/24): octet 3 "002" has a leading zero (ambiguous: inet_aton reads it as octal)',
+    ]);
+    expect(problemsOf({ subnet: 'fd00::/24' })).toEqual([
+      'subnet: "fd00::/24" must be an IPv4 /24 (A.B.C.0/24): an IPv6 CIDR where IPv4 is expected',
     ]);
     expect(problemsOf({ subnet: '10.244.7.0/24' })).toEqual([
       'subnet: 10.244.7.0/24 overlaps the pool 10.244.0.0/16',
     ]);
-    expect(problemsOf({ poolCidr: 'ten/8' })).toEqual(['poolCidr: "ten/8" is not an IPv4 CIDR (A.B.C.D/N)']);
+    expect(problemsOf({ poolCidr: 'ten/8' })).toEqual([
+      'poolCidr: "ten/8" is not an IPv4 CIDR (A.B.C.D/N): not an IPv4 (a.b.c.d) or IPv6 (x:x::x) address',
+    ]);
+    expect(problemsOf({ poolCidr: '10.244.0.0/33' })).toEqual([
+      'poolCidr: "10.244.0.0/33" is not an IPv4 CIDR (A.B.C.D/N): prefix length must be 0..32 for IPv4, not 33',
+    ]);
+    expect(problemsOf({ poolCidr: '10.244.0.0' })).toEqual([
+      'poolCidr: "10.244.0.0" is not an IPv4 CIDR (A.B.C.D/N): no prefix length (expected address/length)',
+    ]);
     expect(problemsOf({ nodes: 10 })).toEqual(['nodes: 10 must be a whole number from 1 to 9']);
+  });
+});
+
+describe('clusterTopology', () => {
+  it('puts the root namespace at .1, etcd at .2 and node N at .10+N of the subnet', () => {
+    const topology = clusterTopology('demo', '10.123.45.0/24', 3);
+    expect(topology.segments).toEqual([{ name: 'cluster', rootAddresses: ['10.123.45.1'] }]);
+    expect(topology.subnets).toEqual([{ name: 'cluster', cidr: '10.123.45.0/24' }]);
+    expect(
+      topology.hosts?.map((host) => [host.name, host.interfaces?.[0]?.addresses, host.routes?.[0]?.via]),
+    ).toEqual([
+      ['etcd', ['10.123.45.2'], undefined],
+      ['node1', ['10.123.45.11'], '10.123.45.1'],
+      ['node2', ['10.123.45.12'], '10.123.45.1'],
+      ['node3', ['10.123.45.13'], '10.123.45.1'],
+    ]);
   });
 });
 

@@ -3,7 +3,13 @@
 // for any two nodes exactly one side of each mutual session is passive.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type LabelMatcher, type PeeringNode, planPeerings } from '../src/peering.js';
+import {
+  addressOrder,
+  isPassiveTowards,
+  type LabelMatcher,
+  type PeeringNode,
+  planPeerings,
+} from '../src/peering.js';
 
 const global = { asNumber: 64512, nodeToNodeMeshEnabled: true, listenPort: 179 };
 const node = (name: string, ip: string, extra: Partial<PeeringNode> = {}): PeeringNode => ({
@@ -113,5 +119,46 @@ describe('planPeerings', () => {
         }
       }),
     );
+  });
+});
+
+describe('addressOrder and isPassiveTowards', () => {
+  it('orders addresses numerically (not as text), IPv4 before IPv6, any IPv6 spelling alike', () => {
+    const texts = ['10.0.0.10', 'fd00::10', '9.0.0.1', '10.0.0.9', 'FD00:0::2', '192.168.0.1', '::1'];
+    expect([...texts].sort(addressOrder)).toEqual([
+      '9.0.0.1',
+      '10.0.0.9',
+      '10.0.0.10',
+      '192.168.0.1',
+      '::1',
+      'FD00:0::2',
+      'fd00::10',
+    ]);
+    expect(addressOrder('FD00:0::2', 'fd00::2')).toBe(0);
+  });
+
+  it('puts text that is no address after every address, by text (a total order)', () => {
+    expect(['peer-b', '10.0.0.1', '010.0.0.1', 'fd00::1'].sort(addressOrder)).toEqual([
+      '10.0.0.1',
+      'fd00::1',
+      '010.0.0.1',
+      'peer-b',
+    ]);
+  });
+
+  it('makes exactly one side of any two distinct addresses passive', () => {
+    const ipv4 = fc
+      .tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255))
+      .map((octets) => octets.join('.'));
+    fc.assert(
+      fc.property(ipv4, ipv4, (a, b) => {
+        fc.pre(a !== b);
+        expect(isPassiveTowards(a, b)).not.toBe(isPassiveTowards(b, a));
+        const number = (text: string) => text.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+        expect(isPassiveTowards(a, b)).toBe(number(a) > number(b));
+      }),
+    );
+    expect(isPassiveTowards('10.0.0.10', '10.0.0.9')).toBe(true);
+    expect(isPassiveTowards('10.0.0.9', '10.0.0.10')).toBe(false);
   });
 });

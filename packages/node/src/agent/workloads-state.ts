@@ -6,6 +6,7 @@
 // (values are WorkloadEndpoint resources written by the CNI plugin: spec.node, spec.ipNetworks) and computes,
 // purely, which of their IPv4 addresses lie outside every confirmed block affine to this node.
 import type { WatchEvent } from '@caracal/datastore';
+import { formatIpv4, IpParseError, ipParseResult, parseIpv4Cidr } from '@caracal/ip';
 import type { IPPoolResource } from '@caracal/model';
 import { ipv4CidrContains } from './blocks-state.js';
 
@@ -23,17 +24,11 @@ export interface BorrowedAddresses {
   readonly warnings: string[];
 }
 
-/** A canonical IPv4 address ("10.0.0.5"; no leading zeros, each octet 0-255), or undefined. */
-function canonicalIpv4(text: string): string | undefined {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!match) return undefined;
-  const octets = match.slice(1, 5);
-  if (octets.some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) return undefined;
-  return octets.join('.');
-}
-
-function ipv4Number(address: string): number {
-  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+/** The address of an IPv4 network that is one address ("10.0.0.5/32", or bare "10.0.0.5"), or why it is not. */
+function singleIpv4Address(network: string): number | string {
+  const cidr = ipParseResult(() => parseIpv4Cidr(network, { allowBareAddress: true }));
+  if (cidr instanceof IpParseError) return cidr.reason;
+  return cidr.length === 32 ? cidr.address : `a /${cidr.length} network`;
 }
 
 /**
@@ -49,28 +44,27 @@ export function borrowedAddressesToAdvertise(
   pools: Iterable<Pick<IPPoolResource['spec'], 'cidr' | 'disableBGPExport'>>,
 ): BorrowedAddresses {
   const poolList = [...pools];
-  const prefixes = new Set<string>();
+  const addresses = new Set<number>();
   const warnings: string[] = [];
   for (const workload of workloads) {
     for (const network of workload.ipNetworks) {
       if (network.includes(':')) continue;
-      const [addressText = '', length, ...rest] = network.split('/');
-      const address = canonicalIpv4(addressText);
-      if (address === undefined || rest.length > 0 || (length !== undefined && length !== '32')) {
+      const address = singleIpv4Address(network);
+      if (typeof address === 'string') {
         warnings.push(
-          `endpoint ${workload.key}: ipNetwork ${JSON.stringify(network)} is not one IPv4 address (A.B.C.D/32); not advertised`,
+          `endpoint ${workload.key}: ipNetwork ${JSON.stringify(network)} is not one IPv4 address (A.B.C.D/32: ${address}); not advertised`,
         );
         continue;
       }
-      const prefix = `${address}/32`;
+      const prefix = `${formatIpv4(address)}/32`;
       if (affineBlocks.some((block) => ipv4CidrContains(block, prefix))) continue;
       const pool = poolList.find((p) => ipv4CidrContains(p.cidr, prefix));
       if (pool === undefined || pool.disableBGPExport) continue;
-      prefixes.add(prefix);
+      addresses.add(address);
     }
   }
   return {
-    prefixes: [...prefixes].sort((a, b) => ipv4Number(a.slice(0, -3)) - ipv4Number(b.slice(0, -3))),
+    prefixes: [...addresses].sort((a, b) => a - b).map((address) => `${formatIpv4(address)}/32`),
     warnings,
   };
 }

@@ -8,6 +8,15 @@ import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { connectDatastore, DEFAULT_ETCD_BINARY, datastoreStatus, ResourceStore } from '@caracal/datastore';
 import {
+  type CidrOptions,
+  cidrsOverlap,
+  formatIpv4,
+  type IpCidr,
+  IpParseError,
+  ipParseResult,
+  parseIpv4Cidr,
+} from '@caracal/ip';
+import {
   cleanupStale,
   downRun,
   Lab,
@@ -130,25 +139,16 @@ interface ResolvedOptions {
   progress: (line: string) => void;
 }
 
-function ipv4ToNumber(text: string): number | undefined {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!match) return undefined;
-  const octets = match.slice(1).map(Number);
-  if (octets.some((o) => o > 255)) return undefined;
-  return octets.reduce((sum, o) => sum * 256 + o, 0);
+/** The IPv4 CIDR in `text` (@caracal/ip's grammar), or the IpParseError saying why it is not one. */
+function ipv4Cidr(text: string, options?: CidrOptions): IpCidr | IpParseError {
+  const parsed = ipParseResult(() => parseIpv4Cidr(text, options));
+  if (parsed instanceof IpParseError) return parsed;
+  return { version: 4, network: BigInt(parsed.address), length: parsed.length };
 }
 
-function parseCidr(text: string): { base: number; length: number } | undefined {
-  const [address = '', lengthText = ''] = text.split('/');
-  const base = ipv4ToNumber(address);
-  if (base === undefined || !/^\d{1,2}$/.test(lengthText) || Number(lengthText) > 32) return undefined;
-  return { base, length: Number(lengthText) };
-}
-
-function cidrsOverlap(a: { base: number; length: number }, b: { base: number; length: number }): boolean {
-  const length = Math.min(a.length, b.length);
-  const size = 2 ** (32 - length);
-  return Math.floor(a.base / size) === Math.floor(b.base / size);
+/** Address number `host` of a cluster subnet (validated A.B.C.0/24): 1 → "A.B.C.1". */
+function addressInSubnet(subnet: string, host: number): string {
+  return formatIpv4(parseIpv4Cidr(subnet).address + host);
 }
 
 /** Validates options and applies defaults; throws LabClusterOptionsError listing every problem. */
@@ -172,18 +172,24 @@ export function resolveLabClusterOptions(options: LabClusterOptions): ResolvedOp
   const blockSize = integer('blockSize', options.blockSize, 26, 20, 32);
   const readyTimeoutMs = integer('readyTimeoutMs', options.readyTimeoutMs, 90_000, 1000, 3_600_000);
   const poolCidr = options.poolCidr ?? DEFAULT_LAB_POOL_CIDR;
-  const pool = parseCidr(poolCidr);
-  if (pool === undefined)
-    problems.push(`poolCidr: ${JSON.stringify(poolCidr)} is not an IPv4 CIDR (A.B.C.D/N)`);
-  else if (pool.base % 2 ** (32 - pool.length) !== 0)
-    problems.push(`poolCidr: ${poolCidr} has host bits set`);
+  const poolNetwork = ipv4Cidr(poolCidr, { hostBits: 'clear' });
+  const pool = ipv4Cidr(poolCidr);
+  if (poolNetwork instanceof IpParseError)
+    problems.push(
+      `poolCidr: ${JSON.stringify(poolCidr)} is not an IPv4 CIDR (A.B.C.D/N): ${poolNetwork.reason}`,
+    );
+  else if (pool instanceof IpParseError)
+    problems.push(
+      `poolCidr: ${poolCidr} has host bits set (the network is ${formatIpv4(Number(poolNetwork.network))}/${poolNetwork.length})`,
+    );
   else if (pool.length > blockSize)
     problems.push(`poolCidr: ${poolCidr} is smaller than one block (blockSize ${blockSize})`);
   if (options.subnet !== undefined) {
-    const subnet = parseCidr(options.subnet);
-    if (subnet === undefined || subnet.length !== 24 || subnet.base % 256 !== 0) {
-      problems.push(`subnet: ${JSON.stringify(options.subnet)} must be an IPv4 /24 (A.B.C.0/24)`);
-    } else if (pool !== undefined && cidrsOverlap(subnet, pool)) {
+    const subnet = ipv4Cidr(options.subnet);
+    if (subnet instanceof IpParseError || subnet.length !== 24) {
+      const reason = subnet instanceof IpParseError ? subnet.reason : `a /${subnet.length}`;
+      problems.push(`subnet: ${JSON.stringify(options.subnet)} must be an IPv4 /24 (A.B.C.0/24): ${reason}`);
+    } else if (!(pool instanceof IpParseError) && cidrsOverlap(subnet, pool)) {
       problems.push(`subnet: ${options.subnet} overlaps the pool ${poolCidr}`);
     }
   }
@@ -204,22 +210,22 @@ export function resolveLabClusterOptions(options: LabClusterOptions): ResolvedOp
 }
 
 /** The IPv4 routes of this machine's root namespace (every table), as prefixes; `default` left out. */
-async function rootRoutes(): Promise<{ text: string; base: number; length: number }[]> {
+async function rootRoutes(): Promise<{ text: string; cidr: IpCidr }[]> {
   const routes = await runCommand(['ip', '-4', '-j', 'route', 'show', 'table', 'all'], { timeoutMs: 10_000 });
-  const found: { text: string; base: number; length: number }[] = [];
+  const found: { text: string; cidr: IpCidr }[] = [];
   for (const route of JSON.parse(routes.stdout || '[]') as { dst?: string }[]) {
     if (route.dst === undefined || route.dst === 'default') continue;
-    const text = route.dst.includes('/') ? route.dst : `${route.dst}/32`;
-    const parsed = parseCidr(text);
-    if (parsed && parsed.length >= 8) found.push({ text, ...parsed });
+    const cidr = ipv4Cidr(route.dst, { allowBareAddress: true, hostBits: 'clear' });
+    if (!(cidr instanceof IpParseError) && cidr.length >= 8) found.push({ text: route.dst, cidr });
   }
   return found;
 }
 
 /** Throws when a given cluster subnet overlaps a route of this machine (the root namespace joins the segment). */
 async function checkSubnetFree(subnet: string): Promise<void> {
-  const wanted = parseCidr(subnet) as { base: number; length: number };
-  const clash = (await rootRoutes()).find((route) => cidrsOverlap(route, wanted));
+  const wanted = ipv4Cidr(subnet);
+  if (wanted instanceof IpParseError) throw new LabClusterOptionsError([`subnet: ${wanted.message}`]);
+  const clash = (await rootRoutes()).find((route) => cidrsOverlap(route.cidr, wanted));
   if (clash) {
     throw new LabClusterOptionsError([
       `subnet: ${subnet} overlaps the route ${clash.text} of this machine; choose another /24 or leave it out`,
@@ -229,12 +235,12 @@ async function checkSubnetFree(subnet: string): Promise<void> {
 
 /** A random 10.x.y.0/24 that overlaps no IPv4 route or address of this machine's root namespace, nor the pool. */
 async function pickFreeSubnet(poolCidr: string): Promise<string> {
-  const used: { base: number; length: number }[] = await rootRoutes();
-  const pool = parseCidr(poolCidr);
-  if (pool) used.push(pool);
+  const used: IpCidr[] = (await rootRoutes()).map((route) => route.cidr);
+  const pool = ipv4Cidr(poolCidr);
+  if (!(pool instanceof IpParseError)) used.push(pool);
   for (let attempt = 0; attempt < 200; attempt++) {
     const candidate = `10.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 256)}.0/24`;
-    const parsed = parseCidr(candidate) as { base: number; length: number };
+    const parsed = ipv4Cidr(candidate) as IpCidr;
     if (!used.some((u) => cidrsOverlap(u, parsed))) return candidate;
   }
   throw new Error('no free 10.x.y.0/24 for the cluster segment; give one with the subnet option');
@@ -278,20 +284,20 @@ function checkBuilt(root: string): void {
 }
 
 /** The lab topology: a fabric bridge with the root namespace at .1, etcd at .2 and nodes at .11, .12, … */
-function clusterTopology(name: string, subnet: string, nodes: number): Topology {
-  const prefix = subnet.split('.').slice(0, 3).join('.');
+export function clusterTopology(name: string, subnet: string, nodes: number): Topology {
+  const rootAddress = addressInSubnet(subnet, 1);
   return {
     name: `caracal cluster ${name}`,
-    segments: [{ name: 'cluster', rootAddresses: [`${prefix}.1`] }],
+    segments: [{ name: 'cluster', rootAddresses: [rootAddress] }],
     subnets: [{ name: 'cluster', cidr: subnet }],
     hosts: [
-      { name: 'etcd', interfaces: [{ segment: 'cluster', addresses: [`${prefix}.2`] }] },
+      { name: 'etcd', interfaces: [{ segment: 'cluster', addresses: [addressInSubnet(subnet, 2)] }] },
       ...Array.from({ length: nodes }, (_, index) => ({
         name: `node${index + 1}`,
-        interfaces: [{ segment: 'cluster', addresses: [`${prefix}.${11 + index}`] }],
+        interfaces: [{ segment: 'cluster', addresses: [addressInSubnet(subnet, 11 + index)] }],
         // Felix's proxy ARP answers the pods' 169.254.1.1 only with a route to it: a default route, as
         // on a real node (via the machine, which never sees pod traffic: see the unreachable route).
-        routes: [{ to: 'default' as const, via: `${prefix}.1` }],
+        routes: [{ to: 'default' as const, via: rootAddress }],
       })),
     ],
   };
@@ -662,7 +668,7 @@ export class LabCluster {
     const started = performance.now();
     if (resolved.subnet !== undefined) await checkSubnetFree(resolved.subnet);
     const subnet = resolved.subnet ?? (await pickFreeSubnet(resolved.poolCidr));
-    const prefix = subnet.split('.').slice(0, 3).join('.');
+    const rootAddress = addressInSubnet(subnet, 1);
     const runId = newRunId();
     const clusterDir = labClusterDirectory(resolved.name);
     const logDir = join(root, '.lab-runs', runId);
@@ -677,8 +683,8 @@ export class LabCluster {
       clusterDir,
       logDir,
       subnet,
-      rootAddress: `${prefix}.1`,
-      etcdEndpoint: `http://${prefix}.2:2379`,
+      rootAddress,
+      etcdEndpoint: `http://${addressInSubnet(subnet, 2)}:2379`,
       pool: { name: 'default-ipv4-ippool', cidr: resolved.poolCidr, blockSize: resolved.blockSize },
       nodes: [],
       pods: [],
@@ -698,7 +704,7 @@ export class LabCluster {
     try {
       lab = await step(
         progress,
-        `namespaces: etcd + ${resolved.nodes} nodes on one bridge, root at ${prefix}.1`,
+        `namespaces: etcd + ${resolved.nodes} nodes on one bridge, root at ${rootAddress}`,
         () =>
           Lab.up(clusterTopology(resolved.name, subnet, resolved.nodes), {
             runId,
@@ -775,7 +781,7 @@ export class LabCluster {
       await step(progress, `caracal-node in ${resolved.nodes} namespaces`, async () => {
         for (let index = 0; index < resolved.nodes; index++) {
           const name = `node${index + 1}`;
-          const address = `${prefix}.${11 + index}`;
+          const address = addressInSubnet(subnet, 11 + index);
           const runDir = join(clusterDir, name);
           mkdirSync(runDir, { recursive: true });
           // Pod traffic to pool addresses no route covers ends here instead of leaving through the machine.

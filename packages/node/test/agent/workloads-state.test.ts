@@ -59,6 +59,31 @@ describe('borrowedAddressesToAdvertise', () => {
     expect(result.prefixes).toEqual(['10.244.9.200/32', '10.244.10.1/32']);
   });
 
+  it('sorts by address as a number across octet widths and the top bit, one /32 per address', () => {
+    const wide = { cidr: '0.0.0.0/0', disableBGPExport: false };
+    const result = borrowedAddressesToAdvertise(
+      [
+        wep('a', [
+          '200.1.1.1/32',
+          '9.9.9.9',
+          '100.0.0.1/32',
+          '10.0.0.0/32',
+          '255.255.255.255/32',
+          '9.9.9.9/32',
+        ]),
+      ],
+      [],
+      [wide],
+    );
+    expect(result.prefixes).toEqual([
+      '9.9.9.9/32',
+      '10.0.0.0/32',
+      '100.0.0.1/32',
+      '200.1.1.1/32',
+      '255.255.255.255/32',
+    ]);
+  });
+
   it('is IPv4 only: IPv6 networks are left out silently', () => {
     const result = borrowedAddressesToAdvertise(
       [wep('dual', ['fd00:10:244::7/128', '10.244.0.9/32'])],
@@ -79,17 +104,31 @@ describe('borrowedAddressesToAdvertise', () => {
 
   it('takes a bare address as /32 and warns, naming the endpoint, about networks that are not one address', () => {
     const result = borrowedAddressesToAdvertise(
-      [wep('odd', ['10.244.0.3', '10.244.0.4/30', '10.244.0.256/32', '10.244.00.5/32', 'garbage'])],
+      [
+        wep('odd', [
+          '10.244.0.3',
+          '10.244.0.4/30',
+          '10.244.0.5/30',
+          '10.244.0.256/32',
+          '10.244.00.5/32',
+          '10.244.0.6/32/1',
+          'garbage',
+        ]),
+      ],
       [],
       [POOL],
     );
     expect(result.prefixes).toEqual(['10.244.0.3/32']);
     const key = keys.resource('WorkloadEndpoint', 'odd', 'default');
+    const notOne = (network: string, reason: string) =>
+      `endpoint ${key}: ipNetwork ${JSON.stringify(network)} is not one IPv4 address (A.B.C.D/32: ${reason}); not advertised`;
     expect(result.warnings).toEqual([
-      `endpoint ${key}: ipNetwork "10.244.0.4/30" is not one IPv4 address (A.B.C.D/32); not advertised`,
-      `endpoint ${key}: ipNetwork "10.244.0.256/32" is not one IPv4 address (A.B.C.D/32); not advertised`,
-      `endpoint ${key}: ipNetwork "10.244.00.5/32" is not one IPv4 address (A.B.C.D/32); not advertised`,
-      `endpoint ${key}: ipNetwork "garbage" is not one IPv4 address (A.B.C.D/32); not advertised`,
+      notOne('10.244.0.4/30', 'a /30 network'),
+      notOne('10.244.0.5/30', 'host bits set beyond /30 (the network is 10.244.0.4/30)'),
+      notOne('10.244.0.256/32', 'octet 4 is 256, more than 255'),
+      notOne('10.244.00.5/32', 'octet 3 "00" has a leading zero (ambiguous: inet_aton reads it as octal)'),
+      notOne('10.244.0.6/32/1', 'prefix length "32/1" is not a decimal number'),
+      notOne('garbage', 'not an IPv4 (a.b.c.d) or IPv6 (x:x::x) address'),
     ]);
   });
 });
