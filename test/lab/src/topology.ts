@@ -1,6 +1,7 @@
 // Topologies as data: the input types (what a test or a YAML file writes), the resolved form the
 // builder consumes, and `validateTopology`, which checks everything before any kernel object is made
 // and reports every problem at once with its path (e.g. `hosts[2].interfaces[0].addresses[0]`).
+import { formatCidr } from '@caracal/ip';
 import {
   type IpFamily,
   isReservedInPrefix,
@@ -715,15 +716,9 @@ export function validateTopology(input: unknown): ValidTopology {
   };
 }
 
+/** The canonical text of a prefix's network (@caracal/ip: dotted quad, RFC 5952 for IPv6), e.g. "fd00:0:0:1::/64". */
 function formatNetwork(prefix: ParsedPrefix): string {
-  if (prefix.family === 4) {
-    const octets = [24n, 16n, 8n, 0n].map((shift) => String((prefix.network >> shift) & 0xffn));
-    return `${octets.join('.')}/${prefix.length}`;
-  }
-  const groups: string[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n)
-    groups.push(((prefix.network >> shift) & 0xffffn).toString(16));
-  return `${groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}/${prefix.length}`;
+  return formatCidr({ version: prefix.family, network: prefix.network, length: prefix.length });
 }
 
 function gatewayAddress(router: ResolvedNode, subnet: SubnetEntry): ResolvedAddress | undefined {

@@ -208,6 +208,26 @@ describe('validateTopology: problems', () => {
     ]);
   });
 
+  it('suggests the network of a subnet with host bits in canonical form (RFC 5952: the longest zero run is "::")', () => {
+    const suggestion = (cidr: string) =>
+      problemsOf({ segments: [{ name: 'a' }], subnets: [{ name: 'a', cidr }] }).find(
+        (problem) => problem.path === 'subnets[0].cidr',
+      )?.message;
+    expect(suggestion('10.0.1.5/24')).toBe("'10.0.1.5/24' has host bits set; did you mean 10.0.1.0/24?");
+    expect(suggestion('255.255.255.255/1')).toBe(
+      "'255.255.255.255/1' has host bits set; did you mean 128.0.0.0/1?",
+    );
+    // A hand-written compression took the first zero run, giving "fd00::1:0:0:0:0/64".
+    expect(suggestion('fd00:0:0:1::5/64')).toBe(
+      "'fd00:0:0:1::5/64' has host bits set; did you mean fd00:0:0:1::/64?",
+    );
+    expect(suggestion('FD00:0:0:0:1:0:0:5/80')).toBe(
+      "'FD00:0:0:0:1:0:0:5/80' has host bits set; did you mean fd00::1:0:0:0/80?",
+    );
+    expect(suggestion('::1/64')).toBe("'::1/64' has host bits set; did you mean ::/64?");
+    expect(suggestion('0.0.0.0/33')).toBe("'0.0.0.0/33' is not an IPv4 or IPv6 prefix such as 10.0.1.0/24");
+  });
+
   it('reports an address used twice, and a bare pod with addresses', () => {
     const topology = twoSubnets();
     topology.hosts!.push({ name: 'h3', interfaces: [{ segment: 'a', addresses: ['10.0.1.11'] }] });
