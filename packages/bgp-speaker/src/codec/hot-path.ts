@@ -160,6 +160,8 @@ function sharedAsPath(
 }
 
 function communitiesAt(flags: number, bytes: Uint8Array, start: number, end: number): CommunitiesValue {
+  // One community (the usual case) as an array literal: allocated inline, no array-constructor call.
+  if (end - start === 4) return { kind: 'communities', flags, values: [u32At(bytes, start)] };
   const values: number[] = new Array((end - start) >>> 2);
   for (let i = 0, at = start; i < values.length; i++, at += 4) values[i] = u32At(bytes, at);
   return { kind: 'communities', flags, values };

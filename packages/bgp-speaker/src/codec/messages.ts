@@ -265,9 +265,25 @@ export function decodeRouteRefreshBody(body: Uint8Array, whole: Uint8Array = bod
 function checkBgpHeaderAt(bytes: Uint8Array, at: number, context: BgpCodecContext): number {
   if (bytes.length - at < BGP_HEADER_LENGTH)
     throw sessionReset(1, 2, twoOctets(bytes.length - at), `header: ${bytes.length - at} octets < 19`);
-  // One branch for the 16 marker octets (AND of all of them); the loop naming the bad one runs on error only.
-  let marker = 0xff;
-  for (let i = 0; i < 16; i++) marker &= bytes[at + i]!;
+  // One branch for the 16 marker octets (AND of all of them, straight-line); the loop naming the bad one
+  // runs on error only.
+  const marker =
+    bytes[at]! &
+    bytes[at + 1]! &
+    bytes[at + 2]! &
+    bytes[at + 3]! &
+    bytes[at + 4]! &
+    bytes[at + 5]! &
+    bytes[at + 6]! &
+    bytes[at + 7]! &
+    bytes[at + 8]! &
+    bytes[at + 9]! &
+    bytes[at + 10]! &
+    bytes[at + 11]! &
+    bytes[at + 12]! &
+    bytes[at + 13]! &
+    bytes[at + 14]! &
+    bytes[at + 15]!;
   if (marker !== 0xff)
     for (let i = 0; i < 16; i++)
       if (bytes[at + i] !== 0xff)

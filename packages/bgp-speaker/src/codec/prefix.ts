@@ -136,6 +136,13 @@ export function readNlri(
   field: string,
   offsetBase = 0,
 ): BgpPrefix[] {
+  // One IPv4 prefix filling the field exactly (an UPDATE per route, as for distinct attribute sets): read
+  // without the counting pass. Anything else, or a bad length, takes the general path and its errors.
+  if (afi === 1 && !addPath && start < end) {
+    const length = bytes[start]!;
+    if (length <= 32 && start + 1 + ((length + 7) >>> 3) === end)
+      return [{ afi: 1, address: ipv4NlriAddress(bytes, start + 1, length), length }];
+  }
   const count = countNlri(bytes, start, end, afi === 1 ? 32 : 128, addPath, field, offsetBase);
   const prefixes: BgpPrefix[] = new Array(count);
   let at = start;
@@ -147,15 +154,7 @@ export function readNlri(
         at += 4;
       }
       const length = bytes[at++]!;
-      let address: number;
-      if (length > 24)
-        address =
-          ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-      else if (length > 16)
-        address = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8)) >>> 0;
-      else if (length > 8) address = ((bytes[at]! << 24) | (bytes[at + 1]! << 16)) >>> 0;
-      else if (length > 0) address = (bytes[at]! << 24) >>> 0;
-      else address = 0;
+      const address = ipv4NlriAddress(bytes, at, length);
       at += (length + 7) >>> 3;
       prefixes[i] = pathId < 0 ? { afi: 1, address, length } : { afi: 1, address, length, pathId };
     }
@@ -175,6 +174,16 @@ export function readNlri(
     prefixes[i] = pathId < 0 ? { afi: 2, address, length } : { afi: 2, address, length, pathId };
   }
   return prefixes;
+}
+
+/** The IPv4 address of a /length NLRI prefix whose ceil(length / 8) address octets start at bytes[at]. */
+function ipv4NlriAddress(bytes: Uint8Array, at: number, length: number): number {
+  if (length > 24)
+    return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+  if (length > 16) return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8)) >>> 0;
+  if (length > 8) return ((bytes[at]! << 24) | (bytes[at + 1]! << 16)) >>> 0;
+  if (length > 0) return (bytes[at]! << 24) >>> 0;
+  return 0;
 }
 
 /** The number of prefixes in bytes[start, end), every length checked (readNlri's first pass). */

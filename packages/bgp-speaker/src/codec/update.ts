@@ -48,12 +48,22 @@ export function makeUpdate(parts: {
 }
 
 /**
- * Attribute codes seen in the UPDATE being decoded, as the decode generation that saw them (reused:
- * decoding is synchronous and not re-entrant). Bumping the generation replaces clearing 256 entries per
- * message.
+ * Attribute codes 32..255 seen in the UPDATE being decoded, as the decode generation that saw them (reused:
+ * decoding is synchronous and not re-entrant). Bumping the generation replaces clearing 224 entries per
+ * message. Codes 0..31 (every attribute nearly all UPDATEs carry) are tracked in a local bit mask instead,
+ * which also answers the mandatory-attribute check in one comparison.
  */
 const seenInGeneration = new Uint32Array(256);
 let generation = 0;
+
+/** A fresh generation for seenInGeneration (clearing the table once every 2^32 - 1 generations). */
+function nextGeneration(): number {
+  if (generation === 0xffffffff) {
+    seenInGeneration.fill(0);
+    generation = 0;
+  }
+  return ++generation;
+}
 
 /** `errors` with `error` appended, creating the list on the first error (clean UPDATEs allocate none). */
 function appendError(errors: BgpDecodeError[] | undefined, error: BgpDecodeError): BgpDecodeError[] {
@@ -82,9 +92,32 @@ function countAttributes(bytes: Uint8Array, start: number, end: number): number 
   return count;
 }
 
-/** Well-known mandatory attribute codes (RFC 4271 §5): with classic NLRI, and with MP_REACH_NLRI only. */
-const MANDATORY_WITH_NLRI = [1, 2, 3] as const;
-const MANDATORY_MP_ONLY = [1, 2] as const;
+/**
+ * Well-known mandatory attribute codes (RFC 4271 §5) as bits of the seen-code mask: ORIGIN, AS_PATH and
+ * NEXT_HOP with classic NLRI; ORIGIN and AS_PATH with MP_REACH_NLRI only.
+ */
+const MANDATORY_WITH_NLRI = (1 << 1) | (1 << 2) | (1 << 3);
+const MANDATORY_MP_ONLY = (1 << 1) | (1 << 2);
+const MP_REACH_BIT = 1 << 14;
+const MANDATORY_NAMES = ['', 'ORIGIN', 'AS_PATH', 'NEXT_HOP'] as const;
+
+/** `errors` with a missing-mandatory-attribute error (RFC 7606 §3 d: treat-as-withdraw) per missing bit. */
+function appendMissingMandatory(errors: BgpDecodeError[] | undefined, missing: number): BgpDecodeError[] {
+  let out = errors;
+  for (let code = 1; code <= 3; code++)
+    if (missing & (1 << code))
+      out = appendError(
+        out,
+        new BgpDecodeError(
+          3,
+          3,
+          Uint8Array.of(code),
+          'treat-as-withdraw',
+          `UPDATE: missing well-known mandatory attribute ${code} (${MANDATORY_NAMES[code]})`,
+        ),
+      );
+  return out ?? [];
+}
 
 export function decodeUpdateBody(body: Uint8Array, context: BgpCodecContext): BgpUpdate {
   return decodeUpdateBodyAt(body, 0, context);
@@ -136,12 +169,9 @@ export function decodeUpdateBodyAt(bytes: Uint8Array, start: number, context: Bg
   let attributeCount = 0;
   // Allocated on the first error only: a clean UPDATE shares NO_ERRORS.
   let errors: BgpDecodeError[] | undefined;
-  const seen = seenInGeneration;
-  if (generation === 0xffffffff) {
-    seen.fill(0);
-    generation = 0;
-  }
-  const current = ++generation;
+  // Codes 0..31 as bits of a local mask; 32..255 in the generation table (bumped only when one occurs).
+  let seenLow = 0;
+  let current = 0;
   const as4 = context.as4;
   let at = attributesStart;
   while (at < attributesEnd) {
@@ -180,7 +210,17 @@ export function decodeUpdateBodyAt(bytes: Uint8Array, start: number, context: Bg
     }
     const attributeStart = at;
     at = end;
-    if (seen[code] === current) {
+    let repeated: boolean;
+    if (code < 32) {
+      const bit = 1 << code;
+      repeated = (seenLow & bit) !== 0;
+      seenLow |= bit;
+    } else {
+      if (current === 0) current = nextGeneration();
+      repeated = seenInGeneration[code] === current;
+      seenInGeneration[code] = current;
+    }
+    if (repeated) {
       if (code === 14 || code === 15)
         throw sessionReset(
           3,
@@ -200,7 +240,6 @@ export function decodeUpdateBodyAt(bytes: Uint8Array, start: number, context: Bg
       );
       continue;
     }
-    seen[code] = current;
     // Common well-formed attributes are read in place; the rest (and every malformed one) take the
     // general path, which needs a view of the value.
     const common = decodeCommonAttribute(flags, code, body, valueStart, end, as4);
@@ -215,21 +254,8 @@ export function decodeUpdateBodyAt(bytes: Uint8Array, start: number, context: Bg
   if (attributeCount < attributes.length) attributes.length = attributeCount;
 
   const nlri = readNlri(body, attributesEnd, bytes.length, 1, addPathV4, 'UPDATE NLRI', start);
-  if (nlri.length > 0 || seen[14] === current) {
-    const required = nlri.length > 0 ? MANDATORY_WITH_NLRI : MANDATORY_MP_ONLY;
-    for (const code of required)
-      if (seen[code] !== current)
-        errors = appendError(
-          errors,
-          new BgpDecodeError(
-            3,
-            3,
-            Uint8Array.of(code),
-            'treat-as-withdraw',
-            `UPDATE: missing well-known mandatory attribute ${code} (${code === 1 ? 'ORIGIN' : code === 2 ? 'AS_PATH' : 'NEXT_HOP'})`,
-          ),
-        );
-  }
+  const required = nlri.length > 0 ? MANDATORY_WITH_NLRI : seenLow & MP_REACH_BIT ? MANDATORY_MP_ONLY : 0;
+  if ((seenLow & required) !== required) errors = appendMissingMandatory(errors, required & ~seenLow);
   if (errors === undefined)
     return { type: 'update', withdrawn, attributes, nlri, errors: NO_ERRORS, treatAsWithdraw: false };
   let treatAsWithdraw = false;

@@ -422,6 +422,49 @@ describe('RFC 7606 error handling', () => {
     });
     expect(decodeUpdate(update([], [], [])).errors).toEqual([]);
   });
+  it('every mandatory attribute missing: one treat-as-withdraw error each, in code order, naming it', () => {
+    const decoded = decodeUpdate(update([], [0x80, 4, 4, 0, 0, 0, 1], nlri));
+    expect(decoded.errors.map((error) => [error.data[0], error.message])).toEqual([
+      [1, 'UPDATE: missing well-known mandatory attribute 1 (ORIGIN)'],
+      [2, 'UPDATE: missing well-known mandatory attribute 2 (AS_PATH)'],
+      [3, 'UPDATE: missing well-known mandatory attribute 3 (NEXT_HOP)'],
+    ]);
+    expect(decoded.treatAsWithdraw).toBe(true);
+  });
+  it('MP_REACH_NLRI only: ORIGIN and AS_PATH are mandatory, NEXT_HOP is not', () => {
+    const mpReach = [
+      0x80,
+      14,
+      5 + 16 + 5,
+      0,
+      2,
+      1,
+      16,
+      ...new Array<number>(15).fill(0),
+      1,
+      0,
+      32,
+      0x20,
+      1,
+      0x0d,
+      0xb8,
+    ];
+    expect(decodeUpdate(update([], [...AS_PATH_65001, ...mpReach], [])).errors.map((e) => e.data[0])).toEqual(
+      [1],
+    );
+    expect(decodeUpdate(update([], [...ORIGIN_IGP, ...AS_PATH_65001, ...mpReach], [])).errors).toEqual([]);
+  });
+  it('an attribute code above 31 twice: the first is kept; the next UPDATE starts afresh', () => {
+    const large = (value: number) => [0xc0, 32, 12, 0, 0, 0xfd, 0xe8, 0, 0, 0, 1, 0, 0, 0, value];
+    const twice = decodeUpdate(update([], [...MANDATORY, ...large(1), ...large(2)], nlri));
+    expect(twice.errors.map((e) => [e.action, e.message])).toEqual([
+      ['attribute-discard', 'UPDATE: attribute 32 repeated; the first is kept'],
+    ]);
+    expect(twice.attributes.filter((a) => a.kind === 'large-communities')).toHaveLength(1);
+    // The per-UPDATE bookkeeping of codes above 31 must not leak into the next message.
+    for (let i = 0; i < 3; i++)
+      expect(decodeUpdate(update([], [...MANDATORY, ...large(i)], nlri)).errors).toEqual([]);
+  });
   it('MP_REACH_NLRI twice: session reset 3/1', () => {
     const mpUnreach = [0x80, 15, 3, 0, 2, 1];
     expect(thrown(update([], [...mpUnreach, ...mpUnreach], []))).toMatchObject({
