@@ -9,7 +9,8 @@ export const AS_TRANS_ASN = 23456;
 /** Number of ASNs an AS path counts for path selection (an AS_SET counts 1, confederation segments 0). */
 export function asPathLength(segments: readonly AsPathSegment[]): number {
   let length = 0;
-  for (const segment of segments) {
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
     if (segment.type === 2) length += segment.asns.length;
     else if (segment.type === 1) length += 1;
   }
@@ -64,7 +65,8 @@ export function reconcileAs4(attributes: readonly BgpPathAttribute[]): As4Reconc
   let as4Path: readonly AsPathSegment[] | undefined;
   let aggregator: { asn: number; address: number } | undefined;
   let as4Aggregator: { asn: number; address: number } | undefined;
-  for (const attribute of attributes) {
+  for (let i = 0; i < attributes.length; i++) {
+    const attribute = attributes[i]!;
     if (attribute.kind === 'as-path') asPath = attribute.segments;
     else if (attribute.kind === 'as4-path') as4Path = attribute.segments;
     else if (attribute.kind === 'aggregator') aggregator = { asn: attribute.asn, address: attribute.address };

@@ -824,7 +824,7 @@ export function encodeAttributes(
 ): Uint8Array {
   const out = new Uint8Array(attributesEncodedLength(attributes, context));
   let at = 0;
-  for (const attribute of attributes) at = writeAttribute(attribute, context, out, at);
+  for (let i = 0; i < attributes.length; i++) at = writeAttribute(attributes[i]!, context, out, at);
   return out;
 }
 

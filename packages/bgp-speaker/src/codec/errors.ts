@@ -54,7 +54,10 @@ export function maxMessageLength(context: BgpCodecContext): number {
 export function hasAddPath(context: BgpCodecContext, afi: number, safi: number): boolean {
   const families = context.addPath;
   if (families === undefined) return false;
-  for (const family of families) if (family.afi === afi && family.safi === safi) return true;
+  for (let i = 0; i < families.length; i++) {
+    const family = families[i]!;
+    if (family.afi === afi && family.safi === safi) return true;
+  }
   return false;
 }
 

@@ -3,6 +3,9 @@
 // end) — no view per attribute, no closure, no try/catch — and only accept a well-formed value with the
 // standard optional/transitive flags. Anything else returns `undefined` and the caller falls back to the
 // general decodePathAttribute, so RFC 7606 handling (and every error message) stays in one place.
+// Loops here and in the encoder's per-message paths index their arrays rather than use for-of: for-of's
+// iterator protocol (with its implicit try/finally) kept TurboFan from optimising the AS_PATH comparison
+// as well, and the decode loop measured about a quarter faster without it.
 // Decoded objects are built with the same property order as the general path (kind, flags, …) so both
 // produce one hidden class per kind.
 //
@@ -121,7 +124,8 @@ function segmentsEqual(
   wide: boolean,
 ): boolean {
   let at = start;
-  for (const segment of segments) {
+  for (let s = 0; s < segments.length; s++) {
+    const segment = segments[s]!;
     if (at + 2 > end || bytes[at] !== segment.type || bytes[at + 1] !== segment.asns.length) return false;
     at += 2;
     const asns = segment.asns;

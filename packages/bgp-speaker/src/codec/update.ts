@@ -285,7 +285,8 @@ export function encodeUpdateBody(
   out[offset + 1] = withdrawnLength;
   const attributesStart = at + 2;
   at = attributesStart;
-  for (const attribute of update.attributes) at = writeAttribute(attribute, context, out, at);
+  const attributes = update.attributes;
+  for (let i = 0; i < attributes.length; i++) at = writeAttribute(attributes[i]!, context, out, at);
   const attributesLength = at - attributesStart;
   out[attributesStart - 2] = attributesLength >>> 8;
   out[attributesStart - 1] = attributesLength;
@@ -295,14 +296,21 @@ export function encodeUpdateBody(
 /** Every prefix an UPDATE announces: classic NLRI then MP_REACH_NLRI NLRI (decoded families). */
 export function updateAnnounced(update: BgpUpdate): BgpPrefix[] {
   const out = [...update.nlri];
-  for (const attribute of update.attributes) if (attribute.kind === 'mp-reach') out.push(...attribute.nlri);
+  const attributes = update.attributes;
+  for (let i = 0; i < attributes.length; i++) {
+    const attribute = attributes[i]!;
+    if (attribute.kind === 'mp-reach') out.push(...attribute.nlri);
+  }
   return out;
 }
 
 /** Every prefix an UPDATE withdraws: classic withdrawn routes then MP_UNREACH_NLRI withdrawn routes. */
 export function updateWithdrawn(update: BgpUpdate): BgpPrefix[] {
   const out = [...update.withdrawn];
-  for (const attribute of update.attributes)
+  const attributes = update.attributes;
+  for (let i = 0; i < attributes.length; i++) {
+    const attribute = attributes[i]!;
     if (attribute.kind === 'mp-unreach') out.push(...attribute.withdrawn);
+  }
   return out;
 }
