@@ -493,9 +493,10 @@ export function encodeBgpMessages(messages: readonly BgpMessage[], context: BgpC
  * Buffer pool (`poolSize` > 0): `take` then always hands the buffer itself over, and the owner gives it back
  * with `recycle(batch)` once it is done with it (for a socket: in the write callback); the next batches are
  * written into given-back buffers, so a writer whose batches come back allocates no new buffer in the
- * steady state. The pool keeps at most `poolSize` buffers, each at most `maxPooledOctets` (4× the initial
- * capacity, at least 256 KiB): a batch that outgrew that is left to the garbage collector. A batch that is
- * not given back costs nothing but the pool's benefit (the writer keeps no reference to handed-out buffers).
+ * steady state. The pool keeps at most `poolSize` buffers, each of at least the initial capacity and at
+ * most `maxPooledOctets` (4× the initial capacity, at least 256 KiB): a batch that outgrew that is left to
+ * the garbage collector; so are buffers the writer outgrew while writing, when the pool is full. A batch
+ * that is not given back costs nothing but the pool's benefit (the writer keeps no reference to it).
  *
  * `reserve`/`commit`/`truncate` are for encoders that assemble messages from pre-encoded parts
  * (packUpdatesInto): reserve room for one message of a known length, write it at `buffer[at..]`, commit.
