@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const packageDir = join(import.meta.dirname, '..', '..');
@@ -21,17 +22,17 @@ const cli = join(packageDir, 'dist', 'src', 'cli', 'caracal-bgp.js');
 const fixtures = join(packageDir, 'test', 'fixtures');
 let scratch: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   // The test runs the real executable: compile the package (incremental, fast when up to date). Other
   // engineers' files in the package may be mid-edit: tsc still emits, so only a missing CLI is fatal.
-  const build = spawnSync('pnpm', ['exec', 'tsc', '-b', 'packages/bgp-speaker'], {
-    cwd: repoDir,
-    encoding: 'utf8',
-  });
+  const buildError = await buildPackagesForLab(['packages/bgp-speaker']).then(
+    () => undefined,
+    (error: unknown) => (error instanceof Error ? error.message : String(error)),
+  );
   if (!existsSync(cli))
-    throw new Error(`building packages/bgp-speaker did not produce ${cli}:\n${build.stdout}${build.stderr}`);
+    throw new Error(`building packages/bgp-speaker did not produce ${cli}:\n${buildError ?? ''}`);
   scratch = mkdtempSync(join(tmpdir(), 'caracal-bgp-decode-'));
-}, 120_000);
+}, 300_000);
 
 afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });

@@ -1,16 +1,16 @@
 // `caracal-bgp status` and `caracal-bgp routes` run as the real built executable against a real control
 // socket served by this test (over a fake SpeakerView): tables, JSON, the prefix filter, the socket from
 // the environment, and the exit codes 0 (ok), 1 (daemon unreachable or refusing) and 2 (usage).
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ControlServer, startControlServer } from '../../src/control/index.js';
 import { FakeSpeakerView } from '../control/fake-view.js';
 
 const packageDir = join(import.meta.dirname, '..', '..');
-const repoDir = join(packageDir, '..', '..');
 const cli = join(packageDir, 'dist', 'src', 'cli', 'caracal-bgp.js');
 let scratch = '';
 let socketPath = '';
@@ -19,16 +19,16 @@ const fake = new FakeSpeakerView();
 
 beforeAll(async () => {
   // Others' files in the package may be mid-edit: tsc still emits, so only a missing CLI is fatal.
-  const build = spawnSync('pnpm', ['exec', 'tsc', '-b', 'packages/bgp-speaker'], {
-    cwd: repoDir,
-    encoding: 'utf8',
-  });
+  const buildError = await buildPackagesForLab(['packages/bgp-speaker']).then(
+    () => undefined,
+    (error: unknown) => (error instanceof Error ? error.message : String(error)),
+  );
   if (!existsSync(cli))
-    throw new Error(`building packages/bgp-speaker did not produce ${cli}:\n${build.stdout}`);
+    throw new Error(`building packages/bgp-speaker did not produce ${cli}:\n${buildError ?? ''}`);
   scratch = mkdtempSync(join(tmpdir(), 'caracal-bgp-cli-'));
   socketPath = join(scratch, 'bgpd.sock');
   server = await startControlServer({ socketPath, view: fake.view });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await server?.close();
