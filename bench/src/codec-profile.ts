@@ -1,5 +1,6 @@
 // CPU profile of the codec bench's "distinct" shape (1,000,000 UPDATEs, one /32 each, every one with its own
-// attribute set), limited to the timed work: three BgpMessageWriter encodes from the prebuilt model, then —
+// attribute set), limited to the timed work: three pooled BgpMessageWriter encodes from the prebuilt model
+// (batches handed over and given back, as the speaker sends), then —
 // with the model released — three decodes of the framer's views. Writes both .cpuprofile files (open them in
 // Chrome DevTools) and prints the functions by self samples, garbage collection included.
 // Run: node --expose-gc bench/dist/src/codec-profile.js [output directory, default /tmp]   (PREFIXES=…)
@@ -7,14 +8,13 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
+import { BgpFramer, type BgpPrefix, decodeBgpMessage } from '@caracal/bgp-speaker';
 import {
-  BgpFramer,
-  BgpMessageWriter,
-  type BgpPrefix,
-  decodeBgpMessage,
-  makeUpdate,
-} from '@caracal/bgp-speaker';
-import { benchAttributes, benchPrefixes } from './codec-workload.js';
+  benchAttributes,
+  benchPrefixes,
+  encodeDistinctKept,
+  encodeDistinctPooled,
+} from './codec-workload.js';
 
 const PREFIXES = Number(process.env.PREFIXES ?? 1_000_000);
 const CONTEXT = { as4: true };
@@ -79,20 +79,16 @@ async function profiled(name: string, run: () => void): Promise<void> {
   for (const line of topFunctions(profile, 12)) console.log(line);
 }
 
-/** Encodes with the model alive only inside; returns the ~64 KiB batches of the stream. */
+/**
+ * Profiles the pooled encode (the speaker's send path: batches handed over and given back) with the model
+ * alive only inside; returns the ~64 KiB batches of the stream, encoded once more and kept, for decoding.
+ */
 async function encodePhase(all: readonly BgpPrefix[]): Promise<Uint8Array[]> {
   const attributeSets = all.map((_, i) => benchAttributes(i, i & 0xffff));
-  let batches: Uint8Array[] = [];
   await profiled('distinct-encode', () => {
-    const writer = new BgpMessageWriter(CONTEXT, 70 * 1024);
-    batches = [];
-    for (let i = 0; i < all.length; i++) {
-      writer.write(makeUpdate({ attributes: attributeSets[i]!, nlri: [all[i]!] }));
-      if (writer.length >= 64 * 1024) batches.push(writer.take());
-    }
-    batches.push(writer.take());
+    encodeDistinctPooled(all, attributeSets, CONTEXT, () => {});
   });
-  return batches;
+  return encodeDistinctKept(all, attributeSets, CONTEXT);
 }
 
 async function main(): Promise<void> {

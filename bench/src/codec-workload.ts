@@ -1,7 +1,17 @@
-// The codec bench's route workload, shared by codec.bench.ts and codec-profile.ts so the profile looks at
-// exactly what the bench times: `count` IPv4 /32s from 10.0.0.0, and the attribute set of one route
-// (ORIGIN IGP, AS_PATH 65001, NEXT_HOP 10.255.0.2, its MED and COMMUNITY 65000:community).
-import type { BgpPathAttribute, BgpPrefix } from '@caracal/bgp-speaker';
+// The codec bench's route workload and its distinct-attribute encode loops, shared by codec.bench.ts and
+// codec-profile.ts so the profile looks at exactly what the bench times: `count` IPv4 /32s from 10.0.0.0,
+// the attribute set of one route (ORIGIN IGP, AS_PATH 65001, NEXT_HOP 10.255.0.2, its MED and COMMUNITY
+// 65000:community), and one UPDATE per prefix written back to back by a BgpMessageWriter.
+import {
+  type BgpCodecContext,
+  BgpMessageWriter,
+  type BgpPathAttribute,
+  type BgpPrefix,
+  makeUpdate,
+} from '@caracal/bgp-speaker';
+
+/** Octets per socket write: the writer's output is taken in batches of about this size. */
+export const BATCH_OCTETS = 64 * 1024;
 
 export function benchPrefixes(count: number): BgpPrefix[] {
   const list: BgpPrefix[] = [];
@@ -17,4 +27,47 @@ export function benchAttributes(med: number, community: number): BgpPathAttribut
     { kind: 'med', value: med },
     { kind: 'communities', values: [65000 * 65536 + community] },
   ];
+}
+
+/** One UPDATE per prefix with that prefix's own attribute set, written back to back; every batch kept. */
+export function encodeDistinctKept(
+  all: readonly BgpPrefix[],
+  attributeSets: readonly (readonly BgpPathAttribute[])[],
+  context: BgpCodecContext,
+): Uint8Array[] {
+  const writer = new BgpMessageWriter(context, BATCH_OCTETS + 4096);
+  const batches: Uint8Array[] = [];
+  for (let i = 0; i < all.length; i++) {
+    writer.write(makeUpdate({ attributes: attributeSets[i]!, nlri: [all[i]!] }));
+    if (writer.length >= BATCH_OCTETS) batches.push(writer.take());
+  }
+  if (writer.length > 0) batches.push(writer.take());
+  return batches;
+}
+
+/**
+ * The same stream through a pooled writer, as the speaker sends: each batch goes to `send` (the socket) and
+ * is given back to the writer afterwards (the socket's write callback), so steady-state encoding reuses a
+ * few buffers instead of allocating one per batch. Returns the octets encoded.
+ */
+export function encodeDistinctPooled(
+  all: readonly BgpPrefix[],
+  attributeSets: readonly (readonly BgpPathAttribute[])[],
+  context: BgpCodecContext,
+  send: (batch: Uint8Array) => void,
+): number {
+  const writer = new BgpMessageWriter(context, BATCH_OCTETS + 4096, 4);
+  let octets = 0;
+  const flush = () => {
+    const batch = writer.take();
+    octets += batch.length;
+    send(batch);
+    writer.recycle(batch);
+  };
+  for (let i = 0; i < all.length; i++) {
+    writer.write(makeUpdate({ attributes: attributeSets[i]!, nlri: [all[i]!] }));
+    if (writer.length >= BATCH_OCTETS) flush();
+  }
+  if (writer.length > 0) flush();
+  return octets;
 }

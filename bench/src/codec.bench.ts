@@ -4,7 +4,9 @@
 // the bench checks after decoding that every prefix came back with a different MED). Measured on one core,
 // each figure the median of RUNS timed runs after one untimed warm-up run, with a full GC before each run:
 //   - codec encode: packUpdates (shared) or BgpMessageWriter (distinct: one UPDATE per prefix written back
-//     to back, taken in socket-sized batches of about 64 KiB), from the typed model the Adj-RIB-Out holds
+//     to back, taken in socket-sized batches of about 64 KiB, either all kept or, as the speaker sends, each
+//     handed to a sink and given back to the writer's pool, its bytes checked once against the kept stream),
+//     from the typed model the Adj-RIB-Out holds
 //     (the attribute sets exist before the run, as in the RIB; the UPDATE object and its NLRI list are
 //     built inside it); and encodeBgpMessage per UPDATE (one Uint8Array each) for comparison;
 //   - codec decode: decodeBgpMessage of every UPDATE to the full typed model (every attribute and prefix);
@@ -25,7 +27,6 @@ import { join } from 'node:path';
 import {
   type BgpCodecContext,
   BgpFramer,
-  BgpMessageWriter,
   type BgpPathAttribute,
   type BgpPrefix,
   captureBgpEvents,
@@ -36,15 +37,19 @@ import {
   parseCaptureBytes,
   splitRawMessages,
 } from '@caracal/bgp-speaker';
-import { benchAttributes, benchPrefixes } from './codec-workload.js';
+import {
+  BATCH_OCTETS,
+  benchAttributes,
+  benchPrefixes,
+  encodeDistinctKept,
+  encodeDistinctPooled,
+} from './codec-workload.js';
 
 const PREFIXES = Number(process.env.PREFIXES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 5);
 /** Which shapes to run: "shared", "distinct" or both (the default), comma-separated. */
 const SHAPES = (process.env.SHAPES ?? 'shared,distinct').split(',');
 const TARGET_PREFIXES_PER_SECOND = 5_000_000;
-/** Octets per socket write: the writer's output is taken in batches of about this size. */
-const BATCH_OCTETS = 64 * 1024;
 
 const progress = (text: string) => process.stderr.write(`codec bench: ${text}\n`);
 
@@ -52,21 +57,6 @@ const CONTEXT: BgpCodecContext = { as4: true };
 
 function encodeShared(all: readonly BgpPrefix[]): Uint8Array[] {
   return packUpdates({ attributes: benchAttributes(100, 1), announced: all }, CONTEXT);
-}
-
-/** One UPDATE per prefix with that prefix's own attribute set, written back to back in ~64 KiB batches. */
-function encodeDistinctStream(
-  all: readonly BgpPrefix[],
-  attributeSets: readonly (readonly BgpPathAttribute[])[],
-): Uint8Array[] {
-  const writer = new BgpMessageWriter(CONTEXT, BATCH_OCTETS + 4096);
-  const batches: Uint8Array[] = [];
-  for (let i = 0; i < all.length; i++) {
-    writer.write(makeUpdate({ attributes: attributeSets[i]!, nlri: [all[i]!] }));
-    if (writer.length >= BATCH_OCTETS) batches.push(writer.take());
-  }
-  if (writer.length > 0) batches.push(writer.take());
-  return batches;
 }
 
 /** The same UPDATEs, one encodeBgpMessage (one Uint8Array) each. */
@@ -255,10 +245,20 @@ type RowRecorder = (shape: string, what: string, bytes: number, run: () => void)
 function measureDistinctEncode(all: readonly BgpPrefix[], row: RowRecorder): Uint8Array {
   // The Adj-RIB-Out's state: one attribute set per prefix, built before the timed runs.
   const attributeSets = all.map((_, i) => benchAttributes(i, i & 0xffff));
-  let batches = encodeDistinctStream(all, attributeSets);
+  let batches = encodeDistinctKept(all, attributeSets, CONTEXT);
   const stream = Buffer.concat(batches);
-  row('distinct', 'codec encode (BgpMessageWriter)', stream.length, () => {
-    batches = encodeDistinctStream(all, attributeSets);
+  row('distinct', 'codec encode (writer, batches kept)', stream.length, () => {
+    batches = encodeDistinctKept(all, attributeSets, CONTEXT);
+  });
+  // The pooled writer's batches, copied out once (untimed) to check they are the same bytes.
+  const pooledCopy: Uint8Array[] = [];
+  encodeDistinctPooled(all, attributeSets, CONTEXT, (batch) => pooledCopy.push(batch.slice()));
+  if (!Buffer.from(Buffer.concat(pooledCopy)).equals(stream))
+    throw new Error('distinct: the pooled BgpMessageWriter wrote other bytes');
+  row('distinct', 'codec encode (pooled writer, sent)', stream.length, () => {
+    const octets = encodeDistinctPooled(all, attributeSets, CONTEXT, () => {});
+    if (octets !== stream.length)
+      throw new Error(`pooled writer encoded ${octets} of ${stream.length} octets`);
   });
   row('distinct', 'codec encode (encodeBgpMessage each)', stream.length, () => {
     const each = encodeDistinctEach(all, attributeSets);
