@@ -136,13 +136,6 @@ export function readNlri(
   field: string,
   offsetBase = 0,
 ): BgpPrefix[] {
-  // One IPv4 prefix filling the field exactly (an UPDATE per route, as for distinct attribute sets): read
-  // without the counting pass. Anything else, or a bad length, takes the general path and its errors.
-  if (afi === 1 && !addPath && start < end) {
-    const length = bytes[start]!;
-    if (length <= 32 && start + 1 + ((length + 7) >>> 3) === end)
-      return [{ afi: 1, address: ipv4NlriAddress(bytes, start + 1, length), length }];
-  }
   const count = countNlri(bytes, start, end, afi === 1 ? 32 : 128, addPath, field, offsetBase);
   const prefixes: BgpPrefix[] = new Array(count);
   let at = start;
@@ -174,6 +167,19 @@ export function readNlri(
     prefixes[i] = pathId < 0 ? { afi: 2, address, length } : { afi: 2, address, length, pathId };
   }
   return prefixes;
+}
+
+/**
+ * The field bytes[start, end) when it holds exactly one IPv4 prefix without a path identifier (an UPDATE per
+ * route, as for distinct attribute sets), as readNlri would return it; otherwise undefined (readNlri then
+ * reads it, and reports any error). Small enough to be inlined into the UPDATE decoder, unlike readNlri:
+ * the call alone measured a fifth of the time of decoding such an UPDATE.
+ */
+export function singleIpv4Nlri(bytes: Uint8Array, start: number, end: number): BgpPrefix[] | undefined {
+  if (start >= end) return undefined;
+  const length = bytes[start]!;
+  if (length > 32 || start + 1 + ((length + 7) >>> 3) !== end) return undefined;
+  return [{ afi: 1, address: ipv4NlriAddress(bytes, start + 1, length), length }];
 }
 
 /** The IPv4 address of a /length NLRI prefix whose ceil(length / 8) address octets start at bytes[at]. */

@@ -10,7 +10,7 @@ import {
 } from './attributes.js';
 import { type BgpCodecContext, BgpDecodeError, hasAddPath, sessionReset } from './errors.js';
 import { decodeCommonAttribute } from './hot-path.js';
-import { type BgpPrefix, nlriEncodedLength, readNlri, writeNlri } from './prefix.js';
+import { type BgpPrefix, nlriEncodedLength, readNlri, singleIpv4Nlri, writeNlri } from './prefix.js';
 
 export interface BgpUpdate {
   readonly type: 'update';
@@ -253,7 +253,9 @@ export function decodeUpdateBodyAt(bytes: Uint8Array, start: number, context: Bg
   }
   if (attributeCount < attributes.length) attributes.length = attributeCount;
 
-  const nlri = readNlri(body, attributesEnd, bytes.length, 1, addPathV4, 'UPDATE NLRI', start);
+  const nlri =
+    (addPathV4 ? undefined : singleIpv4Nlri(body, attributesEnd, bytes.length)) ??
+    readNlri(body, attributesEnd, bytes.length, 1, addPathV4, 'UPDATE NLRI', start);
   const required = nlri.length > 0 ? MANDATORY_WITH_NLRI : seenLow & MP_REACH_BIT ? MANDATORY_MP_ONLY : 0;
   if ((seenLow & required) !== required) errors = appendMissingMandatory(errors, required & ~seenLow);
   if (errors === undefined)
