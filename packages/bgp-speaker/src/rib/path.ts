@@ -5,6 +5,7 @@
 // attribute set (`PathFacts`, computed once per set object); every CandidatePath field is a getter over
 // those, so a path is six fields whatever the number of decision criteria.
 
+import { parseIpBytes } from '@caracal/ip';
 import { asPathLength } from '../codec/as4.js';
 import type { BgpPrefix } from '../codec/prefix.js';
 import {
@@ -57,24 +58,19 @@ export function factsOf(attributes: RouteAttributes, defaultLocalPref = DEFAULT_
   return facts;
 }
 
-/** Orders IPv4 and IPv6 peer addresses numerically as text: zero-padded hex. */
+/** Two lower-case hex digits per byte value. */
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/**
+ * Orders IPv4 and IPv6 peer addresses numerically as text: the address bytes (read by @caracal/ip, any
+ * valid spelling: "FD00:0::1" and "fd00::1" have one key) as zero-padded hex, IPv6 keys prefixed "z" so
+ * IPv4 peers sort first. Throws IpParseError naming the problem for text that is no address.
+ */
 export function peerAddressKey(address: string): string {
-  if (!address.includes(':'))
-    return address
-      .split('.')
-      .map((octet) => Number(octet).toString(16).padStart(2, '0'))
-      .join('');
-  const [head = '', tail = ''] = address.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === '' ? [] : tail.split(':');
-  const groups = address.includes('::')
-    ? [
-        ...headGroups,
-        ...new Array<string>(8 - headGroups.length - tailGroups.length).fill('0'),
-        ...tailGroups,
-      ]
-    : headGroups;
-  return `z${groups.map((group) => group.padStart(4, '0')).join('')}`;
+  const bytes = parseIpBytes(address);
+  let key = bytes.length === 16 ? 'z' : '';
+  for (const byte of bytes) key += HEX_BYTES[byte];
+  return key;
 }
 
 const ADDRESS_KEYS = new Map<string, string>();
