@@ -5,11 +5,10 @@
 // without graceful restart removes our routes from the kernel, and the peer withdraws what it learned.
 // Graceful restart with the real kernel FIB: after kill -9 both kernels keep the routes, the helper marks
 // them stale, and the restarted daemon sweeps the previous run's routes its peer no longer announces.
-import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Lab, type LabProcess, type Topology, waitUntil } from '@caracal/lab';
+import { buildPackagesForLab, type Lab, type LabProcess, type Topology, waitUntil } from '@caracal/lab';
 import { describeLab, useLab } from '@caracal/lab/vitest';
 import { beforeAll, expect, it } from 'vitest';
 
@@ -86,15 +85,7 @@ async function kernelRoutes(lab: Lab, node: string): Promise<string[]> {
 }
 
 function build(): Promise<void> {
-  return new Promise((done, fail) => {
-    execFile(
-      'pnpm',
-      ['exec', 'tsc', '-b', 'packages/bgp-speaker'],
-      { cwd: repo, timeout: 300_000 },
-      (error, out, err) =>
-        error ? fail(new Error(`tsc -b packages/bgp-speaker failed:\n${out}${err}`)) : done(),
-    );
-  });
+  return buildPackagesForLab(['packages/bgp-speaker']);
 }
 
 describeLab('caracal-bgpd ↔ caracal-bgpd in two namespaces', () => {

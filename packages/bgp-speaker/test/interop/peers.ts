@@ -9,7 +9,14 @@ import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { type Lab, type LabProcess, repositoryRoot, WaitAbortedError, waitUntil } from '@caracal/lab';
+import {
+  buildPackagesForLab,
+  type Lab,
+  type LabProcess,
+  repositoryRoot,
+  WaitAbortedError,
+  waitUntil,
+} from '@caracal/lab';
 import { stringify } from 'yaml';
 import type { RouteRow, SpeakerStatus } from '../../src/daemon/index.js';
 
@@ -515,26 +522,14 @@ export const BGP_CLI_JS = join(root, 'packages/bgp-speaker/dist/src/cli/caracal-
  * engineers' work in progress in the same tree can fail type checking while tsc still emits JavaScript:
  * then the compiler output is printed and the tests go on when the daemon's executable exists.
  */
-export function buildSpeaker(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'pnpm',
-      ['exec', 'tsc', '-b', 'packages/bgp-speaker'],
-      { cwd: root, timeout: 300_000 },
-      (error, stdout, stderr) => {
-        if (!error) resolve();
-        else if (existsSync(BGPD_JS)) {
-          console.warn(
-            `tsc -b packages/bgp-speaker reported errors (continuing with the emitted JavaScript):\n${stdout}${stderr}`,
-          );
-          resolve();
-        } else
-          reject(
-            new Error(`tsc -b packages/bgp-speaker failed and ${BGPD_JS} is missing: ${stdout}${stderr}`),
-          );
-      },
-    );
-  });
+export async function buildSpeaker(): Promise<void> {
+  try {
+    await buildPackagesForLab(['packages/bgp-speaker']);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!existsSync(BGPD_JS)) throw new Error(`${message}\n(and ${BGPD_JS} is missing)`);
+    console.warn(`${message}\n(continuing with the emitted JavaScript)`);
+  }
 }
 
 /** caracal-bgpd config as plain data (the YAML schema of src/config); written with `yaml`. */
