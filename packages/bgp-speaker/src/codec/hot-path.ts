@@ -11,7 +11,7 @@
 //
 // Decoded values are shared: like BIRD's attribute cache, small direct-mapped tables remember the last
 // attribute decoded per slot, and an attribute whose wire value equals the remembered one (compared
-// against the decoded object itself, so no bytes are copied) is that same object. Routes from one peer,
+// against the decoded number, or for AS_PATH against the remembered value octets) is that same object. Routes from one peer,
 // or from many, mostly carry the same ORIGIN, AS_PATH, NEXT_HOP and LOCAL_PREF: they decode without
 // allocating and the RIB holds one copy. The tables are bounded (a miss replaces the slot) and the model
 // is read-only (`readonly` throughout; nothing in the speaker mutates a decoded attribute), so sharing
@@ -59,7 +59,6 @@ function segmentsAt(
 
 /** Slots per table (a power of two). */
 const SLOTS = 1024;
-const SLOT_MASK = SLOTS - 1;
 
 /** The three ORIGIN values with the standard flags (0x40), shared. */
 const SHARED_ORIGINS: readonly BgpPathAttribute[] = [0, 1, 2].map((value) => ({
@@ -73,70 +72,54 @@ function slotOfNumber(value: number): number {
   return Math.imul(value, 0x9e3779b1) >>> 22;
 }
 
-/**
- * Slot of an AS_PATH value: its length, AS width, first and last four octets mixed (the segment header
- * and first ASN, the last ASN). Paths that differ elsewhere share a slot and only cost a miss.
- */
-function slotOfAsPath(bytes: Uint8Array, start: number, end: number, wide: boolean): number {
-  const length = end - start;
-  if (length < 4) return length & SLOT_MASK;
-  const mixed =
-    u32At(bytes, start) ^ Math.imul(u32At(bytes, end - 4), 0x85ebca6b) ^ (length << 1) ^ (wide ? 1 : 0);
-  return slotOfNumber(mixed);
-}
-
 type NumberAttribute = Extract<BgpPathAttribute, { kind: 'next-hop' | 'local-pref' }>;
 type AsPathValue = Extract<BgpPathAttribute, { kind: 'as-path' }>;
 type CommunitiesValue = Extract<BgpPathAttribute, { kind: 'communities' }>;
 
 const nextHops: (NumberAttribute | undefined)[] = new Array(SLOTS).fill(undefined);
 const localPrefs: (NumberAttribute | undefined)[] = new Array(SLOTS).fill(undefined);
-const asPaths: (AsPathValue | undefined)[] = new Array(SLOTS).fill(undefined);
-/** Whether the AS_PATH in the same slot was decoded with 4-octet ASNs (the same bytes mean another path). */
-const asPathWide = new Uint8Array(SLOTS);
 
 function numericValueOf(attribute: NumberAttribute): number {
   return attribute.kind === 'next-hop' ? attribute.address : attribute.value;
 }
 
-/** The shared NEXT_HOP or LOCAL_PREF for (flags, value), made and remembered on a miss. */
-function sharedNumber(
-  table: (NumberAttribute | undefined)[],
-  kind: NumberAttribute['kind'],
-  flags: number,
-  value: number,
-): NumberAttribute {
+/** The shared NEXT_HOP (code 3) or LOCAL_PREF (code 5) for (flags, value), made and remembered on a miss. */
+function sharedNumber(code: 3 | 5, flags: number, value: number): NumberAttribute {
+  const table = code === 3 ? nextHops : localPrefs;
   const slot = slotOfNumber(value);
   const cached = table[slot];
   if (cached !== undefined && cached.flags === flags && numericValueOf(cached) === value) return cached;
   const made: NumberAttribute =
-    kind === 'next-hop' ? { kind, flags, address: value } : { kind, flags, value };
+    code === 3 ? { kind: 'next-hop', flags, address: value } : { kind: 'local-pref', flags, value };
   table[slot] = made;
   return made;
 }
 
-/** Whether `segments` is exactly what bytes[start, end) encodes (segment headers already checked). */
-function segmentsEqual(
-  segments: readonly AsPathSegment[],
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  wide: boolean,
-): boolean {
-  let at = start;
-  for (let s = 0; s < segments.length; s++) {
-    const segment = segments[s]!;
-    if (at + 2 > end || bytes[at] !== segment.type || bytes[at + 1] !== segment.asns.length) return false;
-    at += 2;
-    const asns = segment.asns;
-    if (wide) {
-      for (let i = 0; i < asns.length; i++, at += 4) if (u32At(bytes, at) !== asns[i]) return false;
-    } else {
-      for (let i = 0; i < asns.length; i++, at += 2)
-        if (((bytes[at]! << 8) | bytes[at + 1]!) !== asns[i]) return false;
-    }
-  }
-  return at === end;
+// The AS_PATH table keeps, per slot, the decoded object, a key of (value length, flags, AS width) and the
+// raw value octets (paths up to RAW_OCTETS long: 15 four-octet ASNs), so a hit is one key comparison and a
+// byte comparison of the value, without walking the decoded segments. A longer path is still decoded and
+// remembered (so the RIB keeps one copy while it stays in its slot) but never matches (key -1).
+const RAW_OCTETS = 64;
+const asPaths: (AsPathValue | undefined)[] = new Array(SLOTS).fill(undefined);
+const asPathKeys = new Int32Array(SLOTS).fill(-1);
+const asPathRaw = new Uint8Array(SLOTS * RAW_OCTETS);
+
+/**
+ * Slot of an AS_PATH value from its key and, when it has them, the first ASN's low octets and the last two
+ * octets (the last ASN's). Paths that differ elsewhere share a slot and only cost a miss.
+ */
+function slotOfAsPath(bytes: Uint8Array, start: number, end: number, key: number): number {
+  if (end - start < 6) return slotOfNumber(key);
+  const mixed =
+    (bytes[start + 4]! << 24) | (bytes[start + 5]! << 16) | (bytes[end - 2]! << 8) | bytes[end - 1]!;
+  return slotOfNumber(mixed ^ Math.imul(key, 0x85ebca6b));
+}
+
+/** Whether bytes[start, start + length) equals the raw value remembered in `slot`. */
+function rawAsPathEquals(bytes: Uint8Array, start: number, length: number, slot: number): boolean {
+  const base = slot * RAW_OCTETS;
+  for (let i = 0; i < length; i++) if (asPathRaw[base + i] !== bytes[start + i]) return false;
+  return true;
 }
 
 function sharedAsPath(
@@ -146,26 +129,37 @@ function sharedAsPath(
   end: number,
   wide: boolean,
 ): AsPathValue | undefined {
-  const slot = slotOfAsPath(bytes, start, end, wide);
-  const cached = asPaths[slot];
-  if (
-    cached !== undefined &&
-    cached.flags === flags &&
-    asPathWide[slot] === (wide ? 1 : 0) &&
-    segmentsEqual(cached.segments, bytes, start, end, wide)
-  )
-    return cached;
+  const length = end - start;
+  const key = (length << 9) | (flags << 1) | (wide ? 1 : 0);
+  const slot = slotOfAsPath(bytes, start, end, key);
+  if (asPathKeys[slot] === key && rawAsPathEquals(bytes, start, length, slot)) return asPaths[slot];
+  return rememberAsPath(flags, bytes, start, end, wide, key, slot);
+}
+
+/** A table miss: decodes the AS_PATH (undefined when malformed) and remembers it in `slot`. */
+function rememberAsPath(
+  flags: number,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  wide: boolean,
+  key: number,
+  slot: number,
+): AsPathValue | undefined {
   const segments = segmentsAt(bytes, start, end, wide);
   if (segments === undefined) return undefined;
   const made: AsPathValue = { kind: 'as-path', flags, segments };
+  const length = end - start;
   asPaths[slot] = made;
-  asPathWide[slot] = wide ? 1 : 0;
+  if (length <= RAW_OCTETS) {
+    asPathRaw.set(bytes.subarray(start, end), slot * RAW_OCTETS);
+    asPathKeys[slot] = key;
+  } else asPathKeys[slot] = -1;
   return made;
 }
 
+/** COMMUNITIES of more than one value (one value is built inline by decodeCommonAttribute). */
 function communitiesAt(flags: number, bytes: Uint8Array, start: number, end: number): CommunitiesValue {
-  // One community (the usual case) as an array literal: allocated inline, no array-constructor call.
-  if (end - start === 4) return { kind: 'communities', flags, values: [u32At(bytes, start)] };
   const values: number[] = new Array((end - start) >>> 2);
   for (let i = 0, at = start; i < values.length; i++, at += 4) values[i] = u32At(bytes, at);
   return { kind: 'communities', flags, values };
@@ -175,6 +169,10 @@ function communitiesAt(flags: number, bytes: Uint8Array, start: number, end: num
  * The attribute at bytes[start, end) (its value; flags and code already read), when it is one of the common
  * kinds, carries its standard flags and is well formed; otherwise undefined. The object returned may be
  * shared with earlier results (see the header): treat it as immutable.
+ *
+ * Kept small on purpose: TurboFan inlines it, and what it calls, into the UPDATE decoder only while their
+ * bytecode fits its inlining budget; the rare shapes (a table miss, several communities, an ORIGIN with
+ * unusual flags) are separate functions, and the four-octet values share one read.
  */
 export function decodeCommonAttribute(
   flags: number,
@@ -184,32 +182,24 @@ export function decodeCommonAttribute(
   end: number,
   as4: boolean,
 ): BgpPathAttribute | undefined {
-  const length = end - start;
   const category = flags & 0xc0;
-  switch (code) {
-    case 1: {
-      const value = bytes[start]!;
-      if (category !== 0x40 || length !== 1 || value > 2) return undefined;
-      return flags === 0x40 ? SHARED_ORIGINS[value] : { kind: 'origin', flags, value };
-    }
-    case 2:
-      return category === 0x40 ? sharedAsPath(flags, bytes, start, end, as4) : undefined;
-    case 3:
-      return category === 0x40 && length === 4
-        ? sharedNumber(nextHops, 'next-hop', flags, u32At(bytes, start))
-        : undefined;
-    case 4:
-      return category === 0x80 && length === 4
-        ? { kind: 'med', flags, value: u32At(bytes, start) }
-        : undefined;
-    case 5:
-      return category === 0x40 && length === 4
-        ? sharedNumber(localPrefs, 'local-pref', flags, u32At(bytes, start))
-        : undefined;
-    case 8:
-      if (category !== 0xc0 || length === 0 || (length & 3) !== 0) return undefined;
-      return communitiesAt(flags, bytes, start, end);
-    default:
-      return undefined;
+  if (code === 2) return category === 0x40 ? sharedAsPath(flags, bytes, start, end, as4) : undefined;
+  const length = end - start;
+  if (length === 4) {
+    const value = u32At(bytes, start);
+    if (code === 3 || code === 5) return category === 0x40 ? sharedNumber(code, flags, value) : undefined;
+    if (code === 4) return category === 0x80 ? { kind: 'med', flags, value } : undefined;
+    if (code === 8) return category === 0xc0 ? { kind: 'communities', flags, values: [value] } : undefined;
+    return undefined;
   }
+  if (code === 1) return category === 0x40 && length === 1 ? originAt(flags, bytes[start]!) : undefined;
+  if (code === 8 && category === 0xc0 && length !== 0 && (length & 3) === 0)
+    return communitiesAt(flags, bytes, start, end);
+  return undefined;
+}
+
+/** ORIGIN `value` under `flags` (category already checked): shared for the standard flags, else made. */
+function originAt(flags: number, value: number): BgpPathAttribute | undefined {
+  if (value > 2) return undefined;
+  return flags === 0x40 ? SHARED_ORIGINS[value] : { kind: 'origin', flags, value };
 }
