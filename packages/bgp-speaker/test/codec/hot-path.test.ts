@@ -87,6 +87,12 @@ describe('UPDATE decode fast path', () => {
         // Well-formed with 2- and with 4-octet ASNs, meaning different paths: the AS width is part of the key.
         [0x40, 2, [2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1]],
         [0x40, 2, []],
+        // Same length, flags and hashed octets (first ASN, last two octets), different middle ASN: one slot.
+        [0x40, 2, [2, 3, 0, 0, 0xfd, 0xe9, 0, 0, 0x11, 0x11, 0, 0, 0xfd, 0xea]],
+        [0x40, 2, [2, 3, 0, 0, 0xfd, 0xe9, 0, 0, 0x22, 0x22, 0, 0, 0xfd, 0xea]],
+        // Longer than the remembered value octets (64): decoded every time, never matched by bytes.
+        [0x40, 2, [2, 20, ...Array.from({ length: 20 }, (_, i) => [0, 0, 0xfd, i]).flat()]],
+        [0x40, 2, [2, 20, ...Array.from({ length: 20 }, (_, i) => [0, 0, 0xfe, i]).flat()]],
         [0x40, 3, [10, 0, 0, 1]],
         [0x60, 3, [10, 0, 0, 1]],
         [0x40, 3, [10, 0, 0, 2]],
