@@ -1,6 +1,7 @@
 // Validation and defaulting of every kind: collects ALL problems of a document (field path, value, reason),
 // refuses unknown fields (suggesting the closest known one), and returns the defaulted caracal.io/v1 form.
 
+import { IpParseError, ipParseResult, parseAddressWithPort } from '@caracal/ip';
 import { formatIp, parseCidrDetailed, parseIp } from './cidr.js';
 import { labelKeyProblem, labelValueProblem, parseSelectorAst, SelectorSyntaxError } from './selector.js';
 import {
@@ -423,18 +424,17 @@ function bgpPeerSpec(c: Checker, spec: Json, path: string): Json {
   copy(out, spec, 'peerIP', path, (v, p) => {
     const text = c.string(v, p);
     if (text === undefined) return undefined;
-    // "10.0.0.1", "10.0.0.1:1179", "[fd00::1]:1179" or "fd00::1"
-    const bracketed = /^\[([^\]]+)\](?::([0-9]+))?$/.exec(text);
-    const v4port = /^([0-9.]+):([0-9]+)$/.exec(text);
-    const [address, port] = bracketed
-      ? [bracketed[1], bracketed[2]]
-      : v4port
-        ? [v4port[1], v4port[2]]
-        : [text, undefined];
-    if (address === undefined || parseIp(address) === undefined)
-      c.add(p, v, 'must be an IP address, optionally with :port');
-    else if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
-      c.add(p, v, 'port must be 1-65535');
+    // @caracal/ip's grammar, the one caracal-node reads the peer with: "10.0.0.1", "10.0.0.1:1179", "fd00::1"
+    // or "[fd00::1]:1179" (an IPv6 address takes a port only in brackets: "fd00::1:179" is one address).
+    const parsed = ipParseResult(() => parseAddressWithPort(text));
+    if (parsed instanceof IpParseError) {
+      c.add(
+        p,
+        v,
+        `must be an IP address with an optional port (10.0.0.1, 10.0.0.1:179, fd00::1, [fd00::1]:179): ${parsed.reason}`,
+      );
+      return undefined;
+    }
     return text;
   });
   copy(out, spec, 'asNumber', path, asNumber(c));

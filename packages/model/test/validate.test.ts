@@ -208,6 +208,39 @@ describe('BGPPeer', () => {
       '[fd00::1]:179',
     );
   });
+  it('peerIP: the four forms of Calico, and each refusal names what is wrong with the fix', () => {
+    const accepted = ['10.0.0.1', '10.0.0.1:1179', 'fd00::1', '[fd00::1]:1179', 'fd00::1:179', 'FD00::1'];
+    for (const peerIP of accepted) {
+      expect(spec(envelope('BGPPeer', { peerIP, asNumber: 65001 })).peerIP, peerIP).toBe(peerIP);
+    }
+    const reasonOf = (peerIP: string) => {
+      const found = problems(envelope('BGPPeer', { peerIP, asNumber: 65001 }));
+      expect(
+        found.map((p) => [p.path, p.value]),
+        peerIP,
+      ).toEqual([['spec.peerIP', peerIP]]);
+      const reason = found[0]?.reason ?? '';
+      const prefix =
+        'must be an IP address with an optional port (10.0.0.1, 10.0.0.1:179, fd00::1, [fd00::1]:179): ';
+      expect(reason.startsWith(prefix), reason).toBe(true);
+      return reason.slice(prefix.length);
+    };
+    expect(reasonOf('[fd00::1]')).toBe(
+      'an IPv6 address in brackets must be followed by ":<port>"; without a port write it bare: fd00::1',
+    );
+    expect(reasonOf('[10.0.0.1]:179')).toBe(
+      'brackets are only for an IPv6 address; write the IPv4 address without them: 10.0.0.1:179',
+    );
+    expect(reasonOf('10.0.0.1:0')).toBe('port 0 is not 1-65535');
+    expect(reasonOf('10.0.0.1:99999')).toBe('port 99999 is not 1-65535');
+    expect(reasonOf('010.0.0.1')).toBe(
+      'octet 1 "010" has a leading zero (ambiguous: inet_aton reads it as octal)',
+    );
+    expect(reasonOf('fd00:0:0:0:0:0:0:1:179')).toBe(
+      '9 groups, expected 8 (or fewer with "::" for a run of zero groups); an IPv6 address with a port is written in brackets: [fd00:0:0:0:0:0:0:1]:179',
+    );
+    expect(reasonOf('tor')).toBe('not an IPv4 (a.b.c.d) or IPv6 (x:x::x) address');
+  });
   it('refuses a plaintext password without echoing it', () => {
     const [problem] = problems(
       envelope('BGPPeer', { peerIP: '10.0.0.1', asNumber: 65001, password: 'hunter2' }),
