@@ -14,7 +14,12 @@
 // sent with the same (outbound set, source peer); the prefix itself is rebuilt from the key when needed.
 
 import { AS_TRANS_ASN } from '../codec/as4.js';
-import { type BgpPathAttribute, forForwarding } from '../codec/attributes.js';
+import {
+  type AsPathSegment,
+  AttributeFlag,
+  type BgpPathAttribute,
+  forForwarding,
+} from '../codec/attributes.js';
 import { BGP_DEFAULT_CONTEXT, type BgpCodecContext } from '../codec/errors.js';
 import { BgpMessageWriter, encodeBgpMessage } from '../codec/messages.js';
 import { packUpdatesInto, type UpdatePackingInput } from '../codec/pack.js';
@@ -215,8 +220,11 @@ const KIND_ORDER: Readonly<Record<string, number>> = {
 
 const wireCode = (a: BgpPathAttribute) => (a.kind === 'unknown' ? a.code : (KIND_ORDER[a.kind] ?? 255));
 
-function wireOrder(list: readonly BgpPathAttribute[]): BgpPathAttribute[] {
-  return [...list].sort((a, b) => wireCode(a) - wireCode(b));
+/** `list` in wire order: the list itself when it already is (lists are never mutated), else a sorted copy. */
+function wireOrder(list: readonly BgpPathAttribute[]): readonly BgpPathAttribute[] {
+  let sorted = true;
+  for (let i = 1; i < list.length && sorted; i++) sorted = wireCode(list[i - 1]!) <= wireCode(list[i]!);
+  return sorted ? list : [...list].sort((a, b) => wireCode(a) - wireCode(b));
 }
 
 /** `list` (already in wire order) with NEXT_HOP inserted where wireOrder would put it, without a sort. */
@@ -454,7 +462,10 @@ export class AdjRibOut {
     return { subkey, prePolicy: this.#exportRules(best, template), final: undefined };
   }
 
-  /** RFC 4271 §5 / RFC 4456 export rules (before the export policy), or undefined when not advertised. */
+  /**
+   * RFC 4271 §5 / RFC 4456 export rules (before the export policy), or undefined when not advertised.
+   * Towards eBGP peers in one pass (`ebgpExport`); towards iBGP peers attribute by attribute.
+   */
   #exportRules(best: LocRibPath, template: ExportPeer): RouteAttributes | undefined {
     const from = peerRole(best.peer);
     const to = peerRole(template.info);
@@ -463,45 +474,31 @@ export class AdjRibOut {
     const values = communities(best.attributes);
     if (values.includes(NO_ADVERTISE) || (to === 'ebgp' && values.includes(NO_EXPORT))) return undefined;
     const { localAs, localRouterId } = this.options;
+    const selfAddress = family === 'ipv4-unicast' ? template.localAddress : (template.localAddressV6 ?? '::');
+    if (to === 'ebgp') return ebgpExport(best.attributes, from, localAs, template, selfAddress);
     let attributes: RouteAttributes = {
       list: forForwarding(best.attributes.list),
       nextHop: best.attributes.nextHop,
     };
-    const selfAddress = family === 'ipv4-unicast' ? template.localAddress : (template.localAddressV6 ?? '::');
-    if (to === 'ebgp') {
-      for (const kind of ['local-pref', 'originator-id', 'cluster-list'] as const)
-        attributes = withAttribute(attributes, kind, undefined);
-      if (from !== 'local') attributes = withAttribute(attributes, 'med', undefined);
-      const segments = findAttribute(attributes, 'as-path')?.segments ?? [];
-      const first = segments[0];
-      const prepended =
-        first !== undefined && first.type === 2 && first.asns.length < 255
-          ? [{ type: 2 as const, asns: [localAs, ...first.asns] }, ...segments.slice(1)]
-          : [{ type: 2 as const, asns: [localAs] }, ...segments];
-      attributes = withAttribute(attributes, 'as-path', { kind: 'as-path', segments: prepended });
-      if (template.nextHopMode !== 'keep' || from === 'local')
-        attributes = { ...attributes, nextHop: selfAddress };
-    } else {
-      if (findAttribute(attributes, 'local-pref') === undefined)
-        attributes = withAttribute(attributes, 'local-pref', {
-          kind: 'local-pref',
-          value: this.options.defaultLocalPref ?? 100,
-        });
-      if (findAttribute(attributes, 'as-path') === undefined)
-        attributes = withAttribute(attributes, 'as-path', { kind: 'as-path', segments: [] });
-      const unsetNextHop = attributes.nextHop === '0.0.0.0' || attributes.nextHop === '::';
-      if (template.nextHopMode === 'self' || from === 'local' || unsetNextHop)
-        attributes = { ...attributes, nextHop: selfAddress };
-      if (from === 'ibgp-client' || from === 'ibgp-nonclient') {
-        const clusterId = this.options.clusterId ?? localRouterId;
-        const originatorId = findAttribute(attributes, 'originator-id')?.id ?? best.peer!.routerId;
-        const clusterList = findAttribute(attributes, 'cluster-list')?.ids ?? [];
-        attributes = withAttribute(attributes, 'originator-id', { kind: 'originator-id', id: originatorId });
-        attributes = withAttribute(attributes, 'cluster-list', {
-          kind: 'cluster-list',
-          ids: [clusterId, ...clusterList],
-        });
-      }
+    if (findAttribute(attributes, 'local-pref') === undefined)
+      attributes = withAttribute(attributes, 'local-pref', {
+        kind: 'local-pref',
+        value: this.options.defaultLocalPref ?? 100,
+      });
+    if (findAttribute(attributes, 'as-path') === undefined)
+      attributes = withAttribute(attributes, 'as-path', { kind: 'as-path', segments: [] });
+    const unsetNextHop = attributes.nextHop === '0.0.0.0' || attributes.nextHop === '::';
+    if (template.nextHopMode === 'self' || from === 'local' || unsetNextHop)
+      attributes = { ...attributes, nextHop: selfAddress };
+    if (from === 'ibgp-client' || from === 'ibgp-nonclient') {
+      const clusterId = this.options.clusterId ?? localRouterId;
+      const originatorId = findAttribute(attributes, 'originator-id')?.id ?? best.peer!.routerId;
+      const clusterList = findAttribute(attributes, 'cluster-list')?.ids ?? [];
+      attributes = withAttribute(attributes, 'originator-id', { kind: 'originator-id', id: originatorId });
+      attributes = withAttribute(attributes, 'cluster-list', {
+        kind: 'cluster-list',
+        ids: [clusterId, ...clusterList],
+      });
     }
     if (findAttribute(attributes, 'origin') === undefined)
       attributes = withAttribute(attributes, 'origin', { kind: 'origin', value: 0 });
@@ -655,6 +652,64 @@ export class AdjRibOut {
       ipv6NextHop: parseIpv6(nextHop),
     });
   }
+}
+
+/**
+ * RFC 4271 §5 export rules towards an eBGP peer, in one pass over the Loc-RIB set: unknown optional
+ * transitive attributes get the Partial bit (non-transitive ones go: `forForwarding`), LOCAL_PREF,
+ * ORIGINATOR_ID and CLUSTER_LIST go, MED goes unless the path is ours, our AS is prepended to the AS_PATH
+ * (in its place; appended when absent), the next hop is ours unless `nextHop: keep` keeps a learned one,
+ * ORIGIN IGP is appended when absent. The same list, in the same order, as applying these one by one.
+ */
+function ebgpExport(
+  attributes: RouteAttributes,
+  from: PeerRole,
+  localAs: number,
+  template: ExportPeer,
+  selfAddress: string,
+): RouteAttributes {
+  const list: BgpPathAttribute[] = [];
+  let asPathDone = false;
+  let hasOrigin = false;
+  for (const attribute of attributes.list) {
+    switch (attribute.kind) {
+      case 'local-pref':
+      case 'originator-id':
+      case 'cluster-list':
+        continue;
+      case 'med':
+        if (from !== 'local') continue;
+        break;
+      case 'as-path':
+        if (!asPathDone) list.push(prependedAsPath(attribute.segments, localAs));
+        asPathDone = true;
+        continue;
+      case 'origin':
+        hasOrigin = true;
+        break;
+      case 'unknown': {
+        const flags = attribute.flags ?? 0xc0;
+        if ((flags & AttributeFlag.transitive) === 0) continue;
+        list.push({ ...attribute, flags: flags | AttributeFlag.partial });
+        continue;
+      }
+    }
+    list.push(attribute);
+  }
+  if (!asPathDone) list.push(prependedAsPath([], localAs));
+  if (!hasOrigin) list.push({ kind: 'origin', value: 0 });
+  const nextHop = template.nextHopMode !== 'keep' || from === 'local' ? selfAddress : attributes.nextHop;
+  return { list, nextHop };
+}
+
+/** The AS_PATH with `localAs` prepended (to a first AS_SEQUENCE with room, else as a new segment). */
+function prependedAsPath(segments: readonly AsPathSegment[], localAs: number): BgpPathAttribute {
+  const first = segments[0];
+  const prepended =
+    first !== undefined && first.type === 2 && first.asns.length < 255
+      ? [{ type: 2 as const, asns: [localAs, ...first.asns] }, ...segments.slice(1)]
+      : [{ type: 2 as const, asns: [localAs] }, ...segments];
+  return { kind: 'as-path', segments: prepended };
 }
 
 const ROLE_INDEX: Readonly<Record<PeerRole, number>> = {

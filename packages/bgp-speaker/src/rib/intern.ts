@@ -3,8 +3,10 @@
 // interned object (or its numeric id) lets later stages (Loc-RIB, Adj-RIB-Out) compare and group attribute
 // sets without serialising them. Sets are found by a structural hash of the next hop and attribute list
 // and confirmed by structural equality: no text is built or kept per set. The hash is computed once per
-// object handed in (every prefix of one UPDATE shares one object), never per prefix.
+// object handed in (every prefix of one UPDATE shares one object, handed in one prefix after the other),
+// never per prefix; interned objects are found by identity in a plain Map (no WeakMap per set).
 
+import type { BgpPathAttribute } from '../codec/attributes.js';
 import type { RouteAttributes } from './route.js';
 
 /** A canonical text of an attribute set (attribute order kept: it is part of what was received). */
@@ -99,10 +101,52 @@ function definedKeys(value: object): string[] {
   return keys;
 }
 
+function hashNumbers(hash: number, values: readonly number[]): number {
+  let h = mix(hash, values.length);
+  for (let i = 0; i < values.length; i++) h = mix(h, values[i]! | 0);
+  return h;
+}
+
+/**
+ * One attribute's hash: the common kinds read their few fields directly (no key walk, no key text hashed),
+ * others go through hashValue. Any function of the fields sameValue compares keeps "equal sets hash
+ * equal"; the `| 0` of 32-bit values maps distinct unsigned values to distinct integers.
+ */
+function hashAttribute(hash: number, attribute: BgpPathAttribute): number {
+  switch (attribute.kind) {
+    case 'origin':
+      return mix(mix(hash, 101), attribute.value | 0);
+    case 'med':
+      return mix(mix(hash, 104), attribute.value | 0);
+    case 'local-pref':
+      return mix(mix(hash, 105), attribute.value | 0);
+    case 'as-path': {
+      const segments = attribute.segments;
+      let h = mix(mix(hash, 102), segments.length);
+      for (let i = 0; i < segments.length; i++) h = hashNumbers(mix(h, segments[i]!.type), segments[i]!.asns);
+      return h;
+    }
+    case 'communities':
+      return hashNumbers(mix(hash, 108), attribute.values);
+    case 'originator-id':
+      return mix(mix(hash, 109), attribute.id | 0);
+    case 'cluster-list':
+      return hashNumbers(mix(hash, 110), attribute.ids);
+    default:
+      return hashValue(hash, attribute);
+  }
+}
+
 /** The structural hash of an attribute set (32-bit; equal sets hash equal). */
 export function attributesHash(attributes: RouteAttributes): number {
-  return hashValue(hashString(0x811c9dc5, attributes.nextHop), attributes.list) >>> 0;
+  const list = attributes.list;
+  let h = mix(hashString(0x811c9dc5, attributes.nextHop), list.length);
+  for (let i = 0; i < list.length; i++) h = hashAttribute(h, list[i]!);
+  return h >>> 0;
 }
+
+/** The interner's table key of a hash: 30 bits, so it stays a small integer (no boxed number per lookup). */
+const tableKey = (hash: number) => hash & 0x3fffffff;
 
 /** Whether two attribute sets are structurally equal (same next hop, same attributes in the same order). */
 export function sameAttributes(a: RouteAttributes, b: RouteAttributes): boolean {
@@ -111,6 +155,7 @@ export function sameAttributes(a: RouteAttributes, b: RouteAttributes): boolean 
 
 interface InternedSet {
   readonly attributes: RouteAttributes;
+  /** The interner's table key (tableKey of the structural hash). */
   readonly hash: number;
   readonly id: number;
   /** 0 once released for the last time: the set is no longer in the table. */
@@ -118,10 +163,27 @@ interface InternedSet {
 }
 
 export class AttributeInterner {
-  /** Interned sets by structural hash (one set per hash almost always; an array on a collision). */
+  /** Interned sets by table key (one set per key almost always; an array on a collision). */
   readonly #byHash = new Map<number, InternedSet | InternedSet[]>();
-  /** Every object handed in or handed out → its interned set, so one object is hashed once. */
-  readonly #seen = new WeakMap<RouteAttributes, InternedSet>();
+  /**
+   * Each interned (handed out) object → its set; the entry goes with the set's last reference. A plain
+   * Map rather than a WeakMap: the entries' lifetime is known, and the garbage collector's ephemeron work
+   * for a WeakMap of one entry per attribute set (a set per prefix when every prefix has its own MED or
+   * community) was a large part of the receive path's cost.
+   */
+  readonly #interned = new Map<RouteAttributes, InternedSet>();
+  /**
+   * The last other object handed in and its set: every prefix of one UPDATE brings the same object, which
+   * is then hashed once per UPDATE, not per prefix (checked for a live set before use).
+   */
+  #lastHandedIn: RouteAttributes | undefined;
+  #lastSet: InternedSet | undefined;
+  /**
+   * The last object peek() found nothing for, and its table key: an acquire() of that same object right
+   * after (the Adj-RIB-Out's "known? else intern" step) does not hash it a second time.
+   */
+  #missed: RouteAttributes | undefined;
+  #missedKey = 0;
   #size = 0;
   #nextId = 1;
 
@@ -132,50 +194,60 @@ export class AttributeInterner {
 
   /** The shared object equal to `attributes`, with one more reference. */
   acquire(attributes: RouteAttributes): RouteAttributes {
-    const seen = this.#seen.get(attributes);
-    if (seen !== undefined && seen.references > 0) {
-      seen.references++;
-      return seen.attributes;
+    const known = this.#known(attributes);
+    if (known !== undefined) {
+      known.references++;
+      return known.attributes;
     }
-    const hash = attributesHash(attributes);
-    const found = this.#find(hash, attributes);
+    const key = this.#keyOf(attributes);
+    const found = this.#find(key, attributes);
     if (found !== undefined) {
       found.references++;
-      this.#seen.set(attributes, found);
+      this.#remember(attributes, found);
       return found.attributes;
     }
-    const set: InternedSet = { attributes, hash, id: this.#nextId++, references: 1 };
-    const bucket = this.#byHash.get(hash);
-    if (bucket === undefined) this.#byHash.set(hash, set);
+    const set: InternedSet = { attributes, hash: key, id: this.#nextId++, references: 1 };
+    const bucket = this.#byHash.get(key);
+    if (bucket === undefined) this.#byHash.set(key, set);
     else if (Array.isArray(bucket)) bucket.push(set);
-    else this.#byHash.set(hash, [bucket, set]);
-    this.#seen.set(attributes, set);
+    else this.#byHash.set(key, [bucket, set]);
+    this.#interned.set(attributes, set);
     this.#size++;
     return attributes;
   }
 
   /** The interned object equal to `attributes` without taking a reference, or undefined when none is. */
   peek(attributes: RouteAttributes): RouteAttributes | undefined {
-    const seen = this.#seen.get(attributes);
-    if (seen !== undefined && seen.references > 0) return seen.attributes;
-    const found = this.#find(attributesHash(attributes), attributes);
-    if (found !== undefined) this.#seen.set(attributes, found);
-    return found?.attributes;
+    const known = this.#known(attributes);
+    if (known !== undefined) return known.attributes;
+    const key = this.#keyOf(attributes);
+    const found = this.#find(key, attributes);
+    if (found !== undefined) {
+      this.#remember(attributes, found);
+      return found.attributes;
+    }
+    this.#missed = attributes;
+    this.#missedKey = key;
+    return undefined;
   }
 
   /** The numeric id of an interned set (unique while interned; ids are never reused), or undefined. */
   idOf(attributes: RouteAttributes): number | undefined {
-    const set = this.#seen.get(attributes);
-    return set !== undefined && set.references > 0 && set.attributes === attributes ? set.id : undefined;
+    return this.#interned.get(attributes)?.id;
   }
 
   /** Drops one reference to an object returned by acquire(). */
   release(attributes: RouteAttributes): void {
-    const set = this.#seen.get(attributes);
-    if (set === undefined || set.references === 0 || set.attributes !== attributes)
+    const set = this.#interned.get(attributes);
+    if (set === undefined)
       throw new Error('AttributeInterner.release: attributes were not acquired from this interner');
     if (--set.references > 0) return;
     this.#size--;
+    this.#interned.delete(attributes);
+    if (this.#lastSet === set) {
+      this.#lastHandedIn = undefined;
+      this.#lastSet = undefined;
+    }
     const bucket = this.#byHash.get(set.hash);
     if (bucket === set) this.#byHash.delete(set.hash);
     else if (Array.isArray(bucket)) {
@@ -184,8 +256,28 @@ export class AttributeInterner {
     }
   }
 
-  #find(hash: number, attributes: RouteAttributes): InternedSet | undefined {
-    const bucket = this.#byHash.get(hash);
+  /** The live set of an object without hashing: an interned object, or the last one handed in. */
+  #known(attributes: RouteAttributes): InternedSet | undefined {
+    if (attributes === this.#lastHandedIn) return this.#lastSet;
+    return this.#interned.get(attributes);
+  }
+
+  #remember(attributes: RouteAttributes, set: InternedSet): void {
+    this.#lastHandedIn = attributes;
+    this.#lastSet = set;
+  }
+
+  /** The table key of an object (hashed unless peek() just missed it; sets are never mutated). */
+  #keyOf(attributes: RouteAttributes): number {
+    if (attributes === this.#missed) {
+      this.#missed = undefined;
+      return this.#missedKey;
+    }
+    return tableKey(attributesHash(attributes));
+  }
+
+  #find(key: number, attributes: RouteAttributes): InternedSet | undefined {
+    const bucket = this.#byHash.get(key);
     if (bucket === undefined) return undefined;
     if (!Array.isArray(bucket)) return sameAttributes(bucket.attributes, attributes) ? bucket : undefined;
     for (const set of bucket) if (sameAttributes(set.attributes, attributes)) return set;
