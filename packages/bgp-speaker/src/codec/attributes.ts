@@ -750,32 +750,89 @@ export function writeAttribute(
   at: number,
 ): number {
   switch (attribute.kind) {
-    case 'origin':
-      at = putHeader(out, at, attribute.flags ?? 0x40, 1, 1);
+    case 'origin': {
+      at = putSmallHeader(out, at, attribute.flags ?? 0x40, 1, 1);
       out[at] = attribute.value;
       return at + 1;
+    }
     case 'next-hop':
-      return put32(out, putHeader(out, at, attribute.flags ?? 0x40, 3, 4), attribute.address);
+      return put32(out, putSmallHeader(out, at, attribute.flags ?? 0x40, 3, 4), attribute.address);
     case 'med':
-      return put32(out, putHeader(out, at, attribute.flags ?? 0x80, 4, 4), attribute.value);
+      return put32(out, putSmallHeader(out, at, attribute.flags ?? 0x80, 4, 4), attribute.value);
     case 'local-pref':
-      return put32(out, putHeader(out, at, attribute.flags ?? 0x40, 5, 4), attribute.value);
+      return put32(out, putSmallHeader(out, at, attribute.flags ?? 0x40, 5, 4), attribute.value);
     case 'communities': {
       const values = attribute.values;
-      at = putHeader(out, at, attribute.flags ?? 0xc0, 8, values.length * 4);
+      if (values.length > 63) return writeGenericAttribute(attribute, context, out, at);
+      at = putSmallHeader(out, at, attribute.flags ?? 0xc0, 8, values.length * 4);
       for (let i = 0; i < values.length; i++) at = put32(out, at, values[i]!);
       return at;
     }
     case 'as-path':
-      if (context.as4) {
-        const segments = attribute.segments;
-        at = putHeader(out, at, attribute.flags ?? 0x40, 2, segmentsLength(segments, 4));
-        return writeWideSegments(segments, out, at);
-      }
-      return writeGenericAttribute(attribute, context, out, at);
+      return context.as4
+        ? writeWideAsPath(attribute.flags ?? 0x40, attribute.segments, out, at)
+        : writeGenericAttribute(attribute, context, out, at);
     default:
       return writeGenericAttribute(attribute, context, out, at);
   }
+}
+
+/**
+ * Writes the header of an attribute whose value is at most 255 octets (known to the caller): 3 octets, or
+ * 4 when `flags` asks for the extended length. Returns the offset of the value. The common attributes'
+ * path: no range checks that cannot fail.
+ */
+function putSmallHeader(
+  out: Uint8Array,
+  at: number,
+  flags: number,
+  code: number,
+  valueLength: number,
+): number {
+  out[at] = flags;
+  out[at + 1] = code;
+  if (flags & AttributeFlag.extendedLength) {
+    out[at + 2] = 0;
+    out[at + 3] = valueLength;
+    return at + 4;
+  }
+  out[at + 2] = valueLength;
+  return at + 3;
+}
+
+/**
+ * A 4-octet AS_PATH in one pass over its segments: the value is written after a short header, and in the
+ * rare case it turns out longer than 255 octets it is moved one octet on to make room for the extended
+ * length. Same octets and errors as the header-then-value path through putHeader.
+ */
+function writeWideAsPath(
+  flags: number,
+  segments: readonly AsPathSegment[],
+  out: Uint8Array,
+  at: number,
+): number {
+  const extended = (flags & AttributeFlag.extendedLength) !== 0;
+  const valueAt = at + (extended ? 4 : 3);
+  let end = writeWideSegments(segments, out, valueAt);
+  const length = end - valueAt;
+  out[at] = flags;
+  out[at + 1] = 2;
+  if (extended) {
+    out[at + 2] = length >>> 8;
+    out[at + 3] = length;
+    return end;
+  }
+  if (length <= 255) {
+    out[at + 2] = length;
+    return end;
+  }
+  if (length > 0xffff) throw new BgpEncodeError(`attribute 2 value ${length} > 65535 octets`);
+  out.copyWithin(valueAt + 1, valueAt, end);
+  end++;
+  out[at] = flags | AttributeFlag.extendedLength;
+  out[at + 2] = length >>> 8;
+  out[at + 3] = length;
+  return end;
 }
 
 /** writeAttribute through the attribute's codec: value length, header, value, and a check of the two. */

@@ -11,6 +11,7 @@ import {
   BgpFramer,
   type BgpUpdate,
   decodeBgpMessage,
+  encodeAttributes,
   encodeBgpMessage,
   forForwarding,
   formatPrefix,
@@ -23,6 +24,7 @@ import {
   reconcileAs4,
   updateAnnounced,
   updateWithdrawn,
+  writeAttribute,
 } from '../../src/codec/index.js';
 
 const ctx: BgpCodecContext = { as4: true };
@@ -235,6 +237,32 @@ describe('UPDATE vectors', () => {
     });
   });
 
+  it('an AS_PATH over 255 octets gets the extended length (written in one pass, then moved), at any offset of a dirty buffer', () => {
+    const asns = Array.from({ length: 70 }, (_, i) => 65000 + i);
+    const value = [2, 70, ...asns.flatMap((asn) => [0, 0, asn >>> 8, asn & 0xff])];
+    for (const flags of [undefined, 0x40, 0x50]) {
+      const attribute =
+        flags === undefined
+          ? ({ kind: 'as-path', segments: [{ type: 2, asns }] } as const)
+          : ({ kind: 'as-path', flags, segments: [{ type: 2, asns }] } as const);
+      const expected = [0x50, 2, value.length >> 8, value.length & 0xff, ...value];
+      const out = new Uint8Array(400).fill(0xaa);
+      const end = writeAttribute(attribute, ctx, out, 7);
+      expect(end).toBe(7 + expected.length);
+      expect([...out.subarray(7, end)]).toEqual(expected);
+      expect(out[6]).toBe(0xaa);
+      expect(out[end]).toBe(0xaa);
+      expect([...encodeAttributes([attribute], ctx)]).toEqual(expected);
+    }
+    // A short path with the extended-length flag set keeps the two-octet length.
+    const short = writeAttribute(
+      { kind: 'as-path', flags: 0x50, segments: [{ type: 2, asns: [65001] }] },
+      ctx,
+      new Uint8Array(16),
+      0,
+    );
+    expect(short).toBe(4 + 6);
+  });
   it('keeps the extended-length flag and an unknown optional transitive attribute, forwarding it with Partial', () => {
     const attrs = [
       0x50,
