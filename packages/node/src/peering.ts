@@ -1,9 +1,18 @@
 // Which BGP sessions this node should have, computed from the cluster's state (pure): the node-to-node
 // full mesh (unless disabled), explicit BGPPeers that select this node, and route-reflector roles by
 // cluster ID, as Calico's confd renders them for BIRD. Selectors arrive compiled (label matchers), so this
-// module depends only on data.
+// module depends only on data. Addresses are read with @caracal/ip and compared in their canonical text;
+// one that is not an address is left out with a warning naming the node or BGPPeer and the value.
 
-import { compareIp, IpParseError, ipParseResult, parseIp } from '@caracal/ip';
+import {
+  compareIp,
+  formatIp,
+  IpParseError,
+  ipParseResult,
+  parseAddressWithLength,
+  parseAddressWithPort,
+  parseIp,
+} from '@caracal/ip';
 
 /** A compiled label selector. */
 export type LabelMatcher = (labels: Readonly<Record<string, string>>) => boolean;
@@ -19,7 +28,9 @@ export interface PeeringNode {
 
 export interface PeeringBgpPeer {
   readonly name: string;
+  /** The peer's address, without a port (`fd00::1`, not `[fd00::1]:179`: see `peerPort`). */
   readonly peerIp?: string;
+  /** The peer's port when the BGPPeer names one; else 179 (or the listen port towards a node). */
   readonly peerPort?: number;
   readonly asNumber?: number;
   /** This peering applies to one named node ... */
@@ -66,8 +77,36 @@ export interface PeeringPlan {
   readonly warnings: readonly string[];
 }
 
-export function addressOf(cidr: string | undefined): string | undefined {
-  return cidr?.split('/')[0];
+/**
+ * The canonical address of a Node's `spec.bgp.ipv4Address` (`10.0.0.5/24` → `10.0.0.5`; a bare address is
+ * taken too); throws IpParseError (the value and the reason) when it is not an IPv4 address.
+ */
+export function addressOf(ipv4Address: string): string {
+  const { address } = parseAddressWithLength(ipv4Address, { allowBareAddress: true });
+  if (address.version !== 4) throw new IpParseError(ipv4Address, 'is an IPv6 address, not IPv4');
+  return formatIp(address);
+}
+
+/**
+ * The node's BGP address, or undefined with a warning saying why (`missing` when it has none; the value and
+ * the reason when it is not an IPv4 address) and then `consequence`.
+ */
+function nodeAddress(
+  node: PeeringNode,
+  warnings: string[],
+  missing: string,
+  consequence: string,
+): string | undefined {
+  if (node.ipv4Address === undefined) {
+    warnings.push(`node ${node.name} ${missing}: ${consequence}`);
+    return undefined;
+  }
+  const address = ipParseResult(() => addressOf(node.ipv4Address as string));
+  if (address instanceof IpParseError) {
+    warnings.push(`node ${node.name} spec.bgp.ipv4Address ${address.message}: ${consequence}`);
+    return undefined;
+  }
+  return address;
 }
 
 /**
@@ -98,18 +137,32 @@ export function planPeerings(
 ): PeeringPlan {
   const warnings: string[] = [];
   const self = nodes.find((n) => n.name === selfName);
-  const selfAddress = addressOf(self?.ipv4Address);
   const localAs = self?.asNumber ?? global.asNumber;
   const selfCluster = self?.routeReflectorClusterId;
+  const selfAddress =
+    self === undefined
+      ? undefined
+      : nodeAddress(self, warnings, 'has no BGP IPv4 address yet', 'no sessions planned');
   if (!self || !selfAddress) {
     return {
       localAsNumber: localAs,
       routerId: selfAddress,
       routeReflectorClusterId: selfCluster,
       peers: [],
-      warnings: [`node ${selfName} has no BGP IPv4 address yet: no sessions planned`],
+      warnings: self ? warnings : [`node ${selfName} has no BGP IPv4 address yet: no sessions planned`],
     };
   }
+  // Each other node's address, read once (a node without a usable one is warned about once).
+  const addresses = new Map<string, string | undefined>();
+  const addressOfNode = (node: PeeringNode): string | undefined => {
+    if (!addresses.has(node.name)) {
+      addresses.set(
+        node.name,
+        nodeAddress(node, warnings, 'has no BGP IPv4 address', `no session from ${selfName}`),
+      );
+    }
+    return addresses.get(node.name);
+  };
   const byAddress = new Map<string, PlannedPeer>();
   const add = (peer: PlannedPeer) => {
     if (peer.address === selfAddress) return;
@@ -124,11 +177,8 @@ export function planPeerings(
     name: string,
     bgpPeer?: PeeringBgpPeer,
   ) => {
-    const address = addressOf(other.ipv4Address);
-    if (!address) {
-      warnings.push(`node ${other.name} has no BGP IPv4 address: no session from ${selfName}`);
-      return;
-    }
+    const address = addressOfNode(other);
+    if (!address) return;
     const otherCluster = other.routeReflectorClusterId;
     add({
       name,
@@ -165,15 +215,28 @@ export function planPeerings(
         towardsNode(other, 'bgppeer', `peer-${bgpPeer.name}-${other.name}`, bgpPeer);
       }
     } else if (bgpPeer.peerIp) {
-      const [address, port] = splitHostPort(bgpPeer.peerIp);
-      const peerNode = nodes.find((n) => addressOf(n.ipv4Address) === address);
+      const peerIp = bgpPeer.peerIp;
+      const parsed = ipParseResult(() => parseIp(peerIp));
+      if (parsed instanceof IpParseError) {
+        const withPort = ipParseResult(() => parseAddressWithPort(peerIp));
+        const reason =
+          withPort instanceof IpParseError || withPort.port === undefined
+            ? parsed.message
+            : `${JSON.stringify(peerIp)}: has a port (the address goes alone in peerIp, the port in peerPort)`;
+        warnings.push(`BGPPeer ${bgpPeer.name} peer address ${reason}: no session`);
+        continue;
+      }
+      const address = formatIp(parsed);
+      const peerNode = nodes.find(
+        (n) => n.name !== selfName && n.ipv4Address !== undefined && addressOfNode(n) === address,
+      );
       if (peerNode) {
         towardsNode(peerNode, 'bgppeer', `peer-${bgpPeer.name}`, bgpPeer);
       } else {
         add({
           name: `peer-${bgpPeer.name}`,
           address,
-          port: port ?? bgpPeer.peerPort ?? 179,
+          port: bgpPeer.peerPort ?? 179,
           asNumber: bgpPeer.asNumber ?? global.asNumber,
           passive: false,
           routeReflectorClient: false,
@@ -205,11 +268,4 @@ function timers(peer: PeeringBgpPeer | undefined): Partial<PlannedPeer> {
       : {}),
     ...(peer.nextHopMode !== undefined ? { nextHopMode: peer.nextHopMode } : {}),
   };
-}
-
-function splitHostPort(peerIp: string): [string, number | undefined] {
-  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(peerIp);
-  if (match && !match[1]!.includes(':')) return [match[1]!, Number(match[2])];
-  if (match?.[1]?.includes(':') && peerIp.startsWith('[')) return [match[1], Number(match[2])];
-  return [peerIp, undefined];
 }

@@ -1,9 +1,12 @@
 // Unit tests of the peering plan: full mesh with the higher address passive, mesh off, explicit peers by
 // node / nodeSelector / peerSelector / peerIP, route-reflector roles by cluster ID, and the invariant that
-// for any two nodes exactly one side of each mutual session is passive.
+// for any two nodes exactly one side of each mutual session is passive. Addresses are read by @caracal/ip:
+// IPv6 peers in their canonical text, node and peer addresses that are no address left out with a warning
+// naming the node or BGPPeer and the value.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  addressOf,
   addressOrder,
   isPassiveTowards,
   type LabelMatcher,
@@ -79,7 +82,7 @@ describe('planPeerings', () => {
 
   it('explicit peers: by node name, to an external address with port, overriding the mesh session', () => {
     const peers = [
-      { name: 'tor', node: 'a', peerIp: '192.0.2.1:1179', asNumber: 65000, holdTimeSeconds: 30 },
+      { name: 'tor', node: 'a', peerIp: '192.0.2.1', peerPort: 1179, asNumber: 65000, holdTimeSeconds: 30 },
       { name: 'other-node-only', node: 'b', peerIp: '192.0.2.9' },
       { name: 'to-c', peerIp: '10.0.0.3', keepaliveTimeSeconds: 10 },
     ];
@@ -100,6 +103,62 @@ describe('planPeerings', () => {
       keepaliveTimeSeconds: 10,
     });
     expect(plan.peers.filter((p) => p.address === '10.0.0.3')).toHaveLength(1);
+  });
+
+  it('IPv6 peers: canonical address, the port of the BGPPeer or 179', () => {
+    const plan = planPeerings(
+      'a',
+      nodes,
+      [
+        { name: 'v6-port', peerIp: 'FD00:0::1', peerPort: 1179, asNumber: 65000 },
+        { name: 'v6', peerIp: 'fd00::1:179', asNumber: 65001 },
+      ],
+      { ...global, nodeToNodeMeshEnabled: false },
+    );
+    expect(plan.warnings).toEqual([]);
+    expect(plan.peers.map((p) => [p.name, p.address, p.port, p.asNumber])).toEqual([
+      ['peer-v6-port', 'fd00::1', 1179, 65000],
+      ['peer-v6', 'fd00::1:179', 179, 65001],
+    ]);
+  });
+
+  it('a node or peer address that is no address is left out with a warning naming it and the value', () => {
+    const cluster = [
+      ...nodes,
+      node('d', '10.0.0.300'),
+      { name: 'e', ipv4Address: 'fd00::5/64', labels: {} },
+      { name: 'f', ipv4Address: '010.0.0.6/24', labels: {} },
+    ];
+    const plan = planPeerings(
+      'a',
+      cluster,
+      [
+        { name: 'p', peerIp: '192.0.2.1:1179', asNumber: 65000 },
+        { name: 'q', peerIp: '192.0.2.300', asNumber: 65000 },
+      ],
+      global,
+    );
+    expect(plan.peers.map((p) => p.name)).toEqual(['mesh-b', 'mesh-c']);
+    expect(plan.warnings).toEqual([
+      'node d spec.bgp.ipv4Address "10.0.0.300/24": octet 4 is 300, more than 255: no session from a',
+      'node e spec.bgp.ipv4Address "fd00::5/64": is an IPv6 address, not IPv4: no session from a',
+      'node f spec.bgp.ipv4Address "010.0.0.6/24": octet 1 "010" has a leading zero (ambiguous: inet_aton reads it as octal): no session from a',
+      'BGPPeer p peer address "192.0.2.1:1179": has a port (the address goes alone in peerIp, the port in peerPort): no session',
+      'BGPPeer q peer address "192.0.2.300": octet 4 is 300, more than 255: no session',
+    ]);
+    const broken = planPeerings('d', cluster, [], global);
+    expect(broken).toMatchObject({ routerId: undefined, peers: [] });
+    expect(broken.warnings).toEqual([
+      'node d spec.bgp.ipv4Address "10.0.0.300/24": octet 4 is 300, more than 255: no sessions planned',
+    ]);
+  });
+
+  it('addressOf: the canonical address of a node address with or without its length', () => {
+    expect(addressOf('10.0.0.5/24')).toBe('10.0.0.5');
+    expect(addressOf('10.0.0.5')).toBe('10.0.0.5');
+    expect(() => addressOf('10.0.0.5/33')).toThrow(
+      '"10.0.0.5/33": prefix length must be 0..32 for IPv4, not 33',
+    );
   });
 
   it('every mutual session has exactly one active side', () => {

@@ -1,8 +1,11 @@
 // The cluster state the peering plan depends on (Nodes, BGPPeers, BGPConfigurations), kept current from
 // resource watch events, and its conversion into planPeerings' inputs: selectors compiled with the
-// model's parseSelector, Go durations in seconds, BGPConfiguration defaults when `default` is absent.
+// model's parseSelector, a BGPPeer's peerIP split into its canonical address and port by @caracal/ip's
+// parseAddressWithPort (the model validates it with the same parser), Go durations in seconds,
+// BGPConfiguration defaults when `default` is absent.
 
 import type { ResourceWatchEvent } from '@caracal/datastore';
+import { formatIp, IpParseError, ipParseResult, parseAddressWithPort } from '@caracal/ip';
 import type { BGPConfigurationResource, BGPPeerResource, NodeResource } from '@caracal/model';
 import { parseSelector } from '@caracal/model';
 import {
@@ -44,9 +47,13 @@ export function toPeeringBgpPeer(peer: BGPPeerResource): PeeringBgpPeer {
   const name = peer.metadata.name;
   const out: { -readonly [K in keyof PeeringBgpPeer]: PeeringBgpPeer[K] } = { name };
   if (s.peerIP !== undefined) {
-    const match = /^(.*?)(?::(\d+))?$/.exec(s.peerIP);
-    out.peerIp = match?.[1] ?? s.peerIP;
-    if (match?.[2] !== undefined) out.peerPort = Number(match[2]);
+    // The model validated it with the same parser: "10.0.0.1", "10.0.0.1:1179", "fd00::1", "[fd00::1]:1179".
+    const peer = ipParseResult(() => parseAddressWithPort(s.peerIP as string));
+    if (peer instanceof IpParseError) {
+      throw new Error(`BGPPeer ${name} spec.peerIP ${JSON.stringify(s.peerIP)}: ${peer.reason}`);
+    }
+    out.peerIp = formatIp(peer.address);
+    if (peer.port !== undefined) out.peerPort = peer.port;
   }
   if (s.asNumber !== undefined) out.asNumber = s.asNumber;
   if (s.node !== undefined) out.node = s.node;

@@ -1,8 +1,18 @@
 // Unit tests of the peering inputs kept from resource watch events: a fake store (rxjs Subjects per kind)
-// drives PeeringState; the plan is recomputed on Node, BGPPeer and BGPConfiguration changes. Also the
-// Node registration's merge (labels and other fields kept, prefix required).
+// drives PeeringState; the plan is recomputed on Node, BGPPeer and BGPConfiguration changes; a BGPPeer's
+// peerIP (IPv4 or IPv6, with or without a port) reaches caracal-bgpd's configuration, checked by bgpd's own
+// parser, with the address and port the model's validation read from the same text. Also the Node
+// registration's merge (labels and other fields kept, prefix required).
+import { parseConfig } from '@caracal/bgp-speaker';
 import type { ResourceWatchEvent } from '@caracal/datastore';
-import type { BGPConfigurationResource, BGPPeerResource, NodeResource } from '@caracal/model';
+import { formatAddressWithPort, formatIp, type IpAddress } from '@caracal/ip';
+import {
+  type BGPConfigurationResource,
+  type BGPPeerResource,
+  type NodeResource,
+  validateResource,
+} from '@caracal/model';
+import fc from 'fast-check';
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,6 +23,7 @@ import {
   type WatchedKind,
 } from '../../src/agent/plan-state.js';
 import { desiredNode } from '../../src/agent/register.js';
+import { bgpdConfigFor, renderBgpdConfig } from '../../src/bgpd-config.js';
 import type { PeeringPlan } from '../../src/peering.js';
 
 const node = (name: string, ip: string, labels: Record<string, string> = {}): NodeResource => ({
@@ -118,6 +129,106 @@ describe('PeeringState', () => {
     c.emit('Node', { type: 'snapshot', items: [node('n1', '10.0.0.5/24')], revision: 9, resync: true });
     c.emit('Node', { type: 'in-sync', revision: 9 });
     expect(c.plans.at(-1)?.peers).toEqual([]);
+  });
+
+  /** The plan of n1 with these BGPPeers (mesh off), rendered as bgpd.yaml and read back by bgpd's parser. */
+  function bgpdPeersFor(peers: BGPPeerResource[]) {
+    const c = fakeCluster('n1');
+    c.sync('Node', [node('n1', '10.0.0.5/24')]);
+    c.sync('BGPPeer', peers);
+    c.sync('BGPConfiguration', [config('default', { nodeToNodeMeshEnabled: false })]);
+    const plan = c.plans.at(-1) as PeeringPlan;
+    const { config: document } = bgpdConfigFor({
+      nodeName: 'n1',
+      plan,
+      listenPort: 179,
+      blocks: ['10.65.0.0/26'],
+      runDir: '/run/caracal',
+      metricsPort: 9092,
+      healthPort: 0,
+      logLevel: 'info',
+    });
+    const checked = parseConfig(renderBgpdConfig('n1', document), 'bgpd.yaml');
+    if (!checked.ok) throw new Error(checked.issues.map((i) => `${i.path}: ${i.reason}`).join('; '));
+    return { plan, peers: checked.config.peers.map((p) => [p.name, p.address, p.port, p.asNumber]) };
+  }
+
+  it('an IPv6 BGPPeer with and without a port reaches bgpd.yaml with its address and port', () => {
+    const bgpPeers = [
+      peer('v6-port', { peerIP: '[fd00::1]:1179', asNumber: 65000 }),
+      peer('v6-bare', { peerIP: 'FD00:0::2', asNumber: 65001 }),
+      // Two or more colons without brackets: one address (fd00::1:179), never fd00::1 port 179.
+      peer('v6-digits', { peerIP: 'fd00::1:179', asNumber: 65002 }),
+      peer('v4-port', { peerIP: '10.0.0.1:1179', asNumber: 65003 }),
+      peer('v4-bare', { peerIP: '10.0.0.2', asNumber: 65004 }),
+    ];
+    for (const bgpPeer of bgpPeers) expect(validateResource(bgpPeer).problems).toEqual([]);
+    const { plan, peers } = bgpdPeersFor(bgpPeers);
+    expect(plan.warnings).toEqual([]);
+    expect(peers).toEqual([
+      ['peer-v4-port', '10.0.0.1', 1179, 65003],
+      ['peer-v4-bare', '10.0.0.2', 179, 65004],
+      ['peer-v6-port', 'fd00::1', 1179, 65000],
+      ['peer-v6-bare', 'fd00::2', 179, 65001],
+      ['peer-v6-digits', 'fd00::1:179', 179, 65002],
+    ]);
+  });
+
+  it('any address with or without a port, as the model accepts it, is the planned address and port', () => {
+    const address = fc.oneof(
+      fc.bigInt({ min: 0n, max: 0xffffffffn }).map((value): IpAddress => ({ version: 4, value })),
+      fc
+        .array(fc.oneof(fc.constant(0n), fc.bigInt({ min: 0n, max: 0xffffn })), {
+          minLength: 8,
+          maxLength: 8,
+        })
+        .map((groups): IpAddress => ({ version: 6, value: groups.reduce((v, g) => (v << 16n) | g, 0n) })),
+    );
+    fc.assert(
+      fc.property(
+        address,
+        fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
+        fc.boolean(),
+        (peerAddress, port, upperCase) => {
+          const text = formatAddressWithPort({ address: peerAddress, port });
+          const peerIP = upperCase ? text.toUpperCase() : text;
+          const bgpPeer = peer('p', { peerIP, asNumber: 65000 });
+          expect(validateResource(bgpPeer).problems, peerIP).toEqual([]);
+          const planned = new PeeringState();
+          planned.apply('Node', {
+            type: 'snapshot',
+            items: [node('n1', '10.0.0.5/24')] as never,
+            revision: 1,
+            resync: false,
+          });
+          planned.apply('BGPPeer', {
+            type: 'snapshot',
+            items: [bgpPeer] as never,
+            revision: 1,
+            resync: false,
+          });
+          const plan = planned.plan('n1');
+          const expected = formatIp(peerAddress);
+          if (expected === '10.0.0.5') return; // a peer at the node's own address is no session
+          expect(
+            plan.peers.map((p) => [p.address, p.port]),
+            peerIP,
+          ).toEqual([[expected, port ?? 179]]);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a BGPPeer whose peerIP is no address (written past the model) is skipped with a warning naming it', () => {
+    const { plan, peers } = bgpdPeersFor([
+      peer('bad', { peerIP: 'fd00::1]:179', asNumber: 65000 }),
+      peer('good', { peerIP: '[fd00::1]:179', asNumber: 65000 }),
+    ]);
+    expect(peers).toEqual([['peer-good', 'fd00::1', 179, 65000]]);
+    expect(plan.warnings).toEqual([
+      'BGPPeer bad skipped: BGPPeer bad spec.peerIP "fd00::1]:179": "]" without an opening "["',
+    ]);
   });
 
   it('parses Go durations and refuses others', () => {
