@@ -211,6 +211,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly messagesOut = emptyCounts();
   private dispatching = false;
   private currentEvent: FsmEvent['type'] | null = null;
+  /** UPDATEs were processed without the FSM since the HoldTimer was last restarted (restartHoldIfDue). */
+  private restartHoldDue = false;
   private readonly queue: Array<{ readonly event: FsmEvent; readonly override: NotificationOverride }> = [];
   /**
    * Set by `sendNotification`/`stop()` for the teardown they start: the NOTIFICATION the FSM's
@@ -449,7 +451,11 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Runs an event now, or after the one being processed (events raised by our own listeners). */
   private dispatch(event: FsmEvent, override: NotificationOverride = null): void {
     this.queue.push({ event, override });
-    if (this.dispatching) return;
+    if (!this.dispatching) this.drainQueue();
+  }
+
+  /** Runs the queued events in order (the caller is not inside a dispatch). */
+  private drainQueue(): void {
     this.dispatching = true;
     try {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
@@ -723,12 +729,17 @@ export class Peer extends EventEmitter<PeerEvents> {
       else this.closeConnection(connection, notificationOf(error));
       return;
     }
-    for (const message of messages) {
-      if (connection.closed) return;
-      const type = message[18]!;
-      this.messagesIn[messageTypeName(type)] += 1;
-      if (connection === this.pending) this.onPendingMessage(connection, type, message);
-      else if (connection === this.connection) this.onMessage(connection, type, message);
+    try {
+      for (const message of messages) {
+        if (connection.closed) return;
+        const type = message[18]!;
+        this.messagesIn[messageTypeName(type)] += 1;
+        if (connection === this.pending) this.onPendingMessage(connection, type, message);
+        else if (connection === this.connection) this.onMessage(connection, type, message);
+      }
+    } finally {
+      // Once per chunk for the UPDATEs processEstablishedUpdate handled.
+      this.restartHoldIfDue();
     }
   }
 
@@ -755,6 +766,37 @@ export class Peer extends EventEmitter<PeerEvents> {
       return result.error;
     }
     return { open, options: result.options };
+  }
+
+  /**
+   * An UPDATE in Established without a transition per message: what the FSM does for UpdateMsg there
+   * (§8.2.2: process it, restart the HoldTimer if the negotiated HoldTime is non-zero, stay Established;
+   * nothing else changes), in that order, with events our listeners raise meanwhile run after it as
+   * dispatch() would. The HoldTimer restart is left to the end of the received chunk (`restartHoldDue`)
+   * when nothing else happened: every UPDATE of one chunk is handled at the same moment, so restarting it
+   * once gives the same deadline without a timer per UPDATE.
+   */
+  private processEstablishedUpdate(message: Uint8Array, negotiated: NegotiatedSessionOptions): void {
+    this.dispatching = true;
+    this.currentEvent = 'UpdateMsg';
+    try {
+      this.emit('update', message, negotiated);
+    } finally {
+      this.currentEvent = null;
+      this.dispatching = false;
+    }
+    this.restartHoldDue = true;
+    if (this.queue.length === 0) return;
+    this.restartHoldIfDue();
+    this.drainQueue();
+  }
+
+  /** Restarts the HoldTimer owed to UPDATEs handled by processEstablishedUpdate (if still Established). */
+  private restartHoldIfDue(): void {
+    if (!this.restartHoldDue) return;
+    this.restartHoldDue = false;
+    const hold = this.fsm.negotiatedHoldTime;
+    if (this.fsm.state === 'Established' && hold !== null && hold > 0) this.armTimer('Hold', hold);
   }
 
   private onMessage(connection: Connection, type: number, message: Uint8Array): void {
@@ -804,6 +846,10 @@ export class Peer extends EventEmitter<PeerEvents> {
         return;
       }
       case 2:
+        if (this.fsm.state === 'Established' && !this.dispatching && this.negotiated) {
+          this.processEstablishedUpdate(message, this.negotiated);
+          return;
+        }
         this.pendingUpdate = message;
         this.dispatch({ type: 'UpdateMsg' });
         this.pendingUpdate = null;

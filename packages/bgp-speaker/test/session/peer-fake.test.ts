@@ -141,6 +141,49 @@ describe('Peer with fakes', () => {
     expect(ctx.peer.stats().messagesOut.update).toBe(1);
   });
 
+  it('received UPDATEs restart the hold timer (once per chunk of several) and keep the session up', () => {
+    const ctx = setup();
+    const update = Uint8Array.from([...new Uint8Array(16).fill(0xff), 0, 23, 2, 0, 0, 0, 0]);
+    const socket = establish(ctx, 9);
+    const received: Uint8Array[] = [];
+    ctx.peer.on('update', (message) => received.push(message));
+    for (let i = 0; i < 4; i++) {
+      ctx.clock.advance(6); // keepalives go out every 3 s; the peer sends UPDATEs only
+      socket.receive(Uint8Array.from([...update, ...update, ...update])); // three UPDATEs in one chunk
+    }
+    expect(received).toHaveLength(12);
+    expect(ctx.peer.state).toBe('Established');
+    expect(ctx.peer.stats().messagesIn.update).toBe(12);
+    // 9 s after the last chunk without anything from the peer: Hold Timer Expired.
+    ctx.clock.advance(8.9);
+    expect(ctx.peer.state).toBe('Established');
+    ctx.clock.advance(0.1);
+    expect(ctx.peer.state).toBe('Idle');
+    expect(decodeNotification(socket.sent().at(-1)![1])).toMatchObject({ code: 4, subcode: 0 });
+  });
+
+  it('an UPDATE listener that takes the session down stops the rest of the chunk; no hold timer is left', () => {
+    const ctx = setup();
+    const update = Uint8Array.from([...new Uint8Array(16).fill(0xff), 0, 23, 2, 0, 0, 0, 0]);
+    const socket = establish(ctx, 9);
+    let count = 0;
+    const downs: string[] = [];
+    ctx.peer.on('down', (reason) => downs.push(reason));
+    ctx.peer.on('update', () => {
+      count++;
+      if (count === 2) ctx.peer.sendNotification(3, 1);
+    });
+    socket.receive(Uint8Array.from([...update, ...update, ...update]));
+    expect(count).toBe(2);
+    expect(ctx.peer.state).toBe('Idle');
+    expect(downs).toEqual(['sent NOTIFICATION 3/1 (UPDATE Message Error / Malformed Attribute List)']);
+    const notifications = socket.sentTypes().filter((type) => type === 3);
+    expect(notifications).toHaveLength(1);
+    // No hold timer survives the teardown: a later expiry would send a second NOTIFICATION.
+    ctx.clock.advance(20);
+    expect(socket.sentTypes().filter((type) => type === 3)).toHaveLength(1);
+  });
+
   it('sends a batch of UPDATEs in one write: counted one by one, Keepalive restarted, callback passed on', () => {
     const ctx = setup();
     const update = (length: number) =>
