@@ -1,8 +1,10 @@
 // The node's affine blocks as caracal-bgpd should advertise them: this node's affinities (watched under
 // /caracal/v1/ipam/affinities/<node>/, values written by @caracal/ipam as {node, cidr, state, updatedAt}) and
 // the IP pools (for `disableBGPExport`). Only confirmed affinities count (pending ones may still lose their
-// claim; pendingDeletion ones are going); IPv4 only (caracal-bgpd's mesh carries ipv4-unicast).
+// claim; pendingDeletion ones are going); IPv4 only (caracal-bgpd's mesh carries ipv4-unicast). CIDR text is
+// read by @caracal/ip, the grammar every other package uses.
 import { type KeyValue, keySegmentToCidr, type WatchEvent } from '@caracal/datastore';
+import { cidrContainsCidr, type IpCidr, IpParseError, ipParseResult, parseCidr } from '@caracal/ip';
 import type { IPPoolResource } from '@caracal/model';
 
 /** The CIDR of a confirmed affinity key/value, or undefined (not confirmed, deleted, or unreadable). */
@@ -24,20 +26,20 @@ export function confirmedAffinityCidr(key: string, value: string): string | unde
   return document.state === undefined || document.state === 'confirmed' ? cidr : undefined;
 }
 
-function ipv4Bits(cidr: string): { network: number; length: number } | undefined {
-  const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-  if (!match) return undefined;
-  const network = match.slice(1, 5).reduce((n, octet) => n * 256 + Number(octet), 0);
-  return { network, length: Number(match[5]) };
+/**
+ * The IPv4 network of a CIDR text (@caracal/ip's grammar: no leading-zero octets, length 0..32; host bits
+ * cleared, as the old dotted-quad fold did); undefined for IPv6 and for text that is no CIDR.
+ */
+function ipv4Network(cidr: string): IpCidr | undefined {
+  const parsed = ipParseResult(() => parseCidr(cidr, { hostBits: 'clear' }));
+  return parsed instanceof IpParseError || parsed.version !== 4 ? undefined : parsed;
 }
 
-/** Whether IPv4 `inner` lies inside IPv4 `outer`. */
+/** Whether IPv4 `inner` lies inside IPv4 `outer` (false when either is IPv6 or no CIDR). */
 export function ipv4CidrContains(outer: string, inner: string): boolean {
-  const o = ipv4Bits(outer);
-  const i = ipv4Bits(inner);
-  if (!o || !i || i.length < o.length) return false;
-  const size = 2 ** (32 - o.length);
-  return Math.floor(i.network / size) === Math.floor(o.network / size);
+  const o = ipv4Network(outer);
+  const i = ipv4Network(inner);
+  return o !== undefined && i !== undefined && cidrContainsCidr(o, i);
 }
 
 /** The blocks to originate: IPv4, confirmed, not in a pool with disableBGPExport (sorted, unique). */
@@ -47,7 +49,7 @@ export function blocksToAdvertise(
 ): string[] {
   const noExport = [...pools].filter((p) => p.disableBGPExport).map((p) => p.cidr);
   return [...new Set(affineBlocks)]
-    .filter((cidr) => ipv4Bits(cidr) !== undefined)
+    .filter((cidr) => ipv4Network(cidr) !== undefined)
     .filter((cidr) => !noExport.some((pool) => ipv4CidrContains(pool, cidr)))
     .sort();
 }

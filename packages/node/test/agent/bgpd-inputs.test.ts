@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keys } from '@caracal/datastore';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { queryBgpdStatus, sessionProblems } from '../../src/agent/bgpd-control.js';
 import {
@@ -75,6 +76,44 @@ describe('affinities → blocks', () => {
         ],
       ),
     ).toEqual(['10.1.0.0/26']);
+  });
+
+  it('contains exactly the ranges inside (any IPv4 prefixes, compared as address ranges)', () => {
+    const dotted = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+    /** The prefix of `length` bits around `address`, as text and as its first and last address. */
+    const prefixAround = (address: number, length: number) => {
+      const size = 2 ** (32 - length);
+      const first = Math.floor(address / size) * size;
+      return { text: `${dotted(first)}/${length}`, first, last: first + size - 1 };
+    };
+    const address = fc.integer({ min: 0, max: 0xffffffff });
+    const length = fc.integer({ min: 0, max: 32 });
+    // Nested prefixes are rare among random pairs: half the pairs share an address (one may hold the other).
+    const pair = fc.oneof(
+      fc
+        .tuple(address, length, address, length)
+        .map(([a, la, b, lb]) => [prefixAround(a, la), prefixAround(b, lb)]),
+      fc.tuple(address, length, length).map(([a, la, lb]) => [prefixAround(a, la), prefixAround(a, lb)]),
+    );
+    fc.assert(
+      fc.property(pair, ([outer, inner]) => {
+        if (outer === undefined || inner === undefined) throw new Error('a pair has two prefixes');
+        const inside = inner.first >= outer.first && inner.last <= outer.last;
+        expect(ipv4CidrContains(outer.text, inner.text), `${outer.text} ⊇ ${inner.text}`).toBe(inside);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reads CIDRs with @caracal/ip: a leading-zero octet, an octet over 255, a length over 32 or IPv6 contain nothing', () => {
+    // The old dotted-quad fold took 010.1.0.0 as 10.1.0.0, 300.0.0.0/8 and /40 as numbers.
+    expect(ipv4CidrContains('010.1.0.0/16', '10.1.2.0/26')).toBe(false);
+    expect(ipv4CidrContains('10.1.0.0/16', '10.1.02.0/26')).toBe(false);
+    expect(ipv4CidrContains('300.0.0.0/8', '300.1.0.0/16')).toBe(false);
+    expect(ipv4CidrContains('10.0.0.0/8', '10.1.0.0/40')).toBe(false);
+    expect(ipv4CidrContains('fd00::/64', 'fd00::/122')).toBe(false);
+    expect(ipv4CidrContains('10.1.0.0/16', '10.1.2.3/32')).toBe(true);
+    expect(blocksToAdvertise(['10.1.0.0/26', '10.01.0.64/26', '10.1.0.128/33'], [])).toEqual(['10.1.0.0/26']);
   });
 });
 
