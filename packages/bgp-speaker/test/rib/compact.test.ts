@@ -157,6 +157,72 @@ describe('AttributeInterner (structural hash)', () => {
   });
 });
 
+describe('AttributeInterner (caches of the last object)', () => {
+  it('a peek() miss followed by acquire() of the same object finds a set interned in between', () => {
+    const interner = new AttributeInterner();
+    const first: RouteAttributes = { list: [origin, asPath(65001)], nextHop: '192.0.2.1' };
+    const equal: RouteAttributes = { list: [origin, asPath(65001)], nextHop: '192.0.2.1' };
+    expect(interner.peek(equal)).toBeUndefined();
+    expect(interner.acquire(first)).toBe(first);
+    expect(interner.acquire(equal)).toBe(first);
+    expect(interner.size).toBe(1);
+    interner.release(first);
+    interner.release(first);
+    expect(interner.size).toBe(0);
+  });
+
+  it('an object handed in again after its set was released gets a fresh set, not the released one', () => {
+    const interner = new AttributeInterner();
+    const canonical: RouteAttributes = { list: [origin, asPath(65002)], nextHop: '192.0.2.2' };
+    const handedIn: RouteAttributes = { list: [origin, asPath(65002)], nextHop: '192.0.2.2' };
+    interner.acquire(canonical);
+    expect(interner.acquire(handedIn)).toBe(canonical); // remembered as the last object handed in
+    expect(interner.peek(handedIn)).toBe(canonical);
+    interner.release(canonical);
+    interner.release(canonical);
+    expect(interner.peek(handedIn)).toBeUndefined();
+    expect(interner.acquire(handedIn)).toBe(handedIn);
+    expect(interner.idOf(handedIn)).toBeTypeOf('number');
+    expect(interner.idOf(canonical)).toBeUndefined();
+    expect(() => interner.release(canonical)).toThrow(/not acquired from this interner/);
+    expect(interner.size).toBe(1);
+  });
+
+  it('hashes the fields of every common attribute kind: sets differing in one field are two sets', () => {
+    const base: BgpPathAttribute[] = [
+      origin,
+      asPath(65001),
+      { kind: 'med', value: 5 },
+      { kind: 'local-pref', value: 100 },
+      { kind: 'communities', values: [0xfde80001] },
+      { kind: 'originator-id', id: 0x0a000001 },
+      { kind: 'cluster-list', ids: [0x0a000002] },
+    ];
+    const variants: BgpPathAttribute[][] = [
+      base.map((a) => (a.kind === 'origin' ? { kind: 'origin', value: 1 } : a)),
+      base.map((a) =>
+        a.kind === 'as-path' ? { kind: 'as-path', segments: [{ type: 1, asns: [65001] }] } : a,
+      ),
+      base.map((a) => (a.kind === 'med' ? { kind: 'med', value: 0xffffffff } : a)),
+      base.map((a) => (a.kind === 'local-pref' ? { kind: 'local-pref', value: 200 } : a)),
+      base.map((a) => (a.kind === 'communities' ? { kind: 'communities', values: [0xfde80002] } : a)),
+      base.map((a) => (a.kind === 'originator-id' ? { kind: 'originator-id', id: 0x0a000009 } : a)),
+      base.map((a) => (a.kind === 'cluster-list' ? { kind: 'cluster-list', ids: [] } : a)),
+    ];
+    const interner = new AttributeInterner();
+    const kept = interner.acquire({ list: base, nextHop: '192.0.2.1' });
+    expect(interner.acquire({ list: [...base], nextHop: '192.0.2.1' })).toBe(kept);
+    const hashes = new Set([attributesHash(kept)]);
+    for (const list of variants) {
+      const set: RouteAttributes = { list, nextHop: '192.0.2.1' };
+      expect(interner.acquire(set)).toBe(set);
+      hashes.add(attributesHash(set));
+    }
+    expect(interner.size).toBe(1 + variants.length);
+    expect(hashes.size).toBe(1 + variants.length);
+  });
+});
+
 describe('RibPath shared by the Adj-RIB-In and the Loc-RIB', () => {
   it('the Loc-RIB keeps the Adj-RIB-In path object itself, with the decision fields read from the set', () => {
     const from = peer('192.0.2.1', 65001);

@@ -3,8 +3,9 @@
 // Adj-RIB-Out (update groups, packing, eBGP/iBGP rules, reflection, split horizon, End-of-RIB). Outbound
 // bytes are decoded back with the package's own codec to check what a peer would really receive.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BgpPathAttribute } from '../../src/codec/attributes.js';
+import { ATTRIBUTE_SPECS, type BgpPathAttribute, forForwarding } from '../../src/codec/attributes.js';
 import { BgpDecodeError } from '../../src/codec/errors.js';
 import { decodeBgpMessage } from '../../src/codec/messages.js';
 import { packUpdatesInto } from '../../src/codec/pack.js';
@@ -20,8 +21,8 @@ import {
   type UpdateEncoder,
 } from '../../src/rib/adj-rib-out.js';
 import { AttributeInterner } from '../../src/rib/intern.js';
-import { LocRib } from '../../src/rib/loc-rib.js';
-import { findAttribute, type PeerInfo } from '../../src/rib/route.js';
+import { LocRib, type LocRibPath } from '../../src/rib/loc-rib.js';
+import { findAttribute, type PeerInfo, type RouteAttributes, withAttribute } from '../../src/rib/route.js';
 import { messagesOf } from './runs.js';
 
 const LOCAL_AS = 65000;
@@ -663,6 +664,70 @@ describe('Adj-RIB-Out', () => {
     expect(kind(toIbgp!.attributes, 'local-pref')?.value).toBe(7);
     expect(kind(toIbgp!.attributes, 'next-hop')?.address).toBe(parseIpv4('192.0.2.1'));
     expect(kind(toIbgp!.attributes, 'med')?.value).toBe(50);
+  });
+
+  it('eBGP export in one pass equals the rules applied one by one (any attribute list, eBGP or local source)', () => {
+    // The rules step by step, as the Adj-RIB-Out applied them before its one-pass ebgpExport.
+    const wireCode = (a: BgpPathAttribute) =>
+      a.kind === 'unknown' ? a.code : (ATTRIBUTE_SPECS[a.kind as keyof typeof ATTRIBUTE_SPECS]?.code ?? 255);
+    const reference = (received: RouteAttributes, fromLocal: boolean, keep: boolean): RouteAttributes => {
+      let attributes: RouteAttributes = { list: forForwarding(received.list), nextHop: received.nextHop };
+      for (const k of ['local-pref', 'originator-id', 'cluster-list'] as const)
+        attributes = withAttribute(attributes, k, undefined);
+      if (!fromLocal) attributes = withAttribute(attributes, 'med', undefined);
+      const segments = findAttribute(attributes, 'as-path')?.segments ?? [];
+      const first = segments[0];
+      const prepended =
+        first !== undefined && first.type === 2 && first.asns.length < 255
+          ? [{ type: 2 as const, asns: [LOCAL_AS, ...first.asns] }, ...segments.slice(1)]
+          : [{ type: 2 as const, asns: [LOCAL_AS] }, ...segments];
+      attributes = withAttribute(attributes, 'as-path', { kind: 'as-path', segments: prepended });
+      if (!keep || fromLocal) attributes = { ...attributes, nextHop: '198.51.100.1' };
+      if (findAttribute(attributes, 'origin') === undefined)
+        attributes = withAttribute(attributes, 'origin', { kind: 'origin', value: 0 });
+      return {
+        list: [...attributes.list].sort((a, b) => wireCode(a) - wireCode(b)),
+        nextHop: attributes.nextHop,
+      };
+    };
+    const segment = fc.record({
+      type: fc.constantFrom(1 as const, 2 as const),
+      asns: fc.oneof(
+        fc.array(fc.integer({ min: 1, max: 64000 }), { maxLength: 3 }),
+        fc.constant(Array.from({ length: 255 }, (_, i) => 1 + i)),
+      ),
+    });
+    const attribute: fc.Arbitrary<BgpPathAttribute> = fc.oneof(
+      fc.integer({ min: 0, max: 2 }).map((value): BgpPathAttribute => ({ kind: 'origin', value })),
+      fc
+        .array(segment, { maxLength: 2 })
+        .map((segments): BgpPathAttribute => ({ kind: 'as-path', segments })),
+      fc.integer({ min: 0, max: 100 }).map((value): BgpPathAttribute => ({ kind: 'med', value })),
+      fc.integer({ min: 0, max: 300 }).map((value): BgpPathAttribute => ({ kind: 'local-pref', value })),
+      fc.constant<BgpPathAttribute>({ kind: 'originator-id', id: 0x0a000063 }),
+      fc.constant<BgpPathAttribute>({ kind: 'cluster-list', ids: [0x0a000064] }),
+      fc.constant<BgpPathAttribute>({ kind: 'communities', values: [0xfde80001] }),
+      fc
+        .constantFrom(0xc0, 0x80, 0xe0)
+        .map((flags): BgpPathAttribute => ({ kind: 'unknown', code: 99, flags, value: Uint8Array.of(1) })),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(attribute, { maxLength: 7 }),
+        fc.boolean(),
+        fc.boolean(),
+        (list, fromLocal, keep) => {
+          const received: RouteAttributes = { list, nextHop: '192.0.2.7' };
+          const out = new AdjRibOut({ localAs: LOCAL_AS, localRouterId: ROUTER_ID });
+          const template = exportPeer(peer('203.0.113.1', 65101), keep ? { nextHopMode: 'keep' } : {});
+          const prefix = parsePrefix('10.1.0.0/16');
+          const best = fromLocal
+            ? ({ prefix, attributes: received, peer: undefined } as unknown as LocRibPath)
+            : ({ prefix, attributes: received, peer: peer('192.0.2.1', 65001) } as unknown as LocRibPath);
+          expect(out.exportAttributes(best, template)).toEqual(reference(received, fromLocal, keep));
+        },
+      ),
+    );
   });
 
   it('iBGP-learned paths go to eBGP and to reflector clients (with ORIGINATOR_ID/CLUSTER_LIST), not to non-clients', () => {
