@@ -52,6 +52,20 @@ function header(out: Uint8Array, at: number, length: number): void {
   out[at + 18] = 2;
 }
 
+/**
+ * An IPv6 unicast MP_REACH_NLRI (14) or MP_UNREACH_NLRI (15) attribute's first 7 octets at `at`: flags
+ * (optional, extended length), code, the value length, AFI 2, SAFI 1.
+ */
+function mpHeader(out: Uint8Array, at: number, code: 14 | 15, valueLength: number): void {
+  out[at] = 0x90;
+  out[at + 1] = code;
+  out[at + 2] = valueLength >>> 8;
+  out[at + 3] = valueLength & 0xff;
+  out[at + 4] = 0;
+  out[at + 5] = 2;
+  out[at + 6] = 1;
+}
+
 /** The prefixes of one family: the list itself when they all are (the usual case), else a filtered copy. */
 function ofFamily(prefixes: readonly BgpPrefix[], afi: 1 | 2): readonly BgpPrefix[] {
   let count = 0;
@@ -153,13 +167,7 @@ function packInto(sink: MessageSink, input: UpdatePackingInput, context: BgpCode
     out[at + 20] = 0;
     out[at + 21] = (4 + valueLength) >>> 8;
     out[at + 22] = (4 + valueLength) & 0xff;
-    out[at + 23] = 0x90;
-    out[at + 24] = 15;
-    out[at + 25] = valueLength >>> 8;
-    out[at + 26] = valueLength & 0xff;
-    out[at + 27] = 0;
-    out[at + 28] = 2;
-    out[at + 29] = 1;
+    mpHeader(out, at + 23, 15, valueLength);
     writeNlri(out, at + 30, run(v6Withdrawn, from, end));
     sink.commit();
     from = end;
@@ -197,13 +205,7 @@ function packInto(sink: MessageSink, input: UpdatePackingInput, context: BgpCode
       out[at + 20] = 0;
       out[at + 21] = attributesLength >>> 8;
       out[at + 22] = attributesLength & 0xff;
-      out[at + 23] = 0x90;
-      out[at + 24] = 14;
-      out[at + 25] = valueLength >>> 8;
-      out[at + 26] = valueLength & 0xff;
-      out[at + 27] = 0;
-      out[at + 28] = 2;
-      out[at + 29] = 1;
+      mpHeader(out, at + 23, 14, valueLength);
       out[at + 30] = hop.length;
       out.set(hop, at + 31);
       out[at + 31 + hop.length] = 0;

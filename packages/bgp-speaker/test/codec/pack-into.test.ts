@@ -9,7 +9,6 @@ import {
   type BgpCodecContext,
   BgpEncodeError,
   BgpMessageWriter,
-  type BgpPathAttribute,
   type BgpPrefix,
   type BgpUpdate,
   decodeBgpMessage,
@@ -21,16 +20,7 @@ import {
   updateAnnounced,
   updateWithdrawn,
 } from '../../src/codec/index.js';
-
-function concatenated(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+import { attributeSetArbitrary, concatenated } from './generators.js';
 
 const v4Prefix: fc.Arbitrary<BgpPrefix> = fc
   .record({ address: fc.integer({ min: 0, max: 0xffffffff }), length: fc.integer({ min: 0, max: 32 }) })
@@ -56,19 +46,7 @@ const v6Prefix: fc.Arbitrary<BgpPrefix> = fc
 const prefixList = (maxLength: number) =>
   fc.array(fc.oneof({ weight: 3, arbitrary: v4Prefix }, { weight: 1, arbitrary: v6Prefix }), { maxLength });
 
-const attributeSet: fc.Arbitrary<BgpPathAttribute[]> = fc
-  .record({
-    med: fc.option(fc.integer({ min: 0, max: 0xffffffff })),
-    communities: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 80 }),
-    asns: fc.array(fc.integer({ min: 1, max: 0xffff }), { maxLength: 10 }),
-  })
-  .map(({ med, communities, asns }) => [
-    { kind: 'origin', value: 0 },
-    { kind: 'as-path', segments: asns.length === 0 ? [] : [{ type: 2, asns }] },
-    { kind: 'next-hop', address: 0x0a000001 },
-    ...(med === null ? [] : [{ kind: 'med' as const, value: med }]),
-    ...(communities.length === 0 ? [] : [{ kind: 'communities' as const, values: communities }]),
-  ]);
+const attributeSet = attributeSetArbitrary({ maxCommunities: 80, maxAsns: 10, maxAsn: 0xffff });
 
 const input: fc.Arbitrary<UpdatePackingInput> = fc
   .record({

@@ -10,13 +10,13 @@ import {
   BgpEncodeError,
   type BgpMessage,
   BgpMessageWriter,
-  type BgpPathAttribute,
   type BgpPrefix,
   encodeBgpMessage,
   KEEPALIVE_MESSAGE,
   makeUpdate,
   parsePrefix,
 } from '../../src/codec/index.js';
+import { attributeSetArbitrary, concatenated } from './generators.js';
 
 const context: BgpCodecContext = { as4: true };
 
@@ -32,16 +32,6 @@ function distinct(i: number): BgpMessage {
     ],
     nlri: [{ afi: 1, address: (0x14000000 + i * 256) >>> 0, length: 24 }],
   });
-}
-
-function concatenated(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 describe('BgpMessageWriter buffer pool', () => {
@@ -190,19 +180,7 @@ function ipv4(address: number, length: number): string {
   return [24, 16, 8, 0].map((shift) => (masked >>> shift) & 0xff).join('.');
 }
 
-const attributes: fc.Arbitrary<BgpPathAttribute[]> = fc
-  .record({
-    med: fc.option(fc.integer({ min: 0, max: 0xffffffff })),
-    communities: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 5 }),
-    asns: fc.array(fc.integer({ min: 1, max: 0xffffffff }), { maxLength: 8 }),
-  })
-  .map(({ med, communities, asns }) => [
-    { kind: 'origin', value: 0 },
-    { kind: 'as-path', segments: asns.length === 0 ? [] : [{ type: 2, asns }] },
-    { kind: 'next-hop', address: 0x0a000001 },
-    ...(med === null ? [] : [{ kind: 'med' as const, value: med }]),
-    ...(communities.length === 0 ? [] : [{ kind: 'communities' as const, values: communities }]),
-  ]);
+const attributes = attributeSetArbitrary({ maxCommunities: 5, maxAsns: 8, maxAsn: 0xffffffff });
 
 const message: fc.Arbitrary<BgpMessage> = fc.oneof(
   fc
