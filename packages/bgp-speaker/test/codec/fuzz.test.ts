@@ -440,6 +440,23 @@ describe('framer', () => {
     }
   });
 
+  it('messages inside a Buffer chunk at an offset of a larger ArrayBuffer are plain views of its bytes', () => {
+    const context: BgpCodecContext = { as4: true };
+    const keepalive = encodeBgpMessage(KEEPALIVE, context);
+    const backing = new ArrayBuffer(100);
+    new Uint8Array(backing).fill(0xee);
+    const chunk = Buffer.from(backing, 13, 2 * keepalive.length);
+    chunk.set(keepalive, 0);
+    chunk.set(keepalive, keepalive.length);
+    const framed = new BgpFramer(context).push(chunk);
+    expect(framed).toEqual([keepalive, keepalive]);
+    for (const [index, message] of framed.entries()) {
+      expect(Buffer.isBuffer(message)).toBe(false);
+      expect(message.buffer).toBe(backing);
+      expect(message.byteOffset).toBe(13 + index * keepalive.length);
+    }
+  });
+
   it('rejects a length over the negotiated maximum with 1/2 and the length in the data', () => {
     const framer = new BgpFramer({ as4: true });
     const bytes = Uint8Array.from(header(2, 5000));
