@@ -13,7 +13,7 @@ import type { BgpUpdate } from '../codec/update.js';
 import type { MaxPrefixConfig } from '../config/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { AttributeInterner } from './intern.js';
-import { factsOf, type PathFacts, RibPath } from './path.js';
+import { computeFacts, type PathFacts, RibPath } from './path.js';
 import { nextHopText, type PeerInfo, prefixKey, type RibKey, type RouteAttributes, ribKey } from './route.js';
 
 /** One path received from the peer. */
@@ -241,7 +241,12 @@ export class AdjRibIn {
     const attributes = this.#interner.acquire(verdict.attributes);
     let facts = this.#lastFacts;
     if (attributes !== this.#lastAttributes || facts === undefined) {
-      facts = factsOf(attributes);
+      // Kept with the interned set (one Map lookup), not in factsOf's WeakMap.
+      facts = this.#interner.memoOf(attributes) as PathFacts | undefined;
+      if (facts === undefined) {
+        facts = computeFacts(attributes);
+        this.#interner.setMemo(attributes, facts);
+      }
       this.#lastAttributes = attributes;
       this.#lastFacts = facts;
     }

@@ -160,6 +160,8 @@ interface InternedSet {
   readonly id: number;
   /** 0 once released for the last time: the set is no longer in the table. */
   references: number;
+  /** What the interner's owner keeps per set (setMemo), undefined until set. */
+  memo: unknown;
 }
 
 export class AttributeInterner {
@@ -206,7 +208,7 @@ export class AttributeInterner {
       this.#remember(attributes, found);
       return found.attributes;
     }
-    const set: InternedSet = { attributes, hash: key, id: this.#nextId++, references: 1 };
+    const set: InternedSet = { attributes, hash: key, id: this.#nextId++, references: 1, memo: undefined };
     const bucket = this.#byHash.get(key);
     if (bucket === undefined) this.#byHash.set(key, set);
     else if (Array.isArray(bucket)) bucket.push(set);
@@ -234,6 +236,22 @@ export class AttributeInterner {
   /** The numeric id of an interned set (unique while interned; ids are never reused), or undefined. */
   idOf(attributes: RouteAttributes): number | undefined {
     return this.#interned.get(attributes)?.id;
+  }
+
+  /**
+   * The value kept with an interned set by setMemo(), or undefined (none kept, or not an interned object).
+   * One value per set for the interner's owner: the Adj-RIB-Ins keep the set's PathFacts there, so no
+   * WeakMap entry per set is needed for them.
+   */
+  memoOf(attributes: RouteAttributes): unknown {
+    return this.#interned.get(attributes)?.memo;
+  }
+
+  /** Keeps `value` with the interned set of `attributes` until its last release; throws for other objects. */
+  setMemo(attributes: RouteAttributes, value: unknown): void {
+    const set = this.#interned.get(attributes);
+    if (set === undefined) throw new Error('AttributeInterner.setMemo: attributes are not interned here');
+    set.memo = value;
   }
 
   /** Drops one reference to an object returned by acquire(). */

@@ -42,9 +42,16 @@ export function factsOf(attributes: RouteAttributes, defaultLocalPref = DEFAULT_
   }
   let facts = byObject.get(attributes);
   if (facts !== undefined) return facts;
+  facts = computeFacts(attributes, defaultLocalPref);
+  byObject.set(attributes, facts);
+  return facts;
+}
+
+/** The facts of a set, computed (factsOf remembers them per object; the Adj-RIB-In per interned set). */
+export function computeFacts(attributes: RouteAttributes, defaultLocalPref = DEFAULT_LOCAL_PREF): PathFacts {
   const segments = asPathSegments(attributes);
   const first = segments[0];
-  facts = {
+  return {
     localPref: findAttribute(attributes, 'local-pref')?.value ?? defaultLocalPref,
     defaultLocalPref,
     asPathLength: asPathLength(segments),
@@ -54,8 +61,6 @@ export function factsOf(attributes: RouteAttributes, defaultLocalPref = DEFAULT_
     originatorId: findAttribute(attributes, 'originator-id')?.id,
     clusterListLength: findAttribute(attributes, 'cluster-list')?.ids.length ?? 0,
   };
-  byObject.set(attributes, facts);
-  return facts;
 }
 
 /** Two lower-case hex digits per byte value. */

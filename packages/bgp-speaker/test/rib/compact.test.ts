@@ -188,6 +188,26 @@ describe('AttributeInterner (caches of the last object)', () => {
     expect(interner.size).toBe(1);
   });
 
+  it('keeps a memo per interned set until its last release, for interned objects only', () => {
+    const interner = new AttributeInterner();
+    const kept: RouteAttributes = { list: [origin, asPath(65003)], nextHop: '192.0.2.3' };
+    const equal: RouteAttributes = { list: [origin, asPath(65003)], nextHop: '192.0.2.3' };
+    expect(() => interner.setMemo(kept, 1)).toThrow(/not interned here/);
+    interner.acquire(kept);
+    expect(interner.memoOf(kept)).toBeUndefined();
+    interner.setMemo(kept, 'facts');
+    expect(interner.acquire(equal)).toBe(kept);
+    expect(interner.memoOf(kept)).toBe('facts');
+    expect(interner.memoOf(equal)).toBeUndefined(); // not the interned object
+    expect(() => interner.setMemo(equal, 2)).toThrow(/not interned here/);
+    interner.release(kept);
+    expect(interner.memoOf(kept)).toBe('facts');
+    interner.release(kept);
+    expect(interner.memoOf(kept)).toBeUndefined();
+    expect(interner.acquire(kept)).toBe(kept);
+    expect(interner.memoOf(kept)).toBeUndefined(); // a fresh set
+  });
+
   it('hashes the fields of every common attribute kind: sets differing in one field are two sets', () => {
     const base: BgpPathAttribute[] = [
       origin,
