@@ -1,0 +1,162 @@
+// Lab test of a BGPPeer at an IPv6 address with a port (`[fdXX::1]:<port>`, the form the old peerIP split
+// turned into the address "[fdXX::1]") against the real thing: a one-node lab cluster (etcd, caracal-node with
+// caracal-felix and caracal-bgpd in a namespace), an IPv6 /64 added to the cluster segment, and a BGP
+// speaker in this test process (@caracal/bgp-speaker's Speaker, passive) listening on the root side's IPv6
+// address at a free port only. The BGPPeer is written to etcd; caracal-node must write it to bgpd.yaml with
+// that address and port, caracal-bgpd must connect there, the session must come up (readiness names nothing
+// missing) and the node's block must arrive over it with the node's IPv4 address as next hop.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { parseConfig, Speaker } from '@caracal/bgp-speaker';
+import {
+  connectDatastore,
+  type EtcdKeyValueStore,
+  etcdUnavailableReason,
+  ResourceStore,
+} from '@caracal/datastore';
+import { formatIpv4, parseIpv4Cidr } from '@caracal/ip';
+import { buildPackagesForLab, labAvailable, waitUntil } from '@caracal/lab';
+import type { BGPPeerResource } from '@caracal/model';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { type LabCluster, startLabCluster } from '../src/index.js';
+
+const lab = labAvailable();
+const etcdMissing = etcdUnavailableReason();
+const runnable = lab.available && etcdMissing === undefined;
+if (!runnable) console.log(`IPv6 BGPPeer lab test skipped: ${lab.reason ?? etcdMissing}`);
+
+const name = `v6p${randomBytes(3).toString('hex')}`;
+/** A per-run unique-local /64: fdXX:XXXX:XXXX::/64. */
+const v6Prefix = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+const rootV6 = `${v6Prefix}::1`;
+const nodeV6 = `${v6Prefix}::11`;
+const PEER_AS = 65099;
+
+let cluster: LabCluster | undefined;
+let store: ReturnType<typeof connectDatastore> | undefined;
+let peer: Speaker | undefined;
+let rootDevice: string | undefined;
+let peerPort = 0;
+
+/** The interface (in `namespace`, or the root namespace) holding the IPv4 `address`. */
+function deviceWith(address: string, namespace?: string): string {
+  const argv = [...(namespace ? ['-n', namespace] : []), '-j', '-4', 'addr', 'show'];
+  const links = JSON.parse(execFileSync('ip', argv, { encoding: 'utf8' })) as {
+    ifname: string;
+    addr_info: { local: string }[];
+  }[];
+  const link = links.find((l) => l.addr_info.some((a) => a.local === address));
+  if (link === undefined)
+    throw new Error(`no interface with ${address} in ${namespace ?? 'the root namespace'}`);
+  return link.ifname;
+}
+
+async function freePort(address: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, address, resolve);
+  });
+  const bound = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof bound !== 'object' || bound === null) throw new Error(`no port bound on ${address}`);
+  return bound.port;
+}
+
+const c = () => cluster as LabCluster;
+const bgpdYaml = () =>
+  parseYaml(readFileSync(join(c().node('node1').runDir, 'bgpd.yaml'), 'utf8')) as {
+    peers: { name: string; address: string; port: number; asNumber: number }[];
+  };
+const statusOf = () =>
+  JSON.parse(readFileSync(join(c().node('node1').runDir, 'status.json'), 'utf8')) as {
+    advertisedBlocks: string[];
+    planWarnings: string[];
+  };
+
+describe.skipIf(!runnable)('a BGPPeer at [IPv6]:port reaches a real session', () => {
+  beforeAll(async () => {
+    await buildPackagesForLab(['packages/node', 'packages/felix']);
+    cluster = await startLabCluster({ name, nodes: 1, podsPerNode: 0, readyTimeoutMs: 120_000 });
+    const node1 = c().node('node1');
+    // The root namespace's address on the segment is the subnet's first (see clusterTopology).
+    rootDevice = deviceWith(formatIpv4(parseIpv4Cidr(c().subnet).address + 1));
+    const nodeDevice = deviceWith(node1.address, node1.namespace);
+    execFileSync('ip', ['-6', 'addr', 'add', `${rootV6}/64`, 'dev', rootDevice, 'nodad']);
+    execFileSync('ip', [
+      '-n',
+      node1.namespace,
+      '-6',
+      'addr',
+      'add',
+      `${nodeV6}/64`,
+      'dev',
+      nodeDevice,
+      'nodad',
+    ]);
+    peerPort = await freePort(rootV6);
+    const checked = parseConfig(
+      `asNumber: ${PEER_AS}
+routerId: 10.255.255.1
+listen: { address: "${rootV6}", port: ${peerPort} }
+peers:
+  - { name: node1, address: "${nodeV6}", asNumber: 64512, passive: true, holdTime: 9 }
+`,
+      'peer.yaml',
+    );
+    if (!checked.ok) throw new Error(checked.issues.map((i) => `${i.path}: ${i.reason}`).join('; '));
+    peer = new Speaker(checked.config);
+    await peer.start();
+    store = connectDatastore({ endpoints: [c().etcdEndpoint] });
+  }, 300_000);
+
+  afterAll(async () => {
+    await peer?.stop({ keepRoutes: false });
+    await store?.close();
+    if (rootDevice !== undefined) spawnSync('ip', ['-6', 'addr', 'del', `${rootV6}/64`, 'dev', rootDevice]);
+    await cluster?.down();
+  }, 60_000);
+
+  it('bgpd.yaml has the address and port, the session is Established and the block arrives over it', async () => {
+    const bgpPeer: BGPPeerResource = {
+      apiVersion: 'caracal.io/v1',
+      kind: 'BGPPeer',
+      metadata: { name: `v6-${name}` },
+      spec: { peerIP: `[${rootV6}]:${peerPort}`, asNumber: PEER_AS, node: 'node1' },
+    };
+    await new ResourceStore(store as EtcdKeyValueStore).create(bgpPeer);
+    const written = await waitUntil(
+      'node1 bgpd.yaml with the IPv6 peer',
+      () => bgpdYaml().peers.find((p) => p.name === `peer-v6-${name}`),
+      { timeoutMs: 20_000 },
+    );
+    expect(written).toMatchObject({ address: rootV6, port: peerPort, asNumber: PEER_AS });
+    expect(statusOf().planWarnings).toEqual([]);
+    await waitUntil(
+      'the session from node1 Established at the peer',
+      () => peer?.status().peers.find((p) => p.name === 'node1')?.state === 'Established',
+      { timeoutMs: 30_000 },
+    );
+    const block = statusOf().advertisedBlocks[0];
+    expect(block).toBeDefined();
+    const learned = await waitUntil(
+      `the peer learns ${block} from node1`,
+      () => peer?.routes({ prefix: block as string })[0],
+      { timeoutMs: 20_000 },
+    );
+    expect(learned.paths[0]?.nextHop).toBe(c().node('node1').address);
+    const readiness = await waitUntil(
+      'node1 ready (its one planned session Established)',
+      async () => {
+        const answer = await c().nodeReadiness('node1');
+        return answer.healthy ? answer : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(readiness.reasons).toEqual([]);
+  }, 90_000);
+});
