@@ -8,6 +8,7 @@ import {
   type BgpPathAttribute,
   type BgpPrefix,
   makeUpdate,
+  packUpdatesInto,
 } from '@caracal/bgp-speaker';
 
 /** Octets per socket write: the writer's output is taken in batches of about this size. */
@@ -66,6 +67,32 @@ export function encodeDistinctPooled(
   };
   for (let i = 0; i < all.length; i++) {
     writer.write(makeUpdate({ attributes: attributeSets[i]!, nlri: [all[i]!] }));
+    if (writer.length >= BATCH_OCTETS) flush();
+  }
+  if (writer.length > 0) flush();
+  return octets;
+}
+
+/**
+ * The speaker's own send path for these routes: the Adj-RIB-Out packs each attribute set with its prefixes
+ * (here one each) by packUpdatesInto into its pooled writer, batches handed over and given back as above.
+ */
+export function encodeDistinctPacked(
+  all: readonly BgpPrefix[],
+  attributeSets: readonly (readonly BgpPathAttribute[])[],
+  context: BgpCodecContext,
+  send: (batch: Uint8Array) => void,
+): number {
+  const writer = new BgpMessageWriter(context, BATCH_OCTETS + 4096, 4);
+  let octets = 0;
+  const flush = () => {
+    const batch = writer.take();
+    octets += batch.length;
+    send(batch);
+    writer.recycle(batch);
+  };
+  for (let i = 0; i < all.length; i++) {
+    packUpdatesInto(writer, { attributes: attributeSets[i]!, announced: [all[i]!] });
     if (writer.length >= BATCH_OCTETS) flush();
   }
   if (writer.length > 0) flush();

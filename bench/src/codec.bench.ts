@@ -6,7 +6,8 @@
 //   - codec encode: packUpdates (shared) or BgpMessageWriter (distinct: one UPDATE per prefix written back
 //     to back, taken in socket-sized batches of about 64 KiB, either all kept or, as the speaker sends, each
 //     handed to a sink and given back to the writer's pool, its bytes checked once against the kept stream),
-//     from the typed model the Adj-RIB-Out holds
+//     from the typed model the Adj-RIB-Out holds; and the speaker's own send path (packUpdatesInto per
+//     attribute set into a pooled writer, as the Adj-RIB-Out flushes)
 //     (the attribute sets exist before the run, as in the RIB; the UPDATE object and its NLRI list are
 //     built inside it); and encodeBgpMessage per UPDATE (one Uint8Array each) for comparison;
 //   - codec decode: decodeBgpMessage of every UPDATE to the full typed model (every attribute and prefix);
@@ -42,6 +43,7 @@ import {
   benchAttributes,
   benchPrefixes,
   encodeDistinctKept,
+  encodeDistinctPacked,
   encodeDistinctPooled,
 } from './codec-workload.js';
 
@@ -259,6 +261,15 @@ function measureDistinctEncode(all: readonly BgpPrefix[], row: RowRecorder): Uin
     const octets = encodeDistinctPooled(all, attributeSets, CONTEXT, () => {});
     if (octets !== stream.length)
       throw new Error(`pooled writer encoded ${octets} of ${stream.length} octets`);
+  });
+  const packedCopy: Uint8Array[] = [];
+  encodeDistinctPacked(all, attributeSets, CONTEXT, (batch) => packedCopy.push(batch.slice()));
+  if (!Buffer.from(Buffer.concat(packedCopy)).equals(stream))
+    throw new Error('distinct: packUpdatesInto wrote other bytes than BgpMessageWriter');
+  row('distinct', 'speaker send: packUpdatesInto per set', stream.length, () => {
+    const octets = encodeDistinctPacked(all, attributeSets, CONTEXT, () => {});
+    if (octets !== stream.length)
+      throw new Error(`packUpdatesInto encoded ${octets} of ${stream.length} octets`);
   });
   row('distinct', 'codec encode (encodeBgpMessage each)', stream.length, () => {
     const each = encodeDistinctEach(all, attributeSets);

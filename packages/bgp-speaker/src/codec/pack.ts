@@ -9,6 +9,7 @@ import { attributesEncodedLength, type BgpPathAttribute, writeAttribute } from '
 import { type BgpCodecContext, BgpEncodeError, maxMessageLength } from './errors.js';
 import type { BgpMessageWriter } from './messages.js';
 import { type BgpPrefix, prefixEncodedLength, writeNlri } from './prefix.js';
+import { makeUpdate } from './update.js';
 
 export interface UpdatePackingInput {
   /** Attributes shared by every announced prefix (no MP_REACH/MP_UNREACH; they are built here). */
@@ -225,12 +226,37 @@ export function packUpdates(input: UpdatePackingInput, context: BgpCodecContext)
   return sink.messages;
 }
 
+/** Prefixes the one-message shortcut of packUpdatesInto takes at most (their NLRI is then ≤ 160 octets). */
+const ONE_MESSAGE_PREFIXES = 32;
+
+/** Whether the input is only IPv4 announcements, at most ONE_MESSAGE_PREFIXES of them. */
+function fitsOneClassicUpdate(input: UpdatePackingInput): boolean {
+  const announced = input.announced;
+  if (announced === undefined || announced.length === 0 || announced.length > ONE_MESSAGE_PREFIXES)
+    return false;
+  if (input.withdrawn !== undefined && input.withdrawn.length > 0) return false;
+  for (let i = 0; i < announced.length; i++) if (announced[i]!.afi !== 1) return false;
+  return true;
+}
+
 /**
  * The same UPDATEs as packUpdates (same bytes, same order), appended back to back to `writer` under its
  * context; returns how many were written. All or nothing: on a BgpEncodeError nothing of this input stays
  * in the writer.
  */
 export function packUpdatesInto(writer: BgpMessageWriter, input: UpdatePackingInput): number {
+  if (fitsOneClassicUpdate(input)) {
+    // A few IPv4 prefixes and no withdrawals (one route per distinct attribute set, as a route reflector
+    // sends): the writer's one-pass UPDATE encoder writes the same octets as the packing below without
+    // measuring the attribute block first. An attribute set too long for one message with them makes the
+    // writer throw before writing anything; the packing then splits the prefixes.
+    try {
+      writer.write(makeUpdate({ attributes: input.attributes, nlri: input.announced! }));
+      return 1;
+    } catch (error) {
+      if (!(error instanceof BgpEncodeError)) throw error;
+    }
+  }
   const start = writer.length;
   try {
     return packInto(writer, input, writer.context);

@@ -9,6 +9,7 @@ import {
   type BgpCodecContext,
   BgpEncodeError,
   BgpMessageWriter,
+  type BgpPathAttribute,
   type BgpPrefix,
   type BgpUpdate,
   decodeBgpMessage,
@@ -117,6 +118,31 @@ describe('packUpdatesInto', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('a few IPv4 prefixes whose attribute set leaves room for only one of them per message: split as packUpdates splits', () => {
+    const context: BgpCodecContext = { as4: true };
+    // ORIGIN 4 + AS_PATH 9 + NEXT_HOP 7 + COMMUNITIES 4 + 4 × 1011 = 4068 octets of attributes: with the
+    // 23 fixed octets of an UPDATE, 5 octets are left, one /32.
+    const attributes: BgpPathAttribute[] = [
+      { kind: 'origin', value: 0 },
+      { kind: 'as-path', segments: [{ type: 2, asns: [65001] }] },
+      { kind: 'next-hop', address: 0x0a000001 },
+      { kind: 'communities', values: Array.from({ length: 1011 }, (_, i) => 0xfde80000 + i) },
+    ];
+    const input = {
+      attributes,
+      announced: [
+        { afi: 1, address: 0x0a000001, length: 32 },
+        { afi: 1, address: 0x0a000002, length: 32 },
+      ] as BgpPrefix[],
+    };
+    const expected = packUpdates(input, context);
+    expect(expected.map((message) => message.length)).toEqual([4096, 4096]);
+    const writer = new BgpMessageWriter(context, 1024, 2);
+    writer.write(KEEPALIVE_MESSAGE);
+    expect(packUpdatesInto(writer, input)).toBe(2);
+    expect(writer.take()).toEqual(concatenated([encodeBgpMessage(KEEPALIVE_MESSAGE, context), ...expected]));
   });
 
   it('leaves nothing in the writer when it refuses an input, keeping what was there', () => {
