@@ -7,7 +7,7 @@
 // than per UPDATE; the batch goes back to the writer's pool with recycle() once written). Split horizon: a
 // path is not sent back to the member it came from (its bucket simply leaves that member out, so that
 // member's views skip those octets). Changes accumulate until flush().
-// Per group, the export rules run once per (interned Loc-RIB attribute set, source role, family), the
+// Per group and flush, the export rules run once per (interned Loc-RIB attribute set, source role, family), the
 // export policy once per prefix (it may look at the prefix); outbound sets are interned per group so
 // prefixes are grouped and compared by object identity, never by serialising attributes per prefix.
 // What a group has advertised costs one Map entry per prefix: RibKey → a SentSet shared by every prefix
@@ -180,9 +180,14 @@ interface ExportRuleResult {
 
 /**
  * Export rule results per Loc-RIB attribute set object: the one source kind's (the usual case: no Map per
- * set), or a Map by source kind (see `exportSubkey`) when a set comes from several kinds of source.
+ * set), or a Map by source kind (see `exportSubkey`) when a set comes from several kinds of source. A
+ * flush keeps them in a Map of its own, dropped at its end; exportAttributes() in a WeakMap per template.
  */
-type ExportRulesCache = WeakMap<RouteAttributes, ExportRuleResult | Map<number, ExportRuleResult>>;
+type ExportRulesSlot = ExportRuleResult | Map<number, ExportRuleResult>;
+interface ExportRulesCache {
+  get(attributes: RouteAttributes): ExportRulesSlot | undefined;
+  set(attributes: RouteAttributes, slot: ExportRulesSlot): unknown;
+}
 
 class UpdateGroup {
   readonly members = new Map<string, Member>();
@@ -193,8 +198,6 @@ class UpdateGroup {
   readonly interner = new AttributeInterner();
   /** SentSets by interned outbound set (one, or one per source when several sources share the set). */
   readonly sentSets = new Map<RouteAttributes, SentSet | SentSet[]>();
-  /** Per Loc-RIB attribute set object: export rule results by source kind (see `exportSubkey`). */
-  readonly exportRules: ExportRulesCache = new WeakMap();
   constructor(
     readonly key: string,
     readonly template: ExportPeer,
@@ -549,10 +552,14 @@ export class AdjRibOut {
     // Announcements bucketed by SentSet: (source for split horizon, interned outbound set by identity).
     const announce = new Map<SentSet, Bucket>();
     const withdrawFrom = new Map<string, Bucket>();
+    // Export rule results per Loc-RIB set for this flush only: a set's result is computed once per flush
+    // and group, and nothing is kept per set between flushes (with a set per prefix, a WeakMap entry and
+    // a result per set and group would stay alive, and cost the garbage collector, for nothing).
+    const exportRules: ExportRulesCache = new Map();
     for (const [key, best] of group.pending) {
       const bestPrefix = best?.prefix;
       const exported =
-        best === undefined ? undefined : this.#export(group.exportRules, group.template, best, bestPrefix);
+        best === undefined ? undefined : this.#export(exportRules, group.template, best, bestPrefix);
       const previous = group.sent.get(key);
       if (exported === undefined) {
         if (previous !== undefined) {
