@@ -712,6 +712,46 @@ function readPeer(
   };
 }
 
+/**
+ * The addresses bgpd listens on: `listen.address` (one) or `listen.addresses` (a list, e.g. the node's IPv4
+ * and IPv6 addresses), never both; none given is an empty list (the caller's default). A list is non-empty,
+ * without two spellings of one address, and a wildcard (0.0.0.0, ::) only alone: the kernel refuses to bind
+ * a port on an address a wildcard listener of the port already covers.
+ */
+function readListenAddresses(v: Validator, listenObj: Obj | undefined): string[] {
+  const single = v.optional(listenObj, 'address', ['listen'], v.ip);
+  const written = listenObj?.addresses;
+  const list = v.optional(listenObj, 'addresses', ['listen'], v.list(v.ip));
+  if (listenObj?.address != null && written != null) {
+    v.error(['listen'], 'give either "address" (one) or "addresses" (a list), not both');
+    return [];
+  }
+  if (list === undefined) return single === undefined ? [] : [single];
+  if (Array.isArray(written) && written.length === 0) {
+    v.error(['listen', 'addresses'], 'must list at least one address (or leave "addresses" out for 0.0.0.0)');
+    return [];
+  }
+  // An entry that is no address is already reported (and left out of `list`): check the rest by position.
+  if (!Array.isArray(written) || list.length !== written.length) return list;
+  const seen = new Map<string, number>();
+  list.forEach((text, index) => {
+    const canonical = formatIp(parseIp(text));
+    const first = seen.get(canonical);
+    if (first !== undefined) {
+      v.error(['listen', 'addresses', index], `"${text}" is the address of entry ${first} again`);
+      return;
+    }
+    seen.set(canonical, index);
+    if ((canonical === '0.0.0.0' || canonical === '::') && list.length > 1) {
+      v.error(
+        ['listen', 'addresses', index],
+        `"${text}" (every address) cannot be listed with other addresses: list it alone, or only specific addresses`,
+      );
+    }
+  });
+  return list;
+}
+
 function validate(v: Validator, root: unknown): BgpdConfig | undefined {
   if (root === undefined || root === null) {
     v.error([], 'the configuration is empty');
@@ -721,7 +761,8 @@ function validate(v: Validator, root: unknown): BgpdConfig | undefined {
   if (obj === undefined) return undefined;
   const asNumber = v.required(obj, 'asNumber', [], v.asNumber);
   const routerId = v.required(obj, 'routerId', [], v.ipv4);
-  const listenObj = v.object(obj.listen, ['listen'], ['address', 'port', 'enabled']);
+  const listenObj = v.object(obj.listen, ['listen'], ['address', 'addresses', 'port', 'enabled']);
+  const listenAddresses = readListenAddresses(v, listenObj);
   const holdTime = v.optional(obj, 'holdTime', [], v.holdTime) ?? CONFIG_DEFAULTS.holdTime;
   const keepaliveTime =
     v.optional(obj, 'keepaliveTime', [], v.integer(0, 21845, ' seconds')) ?? Math.floor(holdTime / 3);
@@ -798,7 +839,8 @@ function validate(v: Validator, root: unknown): BgpdConfig | undefined {
           asNumber,
           routerId,
           listen: {
-            address: v.optional(listenObj, 'address', ['listen'], v.ip) ?? CONFIG_DEFAULTS.listenAddress,
+            address: listenAddresses[0] ?? CONFIG_DEFAULTS.listenAddress,
+            addresses: listenAddresses.length > 0 ? listenAddresses : [CONFIG_DEFAULTS.listenAddress],
             port: v.optional(listenObj, 'port', ['listen'], v.integer(1, 65535)) ?? CONFIG_DEFAULTS.port,
             enabled: v.optional(listenObj, 'enabled', ['listen'], v.boolean) ?? true,
           },

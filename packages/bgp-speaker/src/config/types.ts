@@ -133,7 +133,14 @@ export interface OriginateConfig {
 export interface BgpdConfig {
   readonly asNumber: number;
   readonly routerId: string;
-  readonly listen: { readonly address: string; readonly port: number; readonly enabled: boolean };
+  readonly listen: {
+    /** The first of `addresses` (the one address of the single-address form). */
+    readonly address: string;
+    /** Every address bgpd accepts connections on, one listening socket each (never empty). */
+    readonly addresses: readonly string[];
+    readonly port: number;
+    readonly enabled: boolean;
+  };
   readonly holdTime: number;
   readonly keepaliveTime: number;
   readonly connectRetryTime: number;

@@ -218,6 +218,7 @@ export class Speaker implements SpeakerView {
     if (config.listen.enabled) {
       const listener = new Listener({
         address: config.listen.address,
+        addresses: config.listen.addresses,
         port: config.listen.port,
         onRejected: (remote) => this.#logger.warn({ remote }, 'connection from an unknown address rejected'),
       });
@@ -228,13 +229,12 @@ export class Speaker implements SpeakerView {
         this.#cancel(this.#restartTimer);
         this.#stopped = true;
         await this.#fib?.stop({ keepRoutes: true });
-        throw new Error(
-          `cannot listen on ${config.listen.address} port ${config.listen.port}: ${(error as Error).message}`,
-        );
+        // The listener's error names the address it could not bind ("cannot listen on <address> port <port>: …").
+        throw error;
       }
       this.#listener = listener;
       this.#listening = true;
-      this.#logger.info({ address: config.listen.address, port: this.#listenPort }, 'listening');
+      this.#logger.info({ addresses: config.listen.addresses, port: this.#listenPort }, 'listening');
     }
     for (const origination of config.originate)
       this.announce(origination.prefix, {

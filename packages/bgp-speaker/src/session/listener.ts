@@ -2,7 +2,8 @@
 // that remote address, and turns away unknown addresses with NOTIFICATION Cease/5 (Connection Rejected).
 // Addresses are compared in canonical form (@caracal/ip), not as written: a peer configured as
 // "FD00:0::2" is the socket's "fd00::2", and an IPv4-mapped "::ffff:10.0.0.2" (dual-stack listener on
-// "::") is the IPv4 peer 10.0.0.2.
+// "::") is the IPv4 peer 10.0.0.2. It may listen on several addresses at once (a node's IPv4 and IPv6
+// address), one server each on the same port, all handing connections to the same peers.
 import { createServer, type Server, type Socket } from 'node:net';
 import { formatIpBytes, IpParseError, ipParseResult, parseIpBytes } from '@caracal/ip';
 import { encodeNotification } from './codec-adapter.js';
@@ -41,7 +42,10 @@ function remoteAddressKey(remoteAddress: string): string {
 }
 
 export interface ListenerOptions {
+  /** The address to listen on when `addresses` is not given. */
   readonly address: string;
+  /** Every address to listen on (one socket each, the same port); replaces `address` when given. */
+  readonly addresses?: readonly string[];
   readonly port: number;
   /** Called for rejected connections (unknown address), for logs and metrics. */
   readonly onRejected?: (remoteAddress: string) => void;
@@ -49,7 +53,7 @@ export interface ListenerOptions {
 
 export class Listener {
   private readonly peers = new Map<string, AcceptingPeer>();
-  private server: Server | null = null;
+  private servers: Server[] = [];
 
   constructor(private readonly options: ListenerOptions) {}
 
@@ -77,28 +81,46 @@ export class Listener {
     socket.resume?.();
   }
 
-  /** Starts listening; resolves with the bound port (useful with port 0). */
+  /** The addresses this listener binds, in order. */
+  get addresses(): readonly string[] {
+    const { addresses } = this.options;
+    return addresses !== undefined && addresses.length > 0 ? addresses : [this.options.address];
+  }
+
+  /**
+   * Starts listening on every address; resolves with the bound port (useful with port 0: the first address
+   * gets a free port, the others that same port). If one address cannot be bound, the ones already bound
+   * are closed and the error names that address.
+   */
   async listen(): Promise<number> {
-    const server = createServer((socket: Socket) => {
-      socket.setNoDelay(true);
-      this.handle(socket, socket.remoteAddress ?? '');
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.address, () => {
-        server.off('error', reject);
-        resolve();
+    let port = this.options.port;
+    for (const address of this.addresses) {
+      const server = createServer((socket: Socket) => {
+        socket.setNoDelay(true);
+        this.handle(socket, socket.remoteAddress ?? '');
       });
-    });
-    const address = server.address();
-    return typeof address === 'object' && address ? address.port : this.options.port;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, address, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (error) {
+        await this.close();
+        throw new Error(`cannot listen on ${address} port ${port}: ${(error as Error).message}`);
+      }
+      this.servers.push(server);
+      const bound = server.address();
+      if (typeof bound === 'object' && bound) port = bound.port;
+    }
+    return port;
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const servers = this.servers;
+    this.servers = [];
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 }

@@ -39,13 +39,57 @@ function issues(text: string): ConfigIssue[] {
 
 const MINIMAL = 'asNumber: 64512\nrouterId: 10.0.0.1\n';
 
+describe('listen addresses', () => {
+  function listenOf(yaml: string) {
+    const result = parseConfig(`${MINIMAL}${yaml}`, 'bgpd.yaml');
+    if (!result.ok) throw new Error(result.issues.map(formatConfigIssue).join('\n'));
+    return result.config.listen;
+  }
+  function reasons(yaml: string): string[] {
+    return issues(`${MINIMAL}${yaml}`).map((issue) => `${issue.path}: ${issue.reason}`);
+  }
+
+  it('defaults to 0.0.0.0 alone; one address or a list, address being the first of addresses', () => {
+    expect(listenOf('')).toEqual({ address: '0.0.0.0', addresses: ['0.0.0.0'], port: 179, enabled: true });
+    expect(listenOf('listen: { address: "fd00::5" }\n').addresses).toEqual(['fd00::5']);
+    expect(listenOf('listen: { addresses: [10.0.0.5, "fd00::5"], port: 1179 }\n')).toEqual({
+      address: '10.0.0.5',
+      addresses: ['10.0.0.5', 'fd00::5'],
+      port: 1179,
+      enabled: true,
+    });
+    expect(listenOf('listen: { addresses: ["::"] }\n').addresses).toEqual(['::']);
+  });
+
+  it('refuses both forms, an empty list, one address twice, a wildcard with others, and a bad entry', () => {
+    expect(reasons('listen: { address: 10.0.0.5, addresses: [10.0.0.5] }\n')).toEqual([
+      'listen: give either "address" (one) or "addresses" (a list), not both',
+    ]);
+    expect(reasons('listen: { addresses: [] }\n')).toEqual([
+      'listen.addresses: must list at least one address (or leave "addresses" out for 0.0.0.0)',
+    ]);
+    expect(reasons('listen: { addresses: ["fd00::5", "FD00:0::5"] }\n')).toEqual([
+      'listen.addresses[1]: "FD00:0::5" is the address of entry 0 again',
+    ]);
+    expect(reasons('listen: { addresses: [10.0.0.5, "::"] }\n')).toEqual([
+      'listen.addresses[1]: "::" (every address) cannot be listed with other addresses: list it alone, or only specific addresses',
+    ]);
+    expect(reasons('listen: { addresses: [10.0.0.5, "fd00::5%eth0"] }\n')).toEqual([
+      'listen.addresses[1]: must be an IPv4 or IPv6 address, got "fd00::5%eth0" (group 2 "5%eth0" is not hexadecimal)',
+    ]);
+    expect(reasons('listen: { addresses: 10.0.0.5 }\n')).toEqual([
+      'listen.addresses: must be a list, got "10.0.0.5"',
+    ]);
+  });
+});
+
 describe('parseConfig', () => {
   it('accepts the documented example as it stands, with defaults filled in', () => {
     const result = parseConfig(EXAMPLE, 'bgpd.yaml');
     if (!result.ok) throw new Error(result.issues.map(formatConfigIssue).join('\n'));
     const { config } = result;
     expect(config.asNumber).toBe(64512);
-    expect(config.listen).toEqual({ address: '10.0.0.1', port: 179, enabled: true });
+    expect(config.listen).toEqual({ address: '10.0.0.1', addresses: ['10.0.0.1'], port: 179, enabled: true });
     expect(config.kernel).toEqual({ install: true, protocol: 201, table: 254, ecmp: true });
     expect(config.gracefulRestart).toEqual({ enabled: true, restartTime: 120 });
     expect(config.originate).toEqual([{ prefix: '10.10.0.0/26', blackhole: true, communities: [] }]);

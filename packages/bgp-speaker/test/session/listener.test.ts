@@ -175,3 +175,77 @@ describe('Listener matching over real sockets on a dual-stack "::" listener', ()
     expect(handed.sort()).toEqual(['0:0:0:0::0:1 got ::1', '127.0.0.1 got ::ffff:127.0.0.1']);
   });
 });
+
+describe('Listener on several addresses (a node IPv4 and IPv6 address)', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** Resolves 'connected' or the connection error's code. */
+  function tryConnect(host: string, port: number): Promise<string> {
+    return new Promise((resolve) => {
+      const socket: Socket = connect({ host, port });
+      cleanups.push(() => void socket.destroy());
+      socket.once('connect', () => resolve('connected'));
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+  }
+
+  it('binds each address on one port (port 0: the first one picked) and hands both families to their peers', async () => {
+    const handed: string[] = [];
+    let settle = (): void => {};
+    const bothHandled = new Promise<void>((resolve) => {
+      settle = () => {
+        if (handed.length === 2) resolve();
+      };
+    });
+    const listener = new Listener({ address: 'unused', addresses: ['127.0.0.1', '::1'], port: 0 });
+    cleanups.push(() => listener.close());
+    const accepted: SessionSocket[] = [];
+    for (const address of ['127.0.0.1', '::1'])
+      listener.addPeer({
+        remoteAddress: address,
+        acceptIncoming: (socket) => {
+          accepted.push(socket);
+          handed.push(`${address} got ${socket.remoteAddress}`);
+          settle();
+        },
+      });
+    const port = await listener.listen();
+    expect(listener.addresses).toEqual(['127.0.0.1', '::1']);
+    expect(await tryConnect('127.0.0.1', port)).toBe('connected');
+    expect(await tryConnect('::1', port)).toBe('connected');
+    await bothHandled;
+    expect(handed.sort()).toEqual(['127.0.0.1 got 127.0.0.1', '::1 got ::1']);
+    // Only the listed addresses: another loopback address of the same port has no listener.
+    expect(await tryConnect('127.0.0.2', port)).toBe('ECONNREFUSED');
+    // close() waits for open connections (the speaker closes its peers' first): end them, then close.
+    for (const socket of accepted) socket.destroy();
+    await listener.close();
+    expect(await tryConnect('::1', port)).toBe('ECONNREFUSED');
+    expect(await tryConnect('127.0.0.1', port)).toBe('ECONNREFUSED');
+  });
+
+  it('fails naming the address it cannot bind, and closes the ones already bound', async () => {
+    // 192.0.2.1 (TEST-NET-1) is on no interface of this machine: EADDRNOTAVAIL.
+    const listener = new Listener({ address: 'unused', addresses: ['127.0.0.1', '192.0.2.1'], port: 0 });
+    cleanups.push(() => listener.close());
+    const error = await listener.listen().then(
+      () => undefined,
+      (caught: unknown) => caught as Error,
+    );
+    expect(error?.message).toMatch(/^cannot listen on 192\.0\.2\.1 port \d+: .*EADDRNOTAVAIL/);
+    const port = Number(/port (\d+)/.exec(error?.message ?? '')?.[1]);
+    expect(await tryConnect('127.0.0.1', port)).toBe('ECONNREFUSED');
+  });
+
+  it('without addresses listens on address alone', async () => {
+    const listener = new Listener({ address: '127.0.0.1', port: 0 });
+    cleanups.push(() => listener.close());
+    const port = await listener.listen();
+    expect(listener.addresses).toEqual(['127.0.0.1']);
+    expect(await tryConnect('127.0.0.1', port)).toBe('connected');
+    expect(await tryConnect('::1', port)).toBe('ECONNREFUSED');
+  });
+});
