@@ -6,7 +6,8 @@
 //     prefix, the route-reflector shape) through AdjRibIn → LocRib → AdjRibOut flush (one eBGP update
 //     group of two peers): prefixes/s per stage and in all, heap after a GC, socket sends per peer;
 //  2. two hops: a bare session driver sends 100k prefixes to Speaker A over TCP on 127.0.0.x, A passes
-//     them to Speaker B: time from the first UPDATE written to the last prefix in B's Loc-RIB; shared
+//     them to Speaker B: time from the first UPDATE written to the last prefix in B's Loc-RIB, and the
+//     process's CPU time meanwhile (steadier than wall time on a loaded machine); shared
 //     attributes, and distinct (a community per prefix: A sends B one UPDATE per prefix).
 //  3. memory: retained heap per prefix of each RIB (1M "shared" prefixes, and 200k "distinct": one UPDATE
 //     and attribute set per prefix): Adj-RIB-In alone, + Loc-RIB, + Adj-RIB-Out (the decoded UPDATEs —
@@ -353,10 +354,14 @@ async function twoHops(count: number, distinct = false): Promise<Record<string, 
   });
   const heapBefore = heapMiB();
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   for (const message of messages)
     if (!peer.sendUpdate(message)) throw new Error('rib bench: the sender session is not Established');
   await done;
   const elapsed = lastAt - start;
+  // CPU time of the whole process (A, B, the sender and the garbage collector's threads) until B had
+  // every prefix: less sensitive than wall time to other processes on a loaded machine.
+  const cpu = process.cpuUsage(cpuStart);
   const heapAfter = heapMiB();
   peer.stop();
   await Promise.all([speakerA.stop({ keepRoutes: false }), speakerB.stop({ keepRoutes: false })]);
@@ -364,6 +369,7 @@ async function twoHops(count: number, distinct = false): Promise<Record<string, 
     run: `${count.toLocaleString('en')} ${distinct ? 'distinct' : 'shared'} prefixes, sender → A → B`,
     'ms to last prefix in B': Math.round(elapsed),
     'prefixes/s': rate(count, elapsed),
+    'CPU ms': Math.round((cpu.user + cpu.system) / 1000),
     'heap MiB (A+B retained)': Math.round(heapAfter - heapBefore),
   };
 }
