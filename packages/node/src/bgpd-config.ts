@@ -1,6 +1,7 @@
 // The caracal-bgpd configuration of one node (pure): from the peering plan (mesh, BGPPeers, route-reflector
 // roles), the BGP listen port and the node's affine blocks, the document caracal-node writes to
-// <run-dir>/bgpd.yaml. Router ID and listen address are the node's IPv4 address; every learned route is
+// <run-dir>/bgpd.yaml. Router ID and listen address are the node's IPv4 address (bgpd also listens on the
+// node's IPv6 address when it has one, so IPv6 peers can connect to us); every learned route is
 // installed in the kernel with protocol 201; graceful restart is on (so a restarted speaker keeps its
 // kernel routes and its peers keep ours); each affine block is originated WITHOUT a blackhole, because
 // Felix already installs one per confirmed block (protocol 96) and two owners of one route would fight.
@@ -43,7 +44,10 @@ export interface BgpdConfigInputs {
 export interface BgpdConfigDocument {
   readonly asNumber: number;
   readonly routerId: string;
-  readonly listen: { readonly address: string; readonly port: number };
+  /** One address (an IPv4-only node), or the node's IPv4 and IPv6 addresses. */
+  readonly listen:
+    | { readonly address: string; readonly port: number }
+    | { readonly addresses: readonly [string, string]; readonly port: number };
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   readonly clusterId?: string;
   readonly kernel: {
@@ -166,7 +170,11 @@ export function bgpdConfigFor(inputs: BgpdConfigInputs): BgpdConfigResult {
   const config: BgpdConfigDocument = {
     asNumber: plan.localAsNumber,
     routerId,
-    listen: { address: routerId, port: inputs.listenPort },
+    // An IPv4-only node keeps the one-address form, so its bgpd.yaml is unchanged (no reload, no restart).
+    listen:
+      plan.localIpv6Address === undefined
+        ? { address: routerId, port: inputs.listenPort }
+        : { addresses: [routerId, plan.localIpv6Address], port: inputs.listenPort },
     logLevel: bgpdLogLevel(inputs.logLevel),
     ...(plan.routeReflectorClusterId !== undefined ? { clusterId: plan.routeReflectorClusterId } : {}),
     kernel: { install: true, protocol: BGPD_ROUTE_PROTOCOL, table: 254, ecmp: true },

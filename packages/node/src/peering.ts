@@ -21,6 +21,8 @@ export interface PeeringNode {
   readonly name: string;
   /** The node's BGP address with its prefix length (`10.0.0.5/24`). */
   readonly ipv4Address?: string;
+  /** The node's IPv6 address with its prefix length (`fd00::5/64`), when it has one. */
+  readonly ipv6Address?: string;
   readonly asNumber?: number;
   readonly routeReflectorClusterId?: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -72,6 +74,11 @@ export interface PlannedPeer {
 export interface PeeringPlan {
   readonly localAsNumber: number;
   readonly routerId: string | undefined;
+  /**
+   * This node's IPv6 address in canonical text (from `spec.bgp.ipv6Address`), where caracal-bgpd also
+   * listens, so that IPv6 peers can connect to us; absent when the node has none (or none readable).
+   */
+  readonly localIpv6Address?: string;
   readonly routeReflectorClusterId: string | undefined;
   readonly peers: readonly PlannedPeer[];
   readonly warnings: readonly string[];
@@ -85,6 +92,29 @@ export function addressOf(ipv4Address: string): string {
   const { address } = parseAddressWithLength(ipv4Address, { allowBareAddress: true });
   if (address.version !== 4) throw new IpParseError(ipv4Address, 'is an IPv6 address, not IPv4');
   return formatIp(address);
+}
+
+/**
+ * The canonical address of a Node's `spec.bgp.ipv6Address` (`FD00:0::5/64` → `fd00::5`; a bare address is
+ * taken too); throws IpParseError (the value and the reason) when it is not an IPv6 address.
+ */
+export function ipv6AddressOf(ipv6Address: string): string {
+  const { address } = parseAddressWithLength(ipv6Address, { allowBareAddress: true });
+  if (address.version !== 6) throw new IpParseError(ipv6Address, 'is an IPv4 address, not IPv6');
+  return formatIp(address);
+}
+
+/** The node's own IPv6 address, or undefined (with a warning when it is set but no IPv6 address). */
+function ownIpv6Address(node: PeeringNode, warnings: string[]): string | undefined {
+  if (node.ipv6Address === undefined) return undefined;
+  const address = ipParseResult(() => ipv6AddressOf(node.ipv6Address as string));
+  if (address instanceof IpParseError) {
+    warnings.push(
+      `node ${node.name} spec.bgp.ipv6Address ${address.message}: caracal-bgpd listens on the IPv4 address only`,
+    );
+    return undefined;
+  }
+  return address;
 }
 
 /**
@@ -152,6 +182,7 @@ export function planPeerings(
       warnings: self ? warnings : [`node ${selfName} has no BGP IPv4 address yet: no sessions planned`],
     };
   }
+  const localIpv6Address = ownIpv6Address(self, warnings);
   // Each other node's address, read once (a node without a usable one is warned about once).
   const addresses = new Map<string, string | undefined>();
   const addressOfNode = (node: PeeringNode): string | undefined => {
@@ -165,7 +196,7 @@ export function planPeerings(
   };
   const byAddress = new Map<string, PlannedPeer>();
   const add = (peer: PlannedPeer) => {
-    if (peer.address === selfAddress) return;
+    if (peer.address === selfAddress || peer.address === localIpv6Address) return;
     const existing = byAddress.get(peer.address);
     // An explicit BGPPeer overrides the mesh session to the same address (its timers and options win).
     if (existing && !(existing.origin === 'mesh' && peer.origin === 'bgppeer')) return;
@@ -252,6 +283,7 @@ export function planPeerings(
   return {
     localAsNumber: localAs,
     routerId: selfAddress,
+    ...(localIpv6Address !== undefined ? { localIpv6Address } : {}),
     routeReflectorClusterId: selfCluster,
     peers,
     warnings,

@@ -50,7 +50,12 @@ describe('bgpdConfigFor', () => {
     const config = parsed(inputs());
     expect(config.routerId).toBe('10.0.0.12');
     expect(config.asNumber).toBe(64512);
-    expect(config.listen).toEqual({ address: '10.0.0.12', port: 179, enabled: true });
+    expect(config.listen).toEqual({
+      address: '10.0.0.12',
+      addresses: ['10.0.0.12'],
+      port: 179,
+      enabled: true,
+    });
     expect(config.kernel).toEqual({ install: true, protocol: 201, table: 254, ecmp: true });
     expect(config.gracefulRestart).toEqual({ enabled: true, restartTime: 120 });
     // Sorted, and no blackhole: Felix owns the block's blackhole route.
@@ -178,6 +183,66 @@ describe('bgpdConfigFor', () => {
       ['10.0.0.21', 64512, true],
       ['10.0.0.22', 65002, false],
     ]);
+  });
+
+  it('listens on the node IPv6 address too when the Node has one (spec.bgp.ipv6Address), IPv4 first', () => {
+    const dualStack = [
+      node('n1', '10.0.0.11/24'),
+      node('n2', '10.0.0.12/24', { ipv6Address: 'FD00:0::12/64' }),
+      node('n3', '10.0.0.13/24'),
+    ];
+    const plan = planPeerings('n2', dualStack, [], { ...mesh, listenPort: 1790 });
+    expect(plan.localIpv6Address).toBe('fd00::12');
+    expect(plan.warnings).toEqual([]);
+    const input = inputs({ plan, listenPort: 1790 });
+    const config = parsed(input);
+    expect(config.listen).toEqual({
+      address: '10.0.0.12',
+      addresses: ['10.0.0.12', 'fd00::12'],
+      port: 1790,
+      enabled: true,
+    });
+    // The router ID and the mesh stay IPv4.
+    expect(config.routerId).toBe('10.0.0.12');
+    expect(config.peers.map((peer) => peer.address)).toEqual(['10.0.0.11', '10.0.0.13']);
+    expect(renderBgpdConfig('n2', bgpdConfigFor(input).config)).toContain(
+      'listen:\n  addresses:\n    - 10.0.0.12\n    - fd00::12\n  port: 1790\n',
+    );
+  });
+
+  it('keeps the one-address listen of an IPv4-only node (its bgpd.yaml text is unchanged)', () => {
+    expect(renderBgpdConfig('n2', bgpdConfigFor(inputs()).config)).toContain(
+      'listen:\n  address: 10.0.0.12\n  port: 179\n',
+    );
+  });
+
+  it('listens on IPv4 only, with a warning naming the value, when spec.bgp.ipv6Address is no IPv6 address', () => {
+    for (const [value, reason] of [
+      ['10.0.0.99/24', '"10.0.0.99/24": is an IPv4 address, not IPv6'],
+      ['fd00::zz/64', '"fd00::zz/64": group 2 "zz" is not hexadecimal'],
+    ] as const) {
+      const self = node('n2', '10.0.0.12/24', { ipv6Address: value });
+      const plan = planPeerings('n2', [node('n1', '10.0.0.11/24'), self], [], mesh);
+      expect(plan.localIpv6Address).toBeUndefined();
+      expect(plan.warnings).toEqual([
+        `node n2 spec.bgp.ipv6Address ${reason}: caracal-bgpd listens on the IPv4 address only`,
+      ]);
+      expect(parsed(inputs({ plan })).listen.addresses).toEqual(['10.0.0.12']);
+    }
+  });
+
+  it('plans no session to a BGPPeer at the node own IPv6 address', () => {
+    const self = node('n2', '10.0.0.12/24', { ipv6Address: 'fd00::12/64' });
+    const plan = planPeerings(
+      'n2',
+      [self],
+      [
+        { name: 'loop', peerIp: 'fd00::12' },
+        { name: 'tor', peerIp: 'fd00::1' },
+      ],
+      mesh,
+    );
+    expect(plan.peers.map((peer) => peer.name)).toEqual(['peer-tor']);
   });
 
   it('refuses a plan without router ID, naming the node', () => {

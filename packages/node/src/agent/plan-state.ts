@@ -35,6 +35,7 @@ export function toPeeringNode(node: NodeResource): PeeringNode {
     name: node.metadata.name,
     labels: node.metadata.labels ?? {},
     ...(bgp?.ipv4Address !== undefined ? { ipv4Address: bgp.ipv4Address } : {}),
+    ...(bgp?.ipv6Address !== undefined ? { ipv6Address: bgp.ipv6Address } : {}),
     ...(bgp?.asNumber !== undefined ? { asNumber: bgp.asNumber } : {}),
     ...(bgp?.routeReflectorClusterID !== undefined
       ? { routeReflectorClusterId: bgp.routeReflectorClusterID }
