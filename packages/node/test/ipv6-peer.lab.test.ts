@@ -4,7 +4,10 @@
 // speaker in this test process (@caracal/bgp-speaker's Speaker, passive) listening on the root side's IPv6
 // address at a free port only. The BGPPeer is written to etcd; caracal-node must write it to bgpd.yaml with
 // that address and port, caracal-bgpd must connect there, the session must come up (readiness names nothing
-// missing) and the node's block must arrive over it with the node's IPv4 address as next hop.
+// missing) and the node's block must arrive over it with the node's IPv4 address as next hop. Then the other
+// direction: the Node gets spec.bgp.ipv6Address, bgpd.yaml must list it in listen.addresses, and once bgpd
+// has restarted (it applies `listen` at start; the test SIGKILLs it and the agent restarts it) a speaker
+// that listens nowhere must get a session by connecting from the root side's IPv6 address INTO caracal-bgpd.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,7 +22,7 @@ import {
 } from '@caracal/datastore';
 import { formatIpv4, parseIpv4Cidr } from '@caracal/ip';
 import { buildPackagesForLab, labAvailable, waitUntil } from '@caracal/lab';
-import type { BGPPeerResource } from '@caracal/model';
+import type { BGPPeerResource, NodeResource } from '@caracal/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type LabCluster, startLabCluster } from '../src/index.js';
@@ -39,6 +42,7 @@ const PEER_AS = 65099;
 let cluster: LabCluster | undefined;
 let store: ReturnType<typeof connectDatastore> | undefined;
 let peer: Speaker | undefined;
+let connectingPeer: Speaker | undefined;
 let rootDevice: string | undefined;
 let peerPort = 0;
 
@@ -70,12 +74,14 @@ async function freePort(address: string): Promise<number> {
 const c = () => cluster as LabCluster;
 const bgpdYaml = () =>
   parseYaml(readFileSync(join(c().node('node1').runDir, 'bgpd.yaml'), 'utf8')) as {
+    listen: { address?: string; addresses?: string[]; port: number };
     peers: { name: string; address: string; port: number; asNumber: number }[];
   };
 const statusOf = () =>
   JSON.parse(readFileSync(join(c().node('node1').runDir, 'status.json'), 'utf8')) as {
     advertisedBlocks: string[];
     planWarnings: string[];
+    bgpdPid?: number;
   };
 
 describe.skipIf(!runnable)('a BGPPeer at [IPv6]:port reaches a real session', () => {
@@ -116,6 +122,7 @@ peers:
 
   afterAll(async () => {
     await peer?.stop({ keepRoutes: false });
+    await connectingPeer?.stop({ keepRoutes: false });
     await store?.close();
     if (rootDevice !== undefined) spawnSync('ip', ['-6', 'addr', 'del', `${rootV6}/64`, 'dev', rootDevice]);
     await cluster?.down();
@@ -151,6 +158,75 @@ peers:
     expect(learned.paths[0]?.nextHop).toBe(c().node('node1').address);
     const readiness = await waitUntil(
       'node1 ready (its one planned session Established)',
+      async () => {
+        const answer = await c().nodeReadiness('node1');
+        return answer.healthy ? answer : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(readiness.reasons).toEqual([]);
+  }, 90_000);
+
+  it('with spec.bgp.ipv6Address, bgpd accepts a session the IPv6 peer opens to it', async () => {
+    const resources = new ResourceStore(store as EtcdKeyValueStore);
+    const node = await resources.get<NodeResource>('Node', 'node1');
+    if (node === undefined) throw new Error('Node node1 is not registered');
+    await resources.update({
+      ...node,
+      spec: { ...node.spec, bgp: { ...node.spec.bgp, ipv6Address: `${nodeV6}/64` } },
+    });
+    const listen = await waitUntil(
+      'node1 bgpd.yaml listening on the node IPv6 address too',
+      () => (bgpdYaml().listen.addresses !== undefined ? bgpdYaml().listen : undefined),
+      { timeoutMs: 20_000 },
+    );
+    expect(listen).toEqual({ addresses: [c().node('node1').address, nodeV6], port: 179 });
+    // The passive peer goes away: our side's connections to [rootV6]:peerPort are refused from now on.
+    await peer?.stop({ keepRoutes: false });
+    peer = undefined;
+    // bgpd applies `listen` when it starts: kill it, the agent starts a new one that reads bgpd.yaml.
+    const oldPid = statusOf().bgpdPid;
+    if (oldPid === undefined) throw new Error('node1 status.json names no bgpd pid');
+    process.kill(oldPid, 'SIGKILL');
+    await waitUntil(
+      'caracal-bgpd restarted by the agent',
+      () => {
+        const pid = statusOf().bgpdPid;
+        return pid !== undefined && pid !== oldPid;
+      },
+      { timeoutMs: 20_000 },
+    );
+    const checked = parseConfig(
+      `asNumber: ${PEER_AS}
+routerId: 10.255.255.2
+listen: { enabled: false }
+peers:
+  - name: node1
+    address: "${nodeV6}"
+    localAddress: "${rootV6}"
+    asNumber: 64512
+    holdTime: 9
+    connectRetryTime: 1
+`,
+      'connecting-peer.yaml',
+    );
+    if (!checked.ok) throw new Error(checked.issues.map((i) => `${i.path}: ${i.reason}`).join('; '));
+    connectingPeer = new Speaker(checked.config);
+    await connectingPeer.start();
+    await waitUntil(
+      'the session the peer opened to [node1 IPv6]:179 Established',
+      () => connectingPeer?.status().peers.find((p) => p.name === 'node1')?.state === 'Established',
+      { timeoutMs: 30_000 },
+    );
+    const block = statusOf().advertisedBlocks[0];
+    const learned = await waitUntil(
+      `the connecting peer learns ${block} from node1`,
+      () => connectingPeer?.routes({ prefix: block as string })[0],
+      { timeoutMs: 20_000 },
+    );
+    expect(learned.paths[0]?.nextHop).toBe(c().node('node1').address);
+    const readiness = await waitUntil(
+      'node1 ready again (the BGPPeer session Established, now from the peer side)',
       async () => {
         const answer = await c().nodeReadiness('node1');
         return answer.healthy ? answer : undefined;
