@@ -140,6 +140,8 @@ describe.skipIf(!namespacesWork)('events monitor under an external burst of rout
       monitor.on('error', (error) => { process.stdout.write('error event: ' + error.message + '\\n'); process.exit(0); });
       // Busy elsewhere (as a daemon may be) until the burst is over: the socket is not read meanwhile.
       process.stdin.once('data', () => {
+        // Written synchronously (a pipe): once the test reads it, this process no longer reads its socket.
+        process.stdout.write('blocking\\n');
         while (!existsSync(${JSON.stringify(flag)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
         setTimeout(() => { process.stdout.write('survived ' + datagrams + '\\n'); process.exit(0); }, 500);
       });
@@ -147,7 +149,9 @@ describe.skipIf(!namespacesWork)('events monitor under an external burst of rout
     );
     expect(await driver.nextLine()).toBe('ready');
     driver.tell('block');
-    await new Promise((r) => setTimeout(r, 200));
+    // Not a sleep: under load the driver may take long to read 'block', and reading its socket during the
+    // burst it would see the overrun from recvmsg (an error event) instead of being aborted.
+    expect(await driver.nextLine()).toBe('blocking');
     externalBurst();
     writeFileSync(flag, '');
     const exit = await driver.exited;
