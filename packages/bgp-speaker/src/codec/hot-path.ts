@@ -89,6 +89,17 @@ function sharedNumber(code: 3 | 5, flags: number, value: number): NumberAttribut
   const slot = slotOfNumber(value);
   const cached = table[slot];
   if (cached !== undefined && cached.flags === flags && numericValueOf(cached) === value) return cached;
+  return rememberNumber(table, slot, code, flags, value);
+}
+
+/** A table miss (kept out of sharedNumber so that it stays small enough to inline): made and remembered. */
+function rememberNumber(
+  table: (NumberAttribute | undefined)[],
+  slot: number,
+  code: 3 | 5,
+  flags: number,
+  value: number,
+): NumberAttribute {
   const made: NumberAttribute =
     code === 3 ? { kind: 'next-hop', flags, address: value } : { kind: 'local-pref', flags, value };
   table[slot] = made;
