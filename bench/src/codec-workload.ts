@@ -47,15 +47,15 @@ export function encodeDistinctKept(
 }
 
 /**
- * The same stream through a pooled writer, as the speaker sends: each batch goes to `send` (the socket) and
- * is given back to the writer afterwards (the socket's write callback), so steady-state encoding reuses a
- * few buffers instead of allocating one per batch. Returns the octets encoded.
+ * Routes written one by one by `writeRoute` into a pooled writer, as the speaker sends: each ~64 KiB batch
+ * goes to `send` (the socket) and is given back to the writer afterwards (the socket's write callback), so
+ * steady-state encoding reuses a few buffers instead of allocating one per batch. Returns the octets.
  */
-export function encodeDistinctPooled(
-  all: readonly BgpPrefix[],
-  attributeSets: readonly (readonly BgpPathAttribute[])[],
+function encodePooled(
+  count: number,
   context: BgpCodecContext,
   send: (batch: Uint8Array) => void,
+  writeRoute: (writer: BgpMessageWriter, index: number) => void,
 ): number {
   const writer = new BgpMessageWriter(context, BATCH_OCTETS + 4096, 4);
   let octets = 0;
@@ -65,17 +65,29 @@ export function encodeDistinctPooled(
     send(batch);
     writer.recycle(batch);
   };
-  for (let i = 0; i < all.length; i++) {
-    writer.write(makeUpdate({ attributes: attributeSets[i]!, nlri: [all[i]!] }));
+  for (let i = 0; i < count; i++) {
+    writeRoute(writer, i);
     if (writer.length >= BATCH_OCTETS) flush();
   }
   if (writer.length > 0) flush();
   return octets;
 }
 
+/** The kept stream's UPDATEs (one per prefix, its own attribute set) through a pooled writer. */
+export function encodeDistinctPooled(
+  all: readonly BgpPrefix[],
+  attributeSets: readonly (readonly BgpPathAttribute[])[],
+  context: BgpCodecContext,
+  send: (batch: Uint8Array) => void,
+): number {
+  return encodePooled(all.length, context, send, (writer, i) =>
+    writer.write(makeUpdate({ attributes: attributeSets[i]!, nlri: [all[i]!] })),
+  );
+}
+
 /**
  * The speaker's own send path for these routes: the Adj-RIB-Out packs each attribute set with its prefixes
- * (here one each) by packUpdatesInto into its pooled writer, batches handed over and given back as above.
+ * (here one each) by packUpdatesInto into its pooled writer.
  */
 export function encodeDistinctPacked(
   all: readonly BgpPrefix[],
@@ -83,18 +95,7 @@ export function encodeDistinctPacked(
   context: BgpCodecContext,
   send: (batch: Uint8Array) => void,
 ): number {
-  const writer = new BgpMessageWriter(context, BATCH_OCTETS + 4096, 4);
-  let octets = 0;
-  const flush = () => {
-    const batch = writer.take();
-    octets += batch.length;
-    send(batch);
-    writer.recycle(batch);
-  };
-  for (let i = 0; i < all.length; i++) {
-    packUpdatesInto(writer, { attributes: attributeSets[i]!, announced: [all[i]!] });
-    if (writer.length >= BATCH_OCTETS) flush();
-  }
-  if (writer.length > 0) flush();
-  return octets;
+  return encodePooled(all.length, context, send, (writer, i) =>
+    packUpdatesInto(writer, { attributes: attributeSets[i]!, announced: [all[i]!] }),
+  );
 }
