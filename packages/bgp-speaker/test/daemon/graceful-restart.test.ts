@@ -2,28 +2,24 @@
 // installed) while it restarts, and go on its End-of-RIB or when its restart time expires; without
 // graceful restart they go at once. As restarting speaker (kernel routes found from a previous run), the
 // speaker keeps them until End-of-RIB from its peers, then sweeps what was not re-learned.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeBgpMessage, makeUpdate, parsePrefix } from '../../src/codec/index.js';
 import {
+  ACCEPT_ALL,
   established,
   eventually,
   node,
   peerRow,
+  rawPeersStoppedAfterEach,
   speakerYaml,
   startSpeaker,
   startSpeakers,
-  stopAll,
 } from './harness.js';
 import { MemoryFib } from './memory-fib.js';
 import { RawPeer } from './raw-peer.js';
 
-const raws: RawPeer[] = [];
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.stop();
-  await stopAll();
-});
+const raws = rawPeersStoppedAfterEach();
 
-const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
 const gr = (restartTime: number) => `gracefulRestart: { enabled: true, restartTime: ${restartTime} }`;
 
 describe('Speaker: graceful restart helper', () => {

@@ -2,11 +2,13 @@
 // each other over real TCP, configured through the real YAML schema, with an in-memory FIB each.
 
 import { createServer } from 'node:net';
+import { afterEach } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
 import type { BgpdConfig } from '../../src/config/types.js';
 import { formatConfigIssue } from '../../src/config/types.js';
 import { Speaker, type SpeakerOptions } from '../../src/daemon/index.js';
 import { MemoryFib } from './memory-fib.js';
+import type { RawPeer } from './raw-peer.js';
 
 /** A TCP port free on `address` right now. */
 export async function freePort(address: string): Promise<number> {
@@ -108,6 +110,22 @@ export async function startSpeakers(
   });
   await Promise.all(handles.map((handle) => handle.speaker.start()));
   return handles;
+}
+
+/** A policy that accepts every route both ways (YAML fragment for speakerYaml's extra text). */
+export const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
+
+/**
+ * The list a test file puts its RawPeers in; after each test they are stopped and so is every speaker
+ * (call once at the top of the file).
+ */
+export function rawPeersStoppedAfterEach(): RawPeer[] {
+  const raws: RawPeer[] = [];
+  afterEach(async () => {
+    for (const raw of raws.splice(0)) raw.stop();
+    await stopAll();
+  });
+  return raws;
 }
 
 /** Stops every speaker started by startSpeaker (afterEach). */

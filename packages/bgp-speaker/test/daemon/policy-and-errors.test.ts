@@ -1,28 +1,24 @@
 // The daemon's import/export policy, ROUTE-REFRESH after a reload, maximum-prefix teardown, and
 // RFC 7606: a treat-as-withdraw UPDATE keeps the session, a structurally broken one resets it.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeBgpMessage, formatPrefix, makeUpdate, parseIpv4, parsePrefix } from '../../src/codec/index.js';
 import { endOfRibFamily } from '../../src/daemon/index.js';
 import {
+  ACCEPT_ALL,
   config,
   established,
   eventually,
   node,
   peerRow,
+  rawPeersStoppedAfterEach,
   speakerYaml,
   startSpeaker,
   startSpeakers,
-  stopAll,
 } from './harness.js';
 import { RawPeer } from './raw-peer.js';
 
-const raws: RawPeer[] = [];
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.stop();
-  await stopAll();
-});
+const raws = rawPeersStoppedAfterEach();
 
-const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
 const ORIGINATE_THREE =
   'originate:\n  - { prefix: 10.1.0.0/24 }\n  - { prefix: 10.2.0.0/24 }\n  - { prefix: 10.3.0.0/24 }';
 

@@ -5,7 +5,7 @@
 // of one prefix with different communities. The same sequence is then sent one UPDATE per write (waiting
 // for each to be applied) to a second speaker, and both downstream peers end with the same table.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type BgpMessage,
   encodeBgpMessage,
@@ -15,24 +15,19 @@ import {
   parsePrefix,
 } from '../../src/codec/index.js';
 import {
+  ACCEPT_ALL,
   established,
   eventually,
   type Node,
   node,
   peerRow,
+  rawPeersStoppedAfterEach,
   speakerYaml,
   startSpeaker,
-  stopAll,
 } from './harness.js';
 import { RawPeer } from './raw-peer.js';
 
-const raws: RawPeer[] = [];
-afterEach(async () => {
-  for (const raw of raws.splice(0)) raw.stop();
-  await stopAll();
-});
-
-const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
+const raws = rawPeersStoppedAfterEach();
 
 type Step = { readonly announce: string; readonly community: number } | { readonly withdraw: string };
 

@@ -19,6 +19,7 @@ import {
 import { codecContextOf } from '../../src/fsm/index.js';
 import { Listener, netSocketFactory, Peer, type SocketFactory } from '../../src/session/index.js';
 import {
+  ACCEPT_ALL,
   established,
   eventually,
   type Node,
@@ -35,7 +36,6 @@ afterEach(async () => {
   await stopAll();
 });
 
-const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
 const PREFIXES = 4000;
 const prefixAt = (i: number) => `20.${i >> 8}.${i & 255}.0/24`;
 

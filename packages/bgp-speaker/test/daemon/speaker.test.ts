@@ -4,12 +4,19 @@ import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OriginationCommand } from '../../src/daemon/index.js';
 import type { Clock } from '../../src/session/index.js';
-import { established, eventually, node, peerRow, speakerYaml, startSpeaker, stopAll } from './harness.js';
+import {
+  ACCEPT_ALL,
+  established,
+  eventually,
+  node,
+  peerRow,
+  speakerYaml,
+  startSpeaker,
+  stopAll,
+} from './harness.js';
 import { MemoryFib } from './memory-fib.js';
 
 afterEach(stopAll);
-
-const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
 
 /** A clock whose timers never fire: a speaker on it never retries on its own. */
 const frozenClock: Clock = {

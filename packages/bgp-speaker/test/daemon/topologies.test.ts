@@ -2,6 +2,7 @@
 // nextHop: self, reflection to clients with ORIGINATOR_ID/CLUSTER_LIST (loop-checked), ECMP in the FIB.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  ACCEPT_ALL,
   established,
   eventually,
   node,
@@ -13,8 +14,6 @@ import {
 } from './harness.js';
 
 afterEach(stopAll);
-
-const ACCEPT_ALL = 'import: { action: accept }\nexport: { action: accept }';
 
 describe('Speaker: iBGP', () => {
   it('sets LOCAL_PREF towards iBGP peers only, keeps the eBGP next hop on iBGP unless nextHop: self', async () => {
