@@ -14,6 +14,7 @@ import { AdjRibIn } from '../../src/rib/adj-rib-in.js';
 import { AdjRibOut, type ExportPeer, endOfRib, type OutboundRuns } from '../../src/rib/adj-rib-out.js';
 import { LocRib } from '../../src/rib/loc-rib.js';
 import type { PeerInfo } from '../../src/rib/route.js';
+import { concatenated } from '../codec/generators.js';
 import { messagesOf } from './runs.js';
 
 const LOCAL_AS = 65000;
@@ -70,16 +71,6 @@ function exported(i: number, from: PeerInfo): BgpPathAttribute[] {
     { kind: 'next-hop', address: parseIpv4('198.51.100.1') },
     { kind: 'communities', values: [(65000 * 65536 + i) >>> 0] },
   ];
-}
-
-function concatenated(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function batchesOf(sent: OutboundRuns): Set<Uint8Array> {
