@@ -34,7 +34,10 @@ if (!runnable) console.log(`IPv6 BGPPeer lab test skipped: ${lab.reason ?? etcdM
 
 const name = `v6p${randomBytes(3).toString('hex')}`;
 /** A per-run unique-local /64: fdXX:XXXX:XXXX::/64. */
-const v6Prefix = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+// Per-run /64 written in canonical form (RFC 5952: no leading zeros, no zero group), as the plan writes
+// addresses: a group like '0048' made the expected text differ from bgpd.yaml's 'fd..:48::11'.
+const hextet = () => (randomBytes(2).readUInt16BE(0) | 1).toString(16);
+const v6Prefix = `fd${randomBytes(1).toString('hex')}:${hextet()}:${hextet()}`;
 const rootV6 = `${v6Prefix}::1`;
 const nodeV6 = `${v6Prefix}::11`;
 const PEER_AS = 65099;

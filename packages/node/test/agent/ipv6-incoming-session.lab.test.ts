@@ -22,7 +22,10 @@ const run = randomBytes(3).toString('hex');
 const vethNode = `v6in${run}a`;
 const vethPeer = `v6in${run}b`;
 /** A per-run unique-local /64: fdXX:XXXX:XXXX::/64. */
-const v6Prefix = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+// Per-run /64 written in canonical form (RFC 5952: no leading zeros, no zero group), as the plan writes
+// addresses: a group like '0048' made the expected text differ from bgpd.yaml's 'fd..:48::11'.
+const hextet = () => (randomBytes(2).readUInt16BE(0) | 1).toString(16);
+const v6Prefix = `fd${randomBytes(1).toString('hex')}:${hextet()}:${hextet()}`;
 const peerV6 = `${v6Prefix}::1`;
 const nodeV6 = `${v6Prefix}::11`;
 const PEER_AS = 65099;
