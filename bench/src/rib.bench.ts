@@ -15,9 +15,10 @@
 // Run: bench/run rib (or node --expose-gc bench/dist/src/rib.bench.js
 // [--only unit|unit-distinct|hops|hops-distinct|memory]);
 // RIB_BENCH_DIST=DIR runs it against another build of @caracal/bgp-speaker (DIR = that build's dist).
-import { createServer } from 'node:net';
+
 import { parseArgs } from 'node:util';
 import type { BgpPathAttribute, BgpPrefix, BgpUpdate, ExportPeer, PeerInfo } from '@caracal/bgp-speaker';
+import { freeTcpPort } from '@caracal/lab';
 
 // RIB_BENCH_DIST=/path/to/an/older/bgp-speaker/dist runs the same bench against another build of the
 // package (before/after comparisons, interleaved); default: this workspace's @caracal/bgp-speaker.
@@ -221,17 +222,6 @@ function memoryRun(count: number, stages: 1 | 2 | 3, distinct: boolean): number 
   return retained;
 }
 
-async function freePort(address: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, address, () => resolve());
-  });
-  const bound = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof bound === 'object' && bound !== null ? bound.port : 0;
-}
-
 function speakerConfig(
   self: { address: string; as: number; port: number },
   peers: Array<{ name: string; address: string; as: number; port: number }>,
@@ -270,10 +260,20 @@ async function twoHops(count: number, distinct = false): Promise<Record<string, 
     name: 'sender',
     address: `127.0.${octet}.1`,
     as: 65100,
-    port: await freePort(`127.0.${octet}.1`),
+    port: await freeTcpPort(`127.0.${octet}.1`),
   };
-  const a = { name: 'a', address: `127.0.${octet}.2`, as: 65200, port: await freePort(`127.0.${octet}.2`) };
-  const b = { name: 'b', address: `127.0.${octet}.3`, as: 65300, port: await freePort(`127.0.${octet}.3`) };
+  const a = {
+    name: 'a',
+    address: `127.0.${octet}.2`,
+    as: 65200,
+    port: await freeTcpPort(`127.0.${octet}.2`),
+  };
+  const b = {
+    name: 'b',
+    address: `127.0.${octet}.3`,
+    as: 65300,
+    port: await freeTcpPort(`127.0.${octet}.3`),
+  };
   const speakerA = new Speaker(speakerConfig(a, [sender, b]));
   const speakerB = new Speaker(speakerConfig(b, [a]));
   await Promise.all([speakerA.start(), speakerB.start()]);

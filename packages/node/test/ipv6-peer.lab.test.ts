@@ -11,7 +11,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseConfig, Speaker } from '@caracal/bgp-speaker';
 import {
@@ -21,7 +20,7 @@ import {
   ResourceStore,
 } from '@caracal/datastore';
 import { formatIpv4, parseIpv4Cidr } from '@caracal/ip';
-import { buildPackagesForLab, labAvailable, waitUntil } from '@caracal/lab';
+import { buildPackagesForLab, freeTcpPort, labAvailable, waitUntil } from '@caracal/lab';
 import type { BGPPeerResource, NodeResource } from '@caracal/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -62,18 +61,6 @@ function deviceWith(address: string, namespace?: string): string {
   return link.ifname;
 }
 
-async function freePort(address: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, address, resolve);
-  });
-  const bound = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof bound !== 'object' || bound === null) throw new Error(`no port bound on ${address}`);
-  return bound.port;
-}
-
 const c = () => cluster as LabCluster;
 const bgpdYaml = () =>
   parseYaml(readFileSync(join(c().node('node1').runDir, 'bgpd.yaml'), 'utf8')) as {
@@ -107,7 +94,7 @@ describe.skipIf(!runnable)('a BGPPeer at [IPv6]:port reaches a real session', ()
       nodeDevice,
       'nodad',
     ]);
-    peerPort = await freePort(rootV6);
+    peerPort = await freeTcpPort(rootV6);
     const checked = parseConfig(
       `asNumber: ${PEER_AS}
 routerId: 10.255.255.1

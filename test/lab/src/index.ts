@@ -50,6 +50,7 @@ export {
   planTopology,
   type Step,
 } from './plan.js';
+export { freeTcpPort } from './ports.js';
 export { type LabState, listStates, stateDirectory } from './state.js';
 export type { TeardownReport } from './teardown.js';
 export {

@@ -1,7 +1,7 @@
 // Test harness for the daemon: Speakers on distinct loopback addresses (127.0.0.x, free ports) wired to
 // each other over real TCP, configured through the real YAML schema, with an in-memory FIB each.
 
-import { createServer } from 'node:net';
+import { freeTcpPort } from '@caracal/lab';
 import { afterEach } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
 import type { BgpdConfig } from '../../src/config/types.js';
@@ -10,18 +10,8 @@ import { Speaker, type SpeakerOptions } from '../../src/daemon/index.js';
 import { MemoryFib } from './memory-fib.js';
 import type { RawPeer } from './raw-peer.js';
 
-/** A TCP port free on `address` right now. */
-export async function freePort(address: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, address, () => resolve());
-  });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? bound.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A TCP port free on `address` right now (the lab harness's freeTcpPort, under the name these tests use). */
+export const freePort = freeTcpPort;
 
 export function config(yaml: string): BgpdConfig {
   const result = parseConfig(yaml, 'test.yaml');

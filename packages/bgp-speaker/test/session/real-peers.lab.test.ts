@@ -1,28 +1,17 @@
 // Our session driver against real BGP implementations on loopback with free ports: GoBGP (gobgpd 3.x)
 // and BIRD 2, each started in the foreground from a config in a per-run temp dir, killed by PID.
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeTcpPort } from '@caracal/lab';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalOpenSettings, NegotiatedSessionOptions, NotificationError } from '../../src/fsm/index.js';
 import { Peer } from '../../src/session/index.js';
 
 function hasCommand(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
-}
-
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -103,8 +92,8 @@ async function establish(
 describe.skipIf(!hasCommand('gobgpd'))('against GoBGP (gobgpd)', () => {
   it('reaches Established, keeps it with keepalives, and tears down with Cease', async () => {
     const dir = await tempDir();
-    const bgpPort = await freePort('127.0.0.2');
-    const apiPort = await freePort('127.0.0.1');
+    const bgpPort = await freeTcpPort('127.0.0.2');
+    const apiPort = await freeTcpPort('127.0.0.1');
     const config = `[global.config]
   as = 65010
   router-id = "10.255.0.10"
@@ -168,7 +157,7 @@ describe.skipIf(!hasCommand('gobgpd'))('against GoBGP (gobgpd)', () => {
 describe.skipIf(!hasCommand('bird'))('against BIRD 2', () => {
   it('reaches Established with a passive BIRD on a non-standard port', async () => {
     const dir = await tempDir();
-    const bgpPort = await freePort('127.0.0.3');
+    const bgpPort = await freeTcpPort('127.0.0.3');
     const config = `router id 10.255.0.20;
 protocol device {}
 protocol bgp caracal {

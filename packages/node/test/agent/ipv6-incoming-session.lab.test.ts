@@ -7,9 +7,8 @@
 // afterwards (needs root: lab test).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { parseConfig, Speaker } from '@caracal/bgp-speaker';
-import { labAvailable, waitUntil } from '@caracal/lab';
+import { freeTcpPort, labAvailable, waitUntil } from '@caracal/lab';
 import type { BGPPeerResource, NodeResource } from '@caracal/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PeeringState } from '../../src/agent/plan-state.js';
@@ -29,19 +28,6 @@ const v6Prefix = `fd${randomBytes(1).toString('hex')}:${hextet()}:${hextet()}`;
 const peerV6 = `${v6Prefix}::1`;
 const nodeV6 = `${v6Prefix}::11`;
 const PEER_AS = 65099;
-
-/** A TCP port free on `address` now. */
-async function freePort(address: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, address, resolve);
-  });
-  const bound = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof bound !== 'object' || bound === null) throw new Error(`no port bound on ${address}`);
-  return bound.port;
-}
 
 function speakerConfig(yaml: string, file: string) {
   const checked = parseConfig(yaml, file);
@@ -70,9 +56,9 @@ describe.skipIf(!lab.available)('an IPv6 peer connecting to caracal-bgpd', () =>
 
   it('is accepted on the node IPv6 address (spec.bgp.ipv6Address) and the session is Established', async () => {
     const nodeV4 = `127.0.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
-    const listenPort = await freePort(nodeV6);
+    const listenPort = await freeTcpPort(nodeV6);
     // Nothing listens here: our side's connections to the peer are refused, only the peer's can succeed.
-    const unusedPeerPort = await freePort(peerV6);
+    const unusedPeerPort = await freeTcpPort(peerV6);
     const self: NodeResource = {
       apiVersion: 'caracal.io/v1',
       kind: 'Node',

@@ -3,25 +3,13 @@
 // own parser reads it back and caracal-bgpd's Speaker (in process, no kernel FIB) connects over TCP to a
 // second Speaker listening on that IPv6 address and port only, which learns the node's block over it.
 // Needs IPv6 on the loopback, no root.
-import { createServer } from 'node:net';
+
 import { parseConfig, Speaker } from '@caracal/bgp-speaker';
+import { freeTcpPort } from '@caracal/lab';
 import type { BGPPeerResource, NodeResource } from '@caracal/model';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeeringState } from '../../src/agent/plan-state.js';
 import { bgpdConfigFor, renderBgpdConfig } from '../../src/bgpd-config.js';
-
-/** A TCP port free on `address` now. */
-async function freePort(address: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, address, resolve);
-  });
-  const bound = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof bound !== 'object' || bound === null) throw new Error(`no port bound on ${address}`);
-  return bound.port;
-}
 
 async function eventually<T>(what: string, probe: () => T | undefined | false): Promise<T> {
   const deadline = Date.now() + 20_000;
@@ -47,8 +35,8 @@ afterEach(async () => {
 describe('an IPv6 BGPPeer with a port, through bgpd.yaml to a real session', () => {
   it('caracal-bgpd connects to [::1]:<port> and the session comes up', async () => {
     const nodeAddress = `127.0.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
-    const listenPort = await freePort(nodeAddress);
-    const peerPort = await freePort('::1');
+    const listenPort = await freeTcpPort(nodeAddress);
+    const peerPort = await freeTcpPort('::1');
     const self: NodeResource = {
       apiVersion: 'caracal.io/v1',
       kind: 'Node',
