@@ -749,61 +749,76 @@ export function writeAttribute(
   out: Uint8Array,
   at: number,
 ): number {
+  // The common kinds without the extended-length flag (0x10) are written with plain stores, header then
+  // value; anything else goes through the attribute's codec. The code is kept small on purpose: TurboFan
+  // inlines this function, with its callees, into the UPDATE encoder only within its inlining budget. The
+  // flag is a literal here and in the callees: AttributeFlag.extendedLength is a property load through the
+  // module context at each use, which TurboFan does not fold.
+  let code: number;
+  let flags: number;
+  let value: number;
   switch (attribute.kind) {
-    case 'origin': {
-      at = putSmallHeader(out, at, attribute.flags ?? 0x40, 1, 1);
-      out[at] = attribute.value;
-      return at + 1;
-    }
     case 'next-hop':
-      return put32(out, putSmallHeader(out, at, attribute.flags ?? 0x40, 3, 4), attribute.address);
+      code = 3;
+      flags = attribute.flags ?? 0x40;
+      value = attribute.address;
+      break;
     case 'med':
-      return put32(out, putSmallHeader(out, at, attribute.flags ?? 0x80, 4, 4), attribute.value);
+      code = 4;
+      flags = attribute.flags ?? 0x80;
+      value = attribute.value;
+      break;
     case 'local-pref':
-      return put32(out, putSmallHeader(out, at, attribute.flags ?? 0x40, 5, 4), attribute.value);
-    case 'communities': {
-      const values = attribute.values;
-      if (values.length > 63) return writeGenericAttribute(attribute, context, out, at);
-      at = putSmallHeader(out, at, attribute.flags ?? 0xc0, 8, values.length * 4);
-      for (let i = 0; i < values.length; i++) at = put32(out, at, values[i]!);
-      return at;
-    }
+      code = 5;
+      flags = attribute.flags ?? 0x40;
+      value = attribute.value;
+      break;
+    case 'origin':
+      flags = attribute.flags ?? 0x40;
+      if (flags & 0x10) return writeGenericAttribute(attribute, context, out, at);
+      out[at] = flags;
+      out[at + 1] = 1;
+      out[at + 2] = 1;
+      out[at + 3] = attribute.value;
+      return at + 4;
     case 'as-path':
-      return context.as4
-        ? writeWideAsPath(attribute.flags ?? 0x40, attribute.segments, out, at)
-        : writeGenericAttribute(attribute, context, out, at);
+      if (!context.as4) return writeGenericAttribute(attribute, context, out, at);
+      return writeWideAsPath(attribute.flags ?? 0x40, attribute.segments, out, at);
+    case 'communities':
+      return writeCommunities(attribute, context, out, at);
     default:
       return writeGenericAttribute(attribute, context, out, at);
   }
-}
-
-/**
- * Writes the header of an attribute whose value is at most 255 octets (known to the caller): 3 octets, or
- * 4 when `flags` asks for the extended length. Returns the offset of the value. The common attributes'
- * path: no range checks that cannot fail.
- */
-function putSmallHeader(
-  out: Uint8Array,
-  at: number,
-  flags: number,
-  code: number,
-  valueLength: number,
-): number {
+  if (flags & 0x10) return writeGenericAttribute(attribute, context, out, at);
   out[at] = flags;
   out[at + 1] = code;
-  if (flags & AttributeFlag.extendedLength) {
-    out[at + 2] = 0;
-    out[at + 3] = valueLength;
-    return at + 4;
-  }
-  out[at + 2] = valueLength;
-  return at + 3;
+  out[at + 2] = 4;
+  return put32(out, at + 3, value);
+}
+
+/** COMMUNITIES of up to 63 values without the extended-length flag, else through its codec. */
+function writeCommunities(
+  attribute: Extract<BgpPathAttribute, { kind: 'communities' }>,
+  context: BgpCodecContext,
+  out: Uint8Array,
+  at: number,
+): number {
+  const values = attribute.values;
+  const flags = attribute.flags ?? 0xc0;
+  if (values.length > 63 || flags & 0x10) return writeGenericAttribute(attribute, context, out, at);
+  out[at] = flags;
+  out[at + 1] = 8;
+  out[at + 2] = values.length * 4;
+  at += 3;
+  for (let i = 0; i < values.length; i++) at = put32(out, at, values[i]!);
+  return at;
 }
 
 /**
- * A 4-octet AS_PATH in one pass over its segments: the value is written after a short header, and in the
- * rare case it turns out longer than 255 octets it is moved one octet on to make room for the extended
- * length. Same octets and errors as the header-then-value path through putHeader.
+ * A 4-octet AS_PATH (the AS4 session case, where no ASN can be out of range) in one pass over its
+ * segments: the value is written after a 3-octet header. With the extended-length flag, or when the value
+ * turns out longer than 255 octets, widenAsPathHeader finishes it. Same octets and errors as the
+ * header-then-value path through putHeader.
  */
 function writeWideAsPath(
   flags: number,
@@ -811,28 +826,43 @@ function writeWideAsPath(
   out: Uint8Array,
   at: number,
 ): number {
-  const extended = (flags & AttributeFlag.extendedLength) !== 0;
-  const valueAt = at + (extended ? 4 : 3);
-  let end = writeWideSegments(segments, out, valueAt);
-  const length = end - valueAt;
+  let end = at + 3;
+  for (let s = 0; s < segments.length; s++) {
+    const segment = segments[s]!;
+    const asns = segment.asns;
+    const count = asns.length;
+    if (count > 255) throw segmentTooLong(count);
+    out[end] = segment.type;
+    out[end + 1] = count;
+    end += 2;
+    for (let i = 0; i < count; i++) end = put32(out, end, asns[i]!);
+  }
+  const length = end - at - 3;
+  if (length > 255 || flags & 0x10) return widenAsPathHeader(flags, out, at, end);
   out[at] = flags;
   out[at + 1] = 2;
-  if (extended) {
-    out[at + 2] = length >>> 8;
-    out[at + 3] = length;
-    return end;
-  }
-  if (length <= 255) {
-    out[at + 2] = length;
-    return end;
-  }
+  out[at + 2] = length;
+  return end;
+}
+
+/** The error for an AS_PATH segment of more than 255 ASNs (kept out of the encoder's hot functions). */
+function segmentTooLong(count: number): BgpEncodeError {
+  return new BgpEncodeError(`AS_PATH segment of ${count} ASNs > 255`);
+}
+
+/**
+ * The rare AS_PATH written at at+3..end that needs a 4-octet header (extended-length flag asked for, or a
+ * value over 255 octets): the value moves one octet on. Returns the new end.
+ */
+function widenAsPathHeader(flags: number, out: Uint8Array, at: number, end: number): number {
+  const length = end - at - 3;
   if (length > 0xffff) throw new BgpEncodeError(`attribute 2 value ${length} > 65535 octets`);
-  out.copyWithin(valueAt + 1, valueAt, end);
-  end++;
-  out[at] = flags | AttributeFlag.extendedLength;
+  out.copyWithin(at + 4, at + 3, end);
+  out[at] = flags | 0x10;
+  out[at + 1] = 2;
   out[at + 2] = length >>> 8;
   out[at + 3] = length;
-  return end;
+  return end + 1;
 }
 
 /** writeAttribute through the attribute's codec: value length, header, value, and a check of the two. */
@@ -859,19 +889,6 @@ function writeGenericAttribute(
   if (end !== at + valueLength)
     throw new BgpEncodeError(`attribute ${code} wrote ${end - at} of ${valueLength} octets`);
   return end;
-}
-
-/** 4-octet AS_PATH segments (the AS4 session case, where no ASN can be out of range). */
-function writeWideSegments(segments: readonly AsPathSegment[], out: Uint8Array, at: number): number {
-  for (let s = 0; s < segments.length; s++) {
-    const segment = segments[s]!;
-    const asns = segment.asns;
-    if (asns.length > 255) throw new BgpEncodeError(`AS_PATH segment of ${asns.length} ASNs > 255`);
-    out[at++] = segment.type;
-    out[at++] = asns.length;
-    for (let i = 0; i < asns.length; i++) at = put32(out, at, asns[i]!);
-  }
-  return at;
 }
 
 /** The encoded attribute block (for reuse across many UPDATEs). */

@@ -2,6 +2,7 @@
 // length), KEEPALIVE, NOTIFICATION (RFC 8203/9003 shutdown communication), ROUTE-REFRESH (RFC 2918/7313),
 // and the whole-message decode/encode dispatch (UPDATE lives in update.ts).
 
+import type { BgpPathAttribute } from './attributes.js';
 import {
   type BgpCapability,
   capabilityCode,
@@ -16,12 +17,14 @@ import {
   sessionReset,
   twoOctets,
 } from './errors.js';
-import { ipv4ToString, parseIpv4 } from './prefix.js';
+import { type BgpPrefix, ipv4ToString, parseIpv4 } from './prefix.js';
 import {
   type BgpUpdate,
   decodeUpdateBody,
   decodeUpdateBodyAt,
   encodeUpdateBody,
+  encodeUpdateParts,
+  makeUpdate,
   updateBodyLength,
 } from './update.js';
 
@@ -504,6 +507,9 @@ export function encodeBgpMessages(messages: readonly BgpMessage[], context: BgpC
 const NO_OCTETS = new Uint8Array(0);
 const MIN_POOLED_LIMIT = 256 * 1024;
 
+/** The withdrawn routes of an UPDATE that withdraws nothing. */
+const NO_PREFIXES: readonly BgpPrefix[] = Object.freeze([]);
+
 export class BgpMessageWriter {
   #buffer: Uint8Array;
   /** The size of the buffer handed over by the last take, for the next one (pool disabled). */
@@ -678,6 +684,29 @@ export class BgpMessageWriter {
    * reported as encodeBgpMessage reports it, nothing being added to the output.
    */
   #writeUpdate(update: BgpUpdate): void {
+    this.#writeUpdateParts(update.withdrawn, update.attributes, update.nlri, update);
+  }
+
+  /**
+   * Appends one UPDATE with these withdrawn routes, attributes and NLRI, as `write` does with an UPDATE
+   * holding them (same octets, same errors, nothing written on error) but without building the object: the
+   * send path's form (packUpdatesInto).
+   */
+  writeUpdate(
+    attributes: readonly BgpPathAttribute[],
+    nlri: readonly BgpPrefix[],
+    withdrawn: readonly BgpPrefix[] = NO_PREFIXES,
+  ): void {
+    this.#reserved = 0;
+    this.#writeUpdateParts(withdrawn, attributes, nlri, undefined);
+  }
+
+  #writeUpdateParts(
+    withdrawn: readonly BgpPrefix[],
+    attributes: readonly BgpPathAttribute[],
+    nlri: readonly BgpPrefix[],
+    update: BgpUpdate | undefined,
+  ): void {
     const context = this.#context;
     const max = maxMessageLength(context);
     const at = this.#length;
@@ -685,9 +714,10 @@ export class BgpMessageWriter {
     const out = this.#buffer;
     let end: number;
     try {
-      end = encodeUpdateBody(update, context, out, at + BGP_HEADER_LENGTH);
+      end = encodeUpdateParts(withdrawn, attributes, nlri, context, out, at + BGP_HEADER_LENGTH);
     } catch (error) {
-      if (error instanceof RangeError) checkedEncodedLength(update, context);
+      if (error instanceof RangeError)
+        checkedEncodedLength(update ?? makeUpdate({ withdrawn, attributes, nlri }), context);
       throw error;
     }
     const length = end - at;

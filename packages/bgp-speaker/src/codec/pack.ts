@@ -9,7 +9,6 @@ import { attributesEncodedLength, type BgpPathAttribute, writeAttribute } from '
 import { type BgpCodecContext, BgpEncodeError, maxMessageLength } from './errors.js';
 import type { BgpMessageWriter } from './messages.js';
 import { type BgpPrefix, prefixEncodedLength, writeNlri } from './prefix.js';
-import { makeUpdate } from './update.js';
 
 export interface UpdatePackingInput {
   /** Attributes shared by every announced prefix (no MP_REACH/MP_UNREACH; they are built here). */
@@ -251,7 +250,7 @@ export function packUpdatesInto(writer: BgpMessageWriter, input: UpdatePackingIn
     // measuring the attribute block first. An attribute set too long for one message with them makes the
     // writer throw before writing anything; the packing then splits the prefixes.
     try {
-      writer.write(makeUpdate({ attributes: input.attributes, nlri: input.announced! }));
+      writer.writeUpdate(input.attributes, input.announced!);
       return 1;
     } catch (error) {
       if (!(error instanceof BgpEncodeError)) throw error;

@@ -81,36 +81,52 @@ export function nlriEncodedLength(prefixes: readonly BgpPrefix[]): number {
   return total;
 }
 
-/** Writes prefixes at offset; returns the offset after them. */
+/**
+ * Writes prefixes at offset; returns the offset after them. IPv4 host routes without a path id (the bulk
+ * of what a Caracal speaker sends) are written inline; every other prefix by writePrefix.
+ */
 export function writeNlri(target: Uint8Array, offset: number, prefixes: readonly BgpPrefix[]): number {
   let at = offset;
   for (let i = 0; i < prefixes.length; i++) {
     const prefix = prefixes[i]!;
-    const pathId = prefix.pathId;
-    if (pathId !== undefined) {
-      target[at] = pathId >>> 24;
-      target[at + 1] = pathId >>> 16;
-      target[at + 2] = pathId >>> 8;
-      target[at + 3] = pathId;
-      at += 4;
-    }
-    const length = prefix.length;
-    target[at++] = length;
-    const octets = (length + 7) >>> 3;
-    if (prefix.afi === 1) {
-      if (length > 32) throw new BgpEncodeError(`IPv4 prefix length ${length} > 32`);
+    if (prefix.afi === 1 && prefix.length === 32 && prefix.pathId === undefined) {
       const address = prefix.address;
-      if (octets > 0) target[at] = address >>> 24;
-      if (octets > 1) target[at + 1] = address >>> 16;
-      if (octets > 2) target[at + 2] = address >>> 8;
-      if (octets > 3) target[at + 3] = address;
-    } else {
-      if (length > 128) throw new BgpEncodeError(`IPv6 prefix length ${length} > 128`);
-      target.set(prefix.address.subarray(0, octets), at);
-    }
-    at += octets;
+      target[at] = 32;
+      target[at + 1] = address >>> 24;
+      target[at + 2] = address >>> 16;
+      target[at + 3] = address >>> 8;
+      target[at + 4] = address;
+      at += 5;
+    } else at = writePrefix(target, at, prefix);
   }
   return at;
+}
+
+/** One prefix of any family, with its path id if it has one, at `at`; returns the offset after it. */
+function writePrefix(target: Uint8Array, at: number, prefix: BgpPrefix): number {
+  const pathId = prefix.pathId;
+  if (pathId !== undefined) {
+    target[at] = pathId >>> 24;
+    target[at + 1] = pathId >>> 16;
+    target[at + 2] = pathId >>> 8;
+    target[at + 3] = pathId;
+    at += 4;
+  }
+  const length = prefix.length;
+  target[at++] = length;
+  const octets = (length + 7) >>> 3;
+  if (prefix.afi === 1) {
+    if (length > 32) throw new BgpEncodeError(`IPv4 prefix length ${length} > 32`);
+    const address = prefix.address;
+    if (octets > 0) target[at] = address >>> 24;
+    if (octets > 1) target[at + 1] = address >>> 16;
+    if (octets > 2) target[at + 2] = address >>> 8;
+    if (octets > 3) target[at + 3] = address;
+  } else {
+    if (length > 128) throw new BgpEncodeError(`IPv6 prefix length ${length} > 128`);
+    target.set(prefix.address.subarray(0, octets), at);
+  }
+  return at + octets;
 }
 
 function nlriError(field: string, message: string, subcode: number = BgpUpdateSubcode.InvalidNetworkField) {

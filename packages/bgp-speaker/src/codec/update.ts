@@ -281,18 +281,33 @@ export function encodeUpdateBody(
   out: Uint8Array,
   offset: number,
 ): number {
-  let at = writeNlri(out, offset + 2, update.withdrawn);
+  return encodeUpdateParts(update.withdrawn, update.attributes, update.nlri, context, out, offset);
+}
+
+/**
+ * The UPDATE body of these withdrawn routes, attributes and NLRI at `offset` (the send path's form: no
+ * BgpUpdate object needed); returns the offset after it. Fills in the withdrawn and attribute lengths
+ * behind itself, so the body is written in one pass.
+ */
+export function encodeUpdateParts(
+  withdrawn: readonly BgpPrefix[],
+  attributes: readonly BgpPathAttribute[],
+  nlri: readonly BgpPrefix[],
+  context: BgpCodecContext,
+  out: Uint8Array,
+  offset: number,
+): number {
+  let at = withdrawn.length === 0 ? offset + 2 : writeNlri(out, offset + 2, withdrawn);
   const withdrawnLength = at - offset - 2;
   out[offset] = withdrawnLength >>> 8;
   out[offset + 1] = withdrawnLength;
   const attributesStart = at + 2;
   at = attributesStart;
-  const attributes = update.attributes;
   for (let i = 0; i < attributes.length; i++) at = writeAttribute(attributes[i]!, context, out, at);
   const attributesLength = at - attributesStart;
   out[attributesStart - 2] = attributesLength >>> 8;
   out[attributesStart - 1] = attributesLength;
-  return writeNlri(out, at, update.nlri);
+  return writeNlri(out, at, nlri);
 }
 
 /** Every prefix an UPDATE announces: classic NLRI then MP_REACH_NLRI NLRI (decoded families). */

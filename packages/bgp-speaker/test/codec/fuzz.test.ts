@@ -316,6 +316,13 @@ describe('encoding many messages into one buffer', () => {
           batches.push(writer.take());
           expect(writer.length).toBe(0);
           expect(concatenated(batches)).toEqual(expected);
+          // The send path's form: UPDATEs given as their parts, without the BgpUpdate object.
+          const parts = new BgpMessageWriter(context, initialCapacity);
+          for (const message of list)
+            if (message.type === 'update')
+              parts.writeUpdate(message.attributes, message.nlri, message.withdrawn);
+            else parts.write(message);
+          expect(parts.take()).toEqual(expected);
         },
       ),
       { numRuns: 300 },

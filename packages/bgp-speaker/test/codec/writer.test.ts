@@ -62,6 +62,17 @@ describe('BgpMessageWriter refusals', () => {
         expect(writer.take()).toEqual(encodeBgpMessages([route, KEEPALIVE_MESSAGE], context));
       });
 
+  for (const [name, message] of Object.entries(oversized))
+    it(`writeUpdate (the UPDATE as its parts) refuses an UPDATE with ${name} as write does`, () => {
+      if (message.type !== 'update') throw new Error('expected an UPDATE');
+      const writer = new BgpMessageWriter(context, 100);
+      writer.writeUpdate(route.attributes, route.nlri);
+      expect(() => writer.writeUpdate(message.attributes, message.nlri, message.withdrawn)).toThrow(
+        new BgpEncodeError(refusal(message, context)),
+      );
+      expect(writer.take()).toEqual(encodeBgpMessage(route, context));
+    });
+
   it('refuses an ASN that does not fit a 2-octet AS_PATH, keeping what was written before', () => {
     const twoOctet: BgpCodecContext = { as4: false };
     const wide = makeUpdate({
@@ -71,6 +82,21 @@ describe('BgpMessageWriter refusals', () => {
     writer.write(route);
     expect(() => writer.write(wide)).toThrow(new BgpEncodeError(refusal(wide, twoOctet)));
     expect(writer.take()).toEqual(encodeBgpMessage(route, twoOctet));
+  });
+
+  it('refuses an AS_PATH segment of 256 ASNs, naming the count, on 4- and 2-octet sessions', () => {
+    const long = makeUpdate({
+      attributes: [
+        { kind: 'as-path', segments: [{ type: 2, asns: Array.from({ length: 256 }, () => 65001) }] },
+      ],
+    });
+    for (const session of [context, { as4: false }]) {
+      const writer = new BgpMessageWriter(session);
+      writer.write(route);
+      expect(() => writer.write(long)).toThrow(/segment of 256 ASNs > 255/);
+      expect(() => encodeBgpMessage(long, session)).toThrow(/segment of 256 ASNs > 255/);
+      expect(writer.take()).toEqual(encodeBgpMessage(route, session));
+    }
   });
 
   it('accepts the same UPDATE once extended messages are negotiated (setContext)', () => {
