@@ -29,6 +29,7 @@ import type { NextHopMode } from '../config/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { AttributeInterner } from './intern.js';
 import { type BestPathChange, changeKey, type LocRibPath } from './loc-rib.js';
+import { isReflection, reflectedPathAttributes } from './reflection.js';
 import {
   communities,
   findAttribute,
@@ -493,16 +494,11 @@ export class AdjRibOut {
     const unsetNextHop = attributes.nextHop === '0.0.0.0' || attributes.nextHop === '::';
     if (template.nextHopMode === 'self' || from === 'local' || unsetNextHop)
       attributes = { ...attributes, nextHop: selfAddress };
-    if (from === 'ibgp-client' || from === 'ibgp-nonclient') {
-      const clusterId = this.options.clusterId ?? localRouterId;
-      const originatorId = findAttribute(attributes, 'originator-id')?.id ?? best.peer!.routerId;
-      const clusterList = findAttribute(attributes, 'cluster-list')?.ids ?? [];
-      attributes = withAttribute(attributes, 'originator-id', { kind: 'originator-id', id: originatorId });
-      attributes = withAttribute(attributes, 'cluster-list', {
-        kind: 'cluster-list',
-        ids: [clusterId, ...clusterList],
+    if (isReflection(from, to))
+      attributes = reflectedPathAttributes(attributes, {
+        clusterId: this.options.clusterId ?? localRouterId,
+        learnedFromRouterId: best.peer!.routerId,
       });
-    }
     if (findAttribute(attributes, 'origin') === undefined)
       attributes = withAttribute(attributes, 'origin', { kind: 'origin', value: 0 });
     return attributes;

@@ -5,4 +5,5 @@ export * from './decision.js';
 export * from './intern.js';
 export * from './loc-rib.js';
 export * from './path.js';
+export * from './reflection.js';
 export * from './route.js';
