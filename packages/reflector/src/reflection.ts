@@ -1,17 +1,22 @@
 // Route reflection (RFC 4456) for reflector nodes, as rules on the one BGP speaker: to which peers a path
-// may be exported (depending on where it was learned and on each peer's role), the attributes a reflector
-// adds (ORIGINATOR_ID, CLUSTER_LIST), and the loop checks on import, over peer roles and the two
-// attributes as plain numbers. The export matrix and the loop checks are caracal-bgpd's own
-// (@caracal/bgp-speaker: `mayExport` of its Adj-RIB-Out, `importLoop` of its Adj-RIB-In), so a reflector
-// node cannot drift from the speaker that runs it; cluster ids are parsed by @caracal/ip.
+// may be exported (depending on where it was learned and on each peer's role), which paths are reflected
+// and the attributes a reflector adds (ORIGINATOR_ID, CLUSTER_LIST), and the loop checks on import, over
+// peer roles and the two attributes as plain numbers. Every rule here is caracal-bgpd's own
+// (@caracal/bgp-speaker: `mayExport` and `isReflection` re-exported, `reflectedPathAttributes` of its
+// Adj-RIB-Out and `importLoop` of its Adj-RIB-In run on the two numbers), so a reflector node cannot drift
+// from the speaker that runs it; cluster ids are parsed by @caracal/ip.
 
 import {
   type BgpPathAttribute,
+  findAttribute,
   importLoop,
+  isReflection,
   type LoopReason,
   mayExport,
   type PeerInfo,
   type PeerRole,
+  type ReflectionContext,
+  reflectedPathAttributes,
 } from '@caracal/bgp-speaker';
 import { IpParseError, ipParseResult, parseIpv4 } from '@caracal/ip';
 
@@ -30,32 +35,28 @@ export interface ReflectionAttributes {
 
 /**
  * Attributes of a path reflected by this speaker (RFC 4456 §8): ORIGINATOR_ID is set to the router id of
- * the peer the path came from when absent; our cluster id is prepended to CLUSTER_LIST.
- *
- * The same rule runs inside caracal-bgpd's Adj-RIB-Out (the iBGP-to-iBGP branch of the export rules in
- * @caracal/bgp-speaker's rib/adj-rib-out.ts), written there on the speaker's attribute list rather than
- * as a function it exports; when that branch becomes an exported function, this one should call it.
+ * the peer the path came from when absent; our cluster id is prepended to CLUSTER_LIST. This is
+ * caracal-bgpd's `reflectedPathAttributes` (what its Adj-RIB-Out sends), run on the two attributes.
  */
 export function reflectedAttributes(
   path: ReflectionAttributes,
-  context: { readonly clusterId: number; readonly learnedFromRouterId: number },
+  context: ReflectionContext,
 ): ReflectionAttributes {
+  const received: BgpPathAttribute[] = [{ kind: 'cluster-list', ids: path.clusterList }];
+  if (path.originatorId !== undefined) received.push({ kind: 'originator-id', id: path.originatorId });
+  const reflected = reflectedPathAttributes({ list: received, nextHop: '' }, context);
   return {
-    originatorId: path.originatorId ?? context.learnedFromRouterId,
-    clusterList: [context.clusterId, ...path.clusterList],
+    originatorId: findAttribute(reflected, 'originator-id')?.id,
+    clusterList: findAttribute(reflected, 'cluster-list')?.ids ?? [],
   };
 }
 
 /**
- * Whether the path is being reflected (iBGP-learned, sent to iBGP) and so needs reflectedAttributes; the
- * condition under which caracal-bgpd's Adj-RIB-Out applies the same rule.
+ * `isReflection(learnedFrom, to)`: whether the path is being reflected (iBGP-learned, sent to iBGP) and so
+ * needs reflectedAttributes; caracal-bgpd's own, the condition under which its Adj-RIB-Out applies them.
+ * `ReflectionContext`: the second argument of reflectedAttributes (cluster id, router id learned from).
  */
-export function isReflection(learnedFrom: PeerRole, to: PeerRole): boolean {
-  return (
-    (learnedFrom === 'ibgp-client' || learnedFrom === 'ibgp-nonclient') &&
-    (to === 'ibgp-client' || to === 'ibgp-nonclient')
-  );
-}
+export { isReflection, type ReflectionContext };
 
 export type ImportLoop = Exclude<LoopReason, 'as-path-loop'> | undefined;
 
