@@ -1,7 +1,8 @@
 // Runs caracal-bgpd as a process: loads the configuration, starts the kernel FIB, the Speaker, the
 // control socket and the metrics/health endpoints, and maps signals: SIGTERM/SIGINT stop cleanly
 // (kernel routes kept when graceful restart is enabled), SIGHUP reloads the configuration file (a bad
-// file is logged and the old configuration stays).
+// file, or one the speaker refuses, e.g. a listen address it cannot bind, is logged and the old
+// configuration stays).
 
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -113,7 +114,9 @@ export async function startDaemon(args: DaemonArguments, logger: Logger): Promis
         return;
       }
       try {
-        speaker.reload(next);
+        // Rejects, changing nothing, for a policy that does not compile or a listen address that cannot
+        // be bound (the error names the address, the port and why); the running configuration stays.
+        await speaker.reload(next);
       } catch (error) {
         logger.error({ error: (error as Error).message }, 'reload failed; keeping the running configuration');
       }

@@ -29,6 +29,8 @@ import { type BestPathChange, LocRib, type LocRibPath } from '../rib/loc-rib.js'
 import { type PeerInfo, prefixKey, renderAsPath } from '../rib/route.js';
 import {
   type Clock,
+  type ListenChange,
+  type ListenEndpoint,
   Listener,
   netSocketFactory,
   normalizeAddress,
@@ -83,8 +85,26 @@ export interface ReloadResult {
   readonly peersRefreshed: readonly string[];
   readonly originationsAdded: readonly string[];
   readonly originationsWithdrawn: readonly string[];
-  /** Global settings that changed but only take effect after a restart (listen, kernel). */
+  /** Listening sockets a changed `listen` opened (added addresses; every address when the port changed). */
+  readonly listenersOpened: readonly ListenEndpoint[];
+  /** Listening sockets a changed `listen` closed (their established sessions stay up). */
+  readonly listenersClosed: readonly ListenEndpoint[];
+  /** Global settings that changed but only take effect after a restart (kernel, gracefulRestart, …). */
   readonly needsRestart: readonly string[];
+}
+
+/** Global settings a reload cannot apply: they are read once at start (the FIB, the servers). */
+const RESTART_ONLY_SETTINGS: readonly string[] = [
+  'kernel',
+  'gracefulRestart',
+  'control',
+  'metrics',
+  'health',
+];
+
+/** The sockets a configuration asks for: none when listening is disabled. */
+function listenTarget(config: BgpdConfig): { readonly addresses: readonly string[]; readonly port: number } {
+  return { addresses: config.listen.enabled ? config.listen.addresses : [], port: config.listen.port };
 }
 
 /** ROUTE-REFRESH subtypes (RFC 7313). */
@@ -152,6 +172,8 @@ export class Speaker implements SpeakerView {
   #listener: Listener | null = null;
   #listening = false;
   #listenPort: number | null = null;
+  /** The reload in progress (reloads run one after another), or null. */
+  #reloadTail: Promise<void> | null = null;
   #started = false;
   #stopped = false;
   #flushScheduled = false;
@@ -215,13 +237,15 @@ export class Speaker implements SpeakerView {
         this.#completeRestart();
       }, config.gracefulRestart.restartTime * 1000);
     }
+    // The listener exists (and knows every peer) even when listening is disabled, so a reload can enable it.
+    const listener = new Listener({
+      address: config.listen.address,
+      addresses: listenTarget(config).addresses,
+      port: config.listen.port,
+      onRejected: (remote) => this.#logger.warn({ remote }, 'connection from an unknown address rejected'),
+    });
+    this.#listener = listener;
     if (config.listen.enabled) {
-      const listener = new Listener({
-        address: config.listen.address,
-        addresses: config.listen.addresses,
-        port: config.listen.port,
-        onRejected: (remote) => this.#logger.warn({ remote }, 'connection from an unknown address rejected'),
-      });
       try {
         this.#listenPort = await listener.listen();
       } catch (error) {
@@ -232,7 +256,6 @@ export class Speaker implements SpeakerView {
         // The listener's error names the address it could not bind ("cannot listen on <address> port <port>: …").
         throw error;
       }
-      this.#listener = listener;
       this.#listening = true;
       this.#logger.info({ addresses: config.listen.addresses, port: this.#listenPort }, 'listening');
     }
@@ -267,9 +290,29 @@ export class Speaker implements SpeakerView {
    * Applies a new configuration: unchanged sessions stay up; added/removed peers start/stop; a change
    * carried in OPEN or the transport resets that session; a policy or next-hop change is applied with a
    * route refresh (in: ROUTE-REFRESH or soft reconfiguration; out: the peer's table re-evaluated).
-   * Throws (and changes nothing) when a policy of the new configuration does not compile.
+   * A changed `listen` opens sockets for added addresses (all of them for a changed port) and closes
+   * those of removed ones; sockets that stay, and every session, are not touched.
+   * All or nothing (as BIRD refuses a configuration it cannot apply): rejects, changing nothing, when a
+   * policy of the new configuration does not compile or a new listening socket cannot be bound (a
+   * ListenError naming the address, the port and why; the running sockets keep listening).
+   * Reloads run one after another. Without a `listen` change the whole reload is applied before this
+   * returns (the promise is already settled); with one, once the new sockets are bound.
    */
-  reload(next: BgpdConfig): ReloadResult {
+  reload(next: BgpdConfig): Promise<ReloadResult> {
+    const run = () => this.#reloadNow(next);
+    const outcome = this.#reloadTail === null ? run() : this.#reloadTail.then(run);
+    const settled = outcome.then(
+      () => {},
+      () => {},
+    );
+    this.#reloadTail = settled;
+    void settled.then(() => {
+      if (this.#reloadTail === settled) this.#reloadTail = null;
+    });
+    return outcome;
+  }
+
+  async #reloadNow(next: BgpdConfig): Promise<ReloadResult> {
     const previous = this.#config;
     const diff = diffConfig(previous, next);
     // Compile everything first: a bad policy rejects the whole reload.
@@ -282,9 +325,20 @@ export class Speaker implements SpeakerView {
         },
       ]),
     );
-    const needsRestart = diff.globalChanged.filter((key) =>
-      ['listen', 'kernel', 'gracefulRestart', 'control', 'metrics', 'health'].includes(key),
-    );
+    const needsRestart = diff.globalChanged.filter((key) => RESTART_ONLY_SETTINGS.includes(key));
+    // The sockets first: a bind that fails rejects the reload before anything else changed.
+    let listenChange: ListenChange | null = null;
+    const listener = this.#listener;
+    if (diff.globalChanged.includes('listen') && listener !== null && !this.#stopped) {
+      listenChange = await listener.reconfigure(listenTarget(next));
+      if (this.#stopped) throw new Error('the speaker stopped during the reload; nothing else was applied');
+      this.#listenPort = listenChange.port;
+      this.#listening = listenChange.port !== null;
+      this.#logger.info(
+        { opened: listenChange.opened, closed: listenChange.closed, kept: listenChange.kept },
+        'listening sockets changed',
+      );
+    }
     this.#config = next;
     if (diff.globalChanged.includes('logLevel')) {
       // pino children keep the level they were made with: set it on the per-peer loggers too.
@@ -364,6 +418,8 @@ export class Speaker implements SpeakerView {
       peersRefreshed,
       originationsAdded,
       originationsWithdrawn,
+      listenersOpened: listenChange?.opened ?? [],
+      listenersClosed: listenChange?.closed ?? [],
       needsRestart,
     };
     this.#logger.info(result, 'configuration reloaded');
@@ -456,6 +512,7 @@ export class Speaker implements SpeakerView {
       peers,
       locRib: { prefixes, paths },
       restarting: this.#restarting,
+      listening: this.#listener?.endpoints ?? [],
     };
   }
 

@@ -60,6 +60,11 @@ export interface SpeakerStatus {
   readonly locRib: { readonly prefixes: number; readonly paths: number };
   /** True while we are the restarting speaker and still waiting for End-of-RIB (or the timer). */
   readonly restarting: boolean;
+  /**
+   * The sockets accepting BGP connections now (after the last reload), e.g. [{address: '10.0.0.5', port:
+   * 179}]; empty when listening is disabled. Optional for views that have no listener (test fakes).
+   */
+  readonly listening?: readonly { readonly address: string; readonly port: number }[];
 }
 
 export interface RoutePathRow {

@@ -56,7 +56,7 @@ describe('Speaker: policy', () => {
     expect(sb.speaker.routes()[0]?.paths[0]).toMatchObject({ localPref: 250, communities: ['65002:99'] });
 
     // b's import now accepts everything: it sends a ROUTE-REFRESH and a re-sends its table.
-    const reloadB = sb.speaker.reload(config(bYaml('{ action: accept }')));
+    const reloadB = await sb.speaker.reload(config(bYaml('{ action: accept }')));
     expect(reloadB.peersRefreshed).toEqual(['a']);
     await eventually('b has 10.3 after the refresh', () => sb.speaker.routes({ prefix: '10.3.0.0/24' })[0]);
     expect(peerRow(sb, 'a').messagesOut.routeRefresh).toBe(1);
@@ -65,7 +65,7 @@ describe('Speaker: policy', () => {
 
     // a's export now rejects 10.3 instead of 10.2: b gets 10.2 and loses 10.3, the session stays up.
     const flapsBefore = peerRow(sb, 'a').flaps;
-    const reloadA = sa.speaker.reload(config(aYaml('not-ten-three')));
+    const reloadA = await sa.speaker.reload(config(aYaml('not-ten-three')));
     expect(reloadA.peersRefreshed).toEqual(['b']);
     await eventually('b has 10.2 and not 10.3', () => {
       const prefixes = sb.speaker.routes().map((r) => r.prefix);
@@ -105,7 +105,7 @@ describe('Speaker: policy', () => {
       ['10.1.0.0/24', ['65002:1']],
       ['10.3.0.0/24', ['65002:1']],
     ]);
-    const result = sb.speaker.reload(config(bYaml('tag-but-not-ten-three')));
+    const result = await sb.speaker.reload(config(bYaml('tag-but-not-ten-three')));
     expect(result.peersRefreshed).toEqual(['a']);
     await eventually('b dropped 10.3', () => sb.speaker.routes().length === 1);
     expect(peerRow(sb, 'a').messagesOut.routeRefresh).toBe(1);
@@ -130,17 +130,17 @@ describe('Speaker: policy', () => {
     await established(sa, 'b');
     await eventually('b has 10.1', () => sb.speaker.routes({ prefix: '10.1.0.0/24' })[0]);
     const sc = await startSpeaker(c, speakerYaml(c, []));
-    const result = sc.speaker.reload(
+    const result = await sc.speaker.reload(
       config(speakerYaml(c, [{ node: b, extra: ACCEPT_ALL }], 'originate:\n  - { prefix: 10.30.0.0/16 }')),
     );
     expect(result).toMatchObject({ peersAdded: ['b'], originationsAdded: ['10.30.0.0/16'] });
     await eventually('a learns c’s prefix through b', () => sa.speaker.routes({ prefix: '10.30.0.0/16' })[0]);
     expect(sa.speaker.routes({ prefix: '10.30.0.0/16' })[0]?.paths[0]?.asPath).toBe('65002 65003');
     // c drops its origination again: a loses it.
-    sc.speaker.reload(config(speakerYaml(c, [{ node: b, extra: ACCEPT_ALL }])));
+    await sc.speaker.reload(config(speakerYaml(c, [{ node: b, extra: ACCEPT_ALL }])));
     await eventually('a loses 10.30', () => sa.speaker.routes({ prefix: '10.30.0.0/16' }).length === 0);
     // b removes c: its session goes down, a's session stays (one OPEN only).
-    sb.speaker.reload(config(speakerYaml(b, [{ node: a, extra: ACCEPT_ALL }])));
+    await sb.speaker.reload(config(speakerYaml(b, [{ node: a, extra: ACCEPT_ALL }])));
     expect(sb.speaker.status().peers.map((p) => p.name)).toEqual(['a']);
     await eventually('c sees b go', () => peerRow(sc, 'b').state !== 'Established');
     expect(peerRow(sc, 'b').lastError).toBe('received NOTIFICATION 6/3 (Cease / Peer De-configured)'); // Cease: Peer De-configured
@@ -157,7 +157,7 @@ describe('Speaker: policy', () => {
       ...good,
       peers: good.peers.map((peer) => ({ ...peer, import: { kind: 'filter' as const, name: 'missing' } })),
     };
-    expect(() => sa.speaker.reload(bad)).toThrow(/missing/);
+    await expect(sa.speaker.reload(bad)).rejects.toThrow(/missing/);
     expect(sa.speaker.status().peers).toEqual([]);
     expect(sa.speaker.live()).toBe(true);
   });
@@ -211,7 +211,7 @@ describe('Speaker: enhanced route refresh', () => {
     if (sb === undefined) throw new Error('speaker missing');
     await eventually('b received three (rejected)', () => peerRow(sb, 'a').prefixes.received === 3);
     expect(sb.speaker.routes()).toEqual([]);
-    sb.speaker.reload(config(bYaml('{ action: accept }')));
+    await sb.speaker.reload(config(bYaml('{ action: accept }')));
     await eventually('b accepted all three', () => sb.speaker.routes().length === 3);
     // ROUTE-REFRESH out; BoRR and EoRR in.
     await eventually('BoRR and EoRR counted', () => peerRow(sb, 'a').messagesIn.routeRefresh === 2);
