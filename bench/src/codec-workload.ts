@@ -46,48 +46,51 @@ export function encodeDistinctKept(
   return batches;
 }
 
-/**
- * Routes written one by one by `writeRoute` into a pooled writer, as the speaker sends: each ~64 KiB batch
- * goes to `send` (the socket) and is given back to the writer afterwards (the socket's write callback), so
- * steady-state encoding reuses a few buffers instead of allocating one per batch. Returns the octets.
- */
-function encodePooled(
-  count: number,
-  context: BgpCodecContext,
-  send: (batch: Uint8Array) => void,
-  writeRoute: (writer: BgpMessageWriter, index: number) => void,
-): number {
-  const writer = new BgpMessageWriter(context, BATCH_OCTETS + 4096, 4);
-  let octets = 0;
-  const flush = () => {
-    const batch = writer.take();
-    octets += batch.length;
-    send(batch);
-    writer.recycle(batch);
-  };
-  for (let i = 0; i < count; i++) {
-    writeRoute(writer, i);
-    if (writer.length >= BATCH_OCTETS) flush();
-  }
-  if (writer.length > 0) flush();
-  return octets;
+/** The speaker's pooled writer: room for a ~64 KiB batch plus one more message, four buffers kept. */
+function pooledWriter(context: BgpCodecContext): BgpMessageWriter {
+  return new BgpMessageWriter(context, BATCH_OCTETS + 4096, 4);
 }
 
-/** The kept stream's UPDATEs (one per prefix, its own attribute set) through a pooled writer. */
+/**
+ * Hands what the writer holds to `send` (the socket) and gives the batch back to the writer's pool
+ * afterwards (the socket's write callback), so steady-state encoding reuses a few buffers instead of
+ * allocating one per batch. Returns the octets sent.
+ */
+function sendBatch(writer: BgpMessageWriter, send: (batch: Uint8Array) => void): number {
+  const batch = writer.take();
+  send(batch);
+  writer.recycle(batch);
+  return batch.length;
+}
+
+// The two pooled loops below are deliberately written out each: one loop taking the per-route write as a
+// callback made that call site polymorphic once both rows had run, charging every route for a call the
+// speaker does not make (its Adj-RIB-Out calls packUpdatesInto directly).
+
+/**
+ * The kept stream's UPDATEs (one per prefix, its own attribute set, the UPDATE object and its NLRI list
+ * built per route) through a pooled writer, each ~64 KiB batch handed to `send`. Returns the octets.
+ */
 export function encodeDistinctPooled(
   all: readonly BgpPrefix[],
   attributeSets: readonly (readonly BgpPathAttribute[])[],
   context: BgpCodecContext,
   send: (batch: Uint8Array) => void,
 ): number {
-  return encodePooled(all.length, context, send, (writer, i) =>
-    writer.write(makeUpdate({ attributes: attributeSets[i]!, nlri: [all[i]!] })),
-  );
+  const writer = pooledWriter(context);
+  let octets = 0;
+  for (let i = 0; i < all.length; i++) {
+    writer.write(makeUpdate({ attributes: attributeSets[i]!, nlri: [all[i]!] }));
+    if (writer.length >= BATCH_OCTETS) octets += sendBatch(writer, send);
+  }
+  if (writer.length > 0) octets += sendBatch(writer, send);
+  return octets;
 }
 
 /**
  * The speaker's own send path for these routes: the Adj-RIB-Out packs each attribute set with its prefixes
- * (here one each) by packUpdatesInto into its pooled writer.
+ * (here one each, in the list its bucket holds) by packUpdatesInto into its pooled writer. Returns the
+ * octets.
  */
 export function encodeDistinctPacked(
   all: readonly BgpPrefix[],
@@ -95,7 +98,12 @@ export function encodeDistinctPacked(
   context: BgpCodecContext,
   send: (batch: Uint8Array) => void,
 ): number {
-  return encodePooled(all.length, context, send, (writer, i) =>
-    packUpdatesInto(writer, { attributes: attributeSets[i]!, announced: [all[i]!] }),
-  );
+  const writer = pooledWriter(context);
+  let octets = 0;
+  for (let i = 0; i < all.length; i++) {
+    packUpdatesInto(writer, { attributes: attributeSets[i]!, announced: [all[i]!] });
+    if (writer.length >= BATCH_OCTETS) octets += sendBatch(writer, send);
+  }
+  if (writer.length > 0) octets += sendBatch(writer, send);
+  return octets;
 }

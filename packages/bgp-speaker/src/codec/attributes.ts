@@ -754,10 +754,15 @@ export function writeAttribute(
   // inlines this function, with its callees, into the UPDATE encoder only within its inlining budget. The
   // flag is a literal here and in the callees: AttributeFlag.extendedLength is a property load through the
   // module context at each use, which TurboFan does not fold.
-  let code: number;
-  let flags: number;
-  let value: number;
+  let code = 0;
+  let flags = 0;
+  let value = 0;
   switch (attribute.kind) {
+    case 'origin':
+      code = 1;
+      flags = attribute.flags ?? 0x40;
+      value = attribute.value;
+      break;
     case 'next-hop':
       code = 3;
       flags = attribute.flags ?? 0x40;
@@ -773,25 +778,21 @@ export function writeAttribute(
       flags = attribute.flags ?? 0x40;
       value = attribute.value;
       break;
-    case 'origin':
-      flags = attribute.flags ?? 0x40;
-      if (flags & 0x10) return writeGenericAttribute(attribute, context, out, at);
-      out[at] = flags;
-      out[at + 1] = 1;
-      out[at + 2] = 1;
-      out[at + 3] = attribute.value;
-      return at + 4;
     case 'as-path':
-      if (!context.as4) return writeGenericAttribute(attribute, context, out, at);
-      return writeWideAsPath(attribute.flags ?? 0x40, attribute.segments, out, at);
+      if (context.as4) return writeWideAsPath(attribute.flags ?? 0x40, attribute.segments, out, at);
+      break;
     case 'communities':
       return writeCommunities(attribute, context, out, at);
-    default:
-      return writeGenericAttribute(attribute, context, out, at);
   }
-  if (flags & 0x10) return writeGenericAttribute(attribute, context, out, at);
+  // code 0: a kind without a fast path here (or a 2-octet AS_PATH).
+  if (code === 0 || flags & 0x10) return writeGenericAttribute(attribute, context, out, at);
   out[at] = flags;
   out[at + 1] = code;
+  if (code === 1) {
+    out[at + 2] = 1;
+    out[at + 3] = value;
+    return at + 4;
+  }
   out[at + 2] = 4;
   return put32(out, at + 3, value);
 }
