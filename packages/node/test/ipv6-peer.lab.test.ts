@@ -8,23 +8,29 @@
 // direction: the Node gets spec.bgp.ipv6Address, bgpd.yaml must list it in listen.addresses, and once bgpd
 // has restarted (it applies `listen` at start; the test SIGKILLs it and the agent restarts it) a speaker
 // that listens nowhere must get a session by connecting from the root side's IPv6 address INTO caracal-bgpd.
-import { execFileSync, spawnSync } from 'node:child_process';
+// The set-up and the waits are ipv6-lab.ts's.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseConfig, Speaker } from '@caracal/bgp-speaker';
+import type { Speaker } from '@caracal/bgp-speaker';
 import {
   connectDatastore,
   type EtcdKeyValueStore,
   etcdUnavailableReason,
   ResourceStore,
 } from '@caracal/datastore';
-import { formatIpv4, parseIpv4Cidr } from '@caracal/ip';
 import { buildPackagesForLab, freeTcpPort, labAvailable, waitUntil } from '@caracal/lab';
 import type { BGPPeerResource, NodeResource } from '@caracal/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { type LabCluster, startLabCluster } from '../src/index.js';
+import {
+  bgpdYaml,
+  nodeReady,
+  nodeStatus,
+  perRunIpv6Prefix,
+  routeLearned,
+  SegmentIpv6Addresses,
+  sessionEstablished,
+  startSpeaker,
+} from './ipv6-lab.js';
 
 const lab = labAvailable();
 const etcdMissing = etcdUnavailableReason();
@@ -32,70 +38,26 @@ const runnable = lab.available && etcdMissing === undefined;
 if (!runnable) console.log(`IPv6 BGPPeer lab test skipped: ${lab.reason ?? etcdMissing}`);
 
 const name = `v6p${randomBytes(3).toString('hex')}`;
-/** A per-run unique-local /64: fdXX:XXXX:XXXX::/64. */
-// Per-run /64 written in canonical form (RFC 5952: no leading zeros, no zero group), as the plan writes
-// addresses: a group like '0048' made the expected text differ from bgpd.yaml's 'fd..:48::11'.
-const hextet = () => (randomBytes(2).readUInt16BE(0) | 1).toString(16);
-const v6Prefix = `fd${randomBytes(1).toString('hex')}:${hextet()}:${hextet()}`;
-const rootV6 = `${v6Prefix}::1`;
-const nodeV6 = `${v6Prefix}::11`;
+const { rootV6, nodeV6 } = perRunIpv6Prefix();
+const addresses = new SegmentIpv6Addresses(rootV6, nodeV6);
 const PEER_AS = 65099;
 
 let cluster: LabCluster | undefined;
 let store: ReturnType<typeof connectDatastore> | undefined;
 let peer: Speaker | undefined;
 let connectingPeer: Speaker | undefined;
-let rootDevice: string | undefined;
 let peerPort = 0;
 
-/** The interface (in `namespace`, or the root namespace) holding the IPv4 `address`. */
-function deviceWith(address: string, namespace?: string): string {
-  const argv = [...(namespace ? ['-n', namespace] : []), '-j', '-4', 'addr', 'show'];
-  const links = JSON.parse(execFileSync('ip', argv, { encoding: 'utf8' })) as {
-    ifname: string;
-    addr_info: { local: string }[];
-  }[];
-  const link = links.find((l) => l.addr_info.some((a) => a.local === address));
-  if (link === undefined)
-    throw new Error(`no interface with ${address} in ${namespace ?? 'the root namespace'}`);
-  return link.ifname;
-}
-
 const c = () => cluster as LabCluster;
-const bgpdYaml = () =>
-  parseYaml(readFileSync(join(c().node('node1').runDir, 'bgpd.yaml'), 'utf8')) as {
-    listen: { address?: string; addresses?: string[]; port: number };
-    peers: { name: string; address: string; port: number; asNumber: number }[];
-  };
-const statusOf = () =>
-  JSON.parse(readFileSync(join(c().node('node1').runDir, 'status.json'), 'utf8')) as {
-    advertisedBlocks: string[];
-    planWarnings: string[];
-    bgpdPid?: number;
-  };
+const statusOf = () => nodeStatus(c(), 'node1');
 
 describe.skipIf(!runnable)('a BGPPeer at [IPv6]:port reaches a real session', () => {
   beforeAll(async () => {
     await buildPackagesForLab(['packages/node', 'packages/felix']);
     cluster = await startLabCluster({ name, nodes: 1, podsPerNode: 0, readyTimeoutMs: 120_000 });
-    const node1 = c().node('node1');
-    // The root namespace's address on the segment is the subnet's first (see clusterTopology).
-    rootDevice = deviceWith(formatIpv4(parseIpv4Cidr(c().subnet).address + 1));
-    const nodeDevice = deviceWith(node1.address, node1.namespace);
-    execFileSync('ip', ['-6', 'addr', 'add', `${rootV6}/64`, 'dev', rootDevice, 'nodad']);
-    execFileSync('ip', [
-      '-n',
-      node1.namespace,
-      '-6',
-      'addr',
-      'add',
-      `${nodeV6}/64`,
-      'dev',
-      nodeDevice,
-      'nodad',
-    ]);
+    addresses.add(c(), 'node1');
     peerPort = await freeTcpPort(rootV6);
-    const checked = parseConfig(
+    peer = await startSpeaker(
       `asNumber: ${PEER_AS}
 routerId: 10.255.255.1
 listen: { address: "${rootV6}", port: ${peerPort} }
@@ -104,9 +66,6 @@ peers:
 `,
       'peer.yaml',
     );
-    if (!checked.ok) throw new Error(checked.issues.map((i) => `${i.path}: ${i.reason}`).join('; '));
-    peer = new Speaker(checked.config);
-    await peer.start();
     store = connectDatastore({ endpoints: [c().etcdEndpoint] });
   }, 300_000);
 
@@ -114,7 +73,7 @@ peers:
     await peer?.stop({ keepRoutes: false });
     await connectingPeer?.stop({ keepRoutes: false });
     await store?.close();
-    if (rootDevice !== undefined) spawnSync('ip', ['-6', 'addr', 'del', `${rootV6}/64`, 'dev', rootDevice]);
+    addresses.remove();
     await cluster?.down();
   }, 60_000);
 
@@ -128,32 +87,17 @@ peers:
     await new ResourceStore(store as EtcdKeyValueStore).create(bgpPeer);
     const written = await waitUntil(
       'node1 bgpd.yaml with the IPv6 peer',
-      () => bgpdYaml().peers.find((p) => p.name === `peer-v6-${name}`),
+      () => bgpdYaml(c(), 'node1').peers.find((p) => p.name === `peer-v6-${name}`),
       { timeoutMs: 20_000 },
     );
     expect(written).toMatchObject({ address: rootV6, port: peerPort, asNumber: PEER_AS });
     expect(statusOf().planWarnings).toEqual([]);
-    await waitUntil(
-      'the session from node1 Established at the peer',
-      () => peer?.status().peers.find((p) => p.name === 'node1')?.state === 'Established',
-      { timeoutMs: 30_000 },
-    );
+    await sessionEstablished(peer, 'node1', 'the session from node1 Established at the peer');
     const block = statusOf().advertisedBlocks[0];
     expect(block).toBeDefined();
-    const learned = await waitUntil(
-      `the peer learns ${block} from node1`,
-      () => peer?.routes({ prefix: block as string })[0],
-      { timeoutMs: 20_000 },
-    );
+    const learned = await routeLearned(peer, block as string, `the peer learns ${block} from node1`);
     expect(learned.paths[0]?.nextHop).toBe(c().node('node1').address);
-    const readiness = await waitUntil(
-      'node1 ready (its one planned session Established)',
-      async () => {
-        const answer = await c().nodeReadiness('node1');
-        return answer.healthy ? answer : undefined;
-      },
-      { timeoutMs: 20_000 },
-    );
+    const readiness = await nodeReady(c(), 'node1', 'node1 ready (its one planned session Established)');
     expect(readiness.reasons).toEqual([]);
   }, 90_000);
 
@@ -167,7 +111,10 @@ peers:
     });
     const listen = await waitUntil(
       'node1 bgpd.yaml listening on the node IPv6 address too',
-      () => (bgpdYaml().listen.addresses !== undefined ? bgpdYaml().listen : undefined),
+      () => {
+        const written = bgpdYaml(c(), 'node1').listen;
+        return written.addresses !== undefined ? written : undefined;
+      },
       { timeoutMs: 20_000 },
     );
     expect(listen).toEqual({ addresses: [c().node('node1').address, nodeV6], port: 179 });
@@ -186,7 +133,7 @@ peers:
       },
       { timeoutMs: 20_000 },
     );
-    const checked = parseConfig(
+    connectingPeer = await startSpeaker(
       `asNumber: ${PEER_AS}
 routerId: 10.255.255.2
 listen: { enabled: false }
@@ -200,28 +147,22 @@ peers:
 `,
       'connecting-peer.yaml',
     );
-    if (!checked.ok) throw new Error(checked.issues.map((i) => `${i.path}: ${i.reason}`).join('; '));
-    connectingPeer = new Speaker(checked.config);
-    await connectingPeer.start();
-    await waitUntil(
+    await sessionEstablished(
+      connectingPeer,
+      'node1',
       'the session the peer opened to [node1 IPv6]:179 Established',
-      () => connectingPeer?.status().peers.find((p) => p.name === 'node1')?.state === 'Established',
-      { timeoutMs: 30_000 },
     );
     const block = statusOf().advertisedBlocks[0];
-    const learned = await waitUntil(
+    const learned = await routeLearned(
+      connectingPeer,
+      block as string,
       `the connecting peer learns ${block} from node1`,
-      () => connectingPeer?.routes({ prefix: block as string })[0],
-      { timeoutMs: 20_000 },
     );
     expect(learned.paths[0]?.nextHop).toBe(c().node('node1').address);
-    const readiness = await waitUntil(
+    const readiness = await nodeReady(
+      c(),
+      'node1',
       'node1 ready again (the BGPPeer session Established, now from the peer side)',
-      async () => {
-        const answer = await c().nodeReadiness('node1');
-        return answer.healthy ? answer : undefined;
-      },
-      { timeoutMs: 20_000 },
     );
     expect(readiness.reasons).toEqual([]);
   }, 90_000);
