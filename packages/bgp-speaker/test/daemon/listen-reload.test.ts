@@ -3,7 +3,7 @@
 // (another raw peer connects through it), while the first address is removed (new connections there are
 // refused) and while a reload with an address that cannot be bound is refused as a whole (error naming the
 // address and port, nothing else of that configuration applied). Listening enabled by a reload accepts
-// the peers configured before.
+// the peers configured before, and the one-address form rewritten as [IPv4, IPv6] opens only the IPv6 socket.
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ListenError } from '../../src/session/index.js';
@@ -158,5 +158,18 @@ describe('Speaker reload: listen', () => {
     const fromX = rawPeerTo(x, s, s.address);
     await eventually('x Established once listening', () => fromX.raw.options);
     expect(peerRow(speaker, 'x').state).toBe('Established');
+
+    // As caracal-node rewrites it when the node gets an IPv6 address: the one-address form becomes the
+    // list [IPv4, IPv6]. Only the IPv6 socket is new; x's session is untouched.
+    const dualStack = await speaker.speaker.reload(
+      config(withListen(base, `{ addresses: [${s.address}, "::1"], port: ${s.port} }`)),
+    );
+    expect(dualStack).toMatchObject({
+      listenersOpened: [{ address: '::1', port: s.port }],
+      listenersClosed: [],
+    });
+    expect(await tryConnect('::1', s.port)).toBe('connected');
+    expect(peerRow(speaker, 'x')).toMatchObject({ state: 'Established', flaps: 0, messagesIn: { open: 1 } });
+    expect(fromX.sessions()).toBe(1);
   });
 });
