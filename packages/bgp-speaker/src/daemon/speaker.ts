@@ -8,6 +8,7 @@
 // batches of back-to-back UPDATEs, shared by a group's members → Peer.sendUpdates (one socket write per
 // run) → the batch back to the Adj-RIB-Out's buffer pool after the last member's write callback.
 
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { type Observable, Subject, type Subscription } from 'rxjs';
@@ -59,7 +60,14 @@ import {
   peerKind,
 } from './peer-runtime.js';
 import { parseRouteFilter, prefixCovers, routeRow } from './route-rows.js';
-import type { PeerStatusRow, ReadinessReport, RouteRow, SpeakerStatus, SpeakerView } from './view.js';
+import type {
+  PeerStatusRow,
+  ReadinessReport,
+  ReloadOutcome,
+  RouteRow,
+  SpeakerStatus,
+  SpeakerView,
+} from './view.js';
 
 export interface SpeakerOptions {
   /** The kernel forwarding table; without one nothing is installed (and the FIB counts as synced). */
@@ -91,6 +99,15 @@ export interface ReloadResult {
   readonly listenersClosed: readonly ListenEndpoint[];
   /** Global settings that changed but only take effect after a restart (kernel, gracefulRestart, …). */
   readonly needsRestart: readonly string[];
+}
+
+/**
+ * A digest of a parsed configuration (SHA-256 of its JSON, hex): the same file content gives the same
+ * digest in caracal-bgpd and in the program that wrote the file (both parse it with `parseConfig`), so
+ * status().configDigest says which file the daemon runs.
+ */
+export function configDigest(config: BgpdConfig): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex');
 }
 
 /** Global settings a reload cannot apply: they are read once at start (the FIB, the servers). */
@@ -174,6 +191,9 @@ export class Speaker implements SpeakerView {
   #listenPort: number | null = null;
   /** The reload in progress (reloads run one after another), or null. */
   #reloadTail: Promise<void> | null = null;
+  /** configDigest() of #config. */
+  #configDigest: string;
+  #lastReload: ReloadOutcome | null = null;
   #started = false;
   #stopped = false;
   #flushScheduled = false;
@@ -187,6 +207,7 @@ export class Speaker implements SpeakerView {
 
   constructor(config: BgpdConfig, options: SpeakerOptions = {}) {
     this.#config = config;
+    this.#configDigest = configDigest(config);
     this.#fib = options.fib;
     this.#logger = options.logger ?? pino({ level: 'silent' });
     this.#clock = options.clock ?? systemClock;
@@ -299,7 +320,7 @@ export class Speaker implements SpeakerView {
    * returns (the promise is already settled); with one, once the new sockets are bound.
    */
   reload(next: BgpdConfig): Promise<ReloadResult> {
-    const run = () => this.#reloadNow(next);
+    const run = () => this.#reloadRecorded(next);
     const outcome = this.#reloadTail === null ? run() : this.#reloadTail.then(run);
     const settled = outcome.then(
       () => {},
@@ -310,6 +331,24 @@ export class Speaker implements SpeakerView {
       if (this.#reloadTail === settled) this.#reloadTail = null;
     });
     return outcome;
+  }
+
+  /** Runs one reload and records its outcome for status().lastReload (and the running configDigest). */
+  #reloadRecorded(next: BgpdConfig): Promise<ReloadResult> {
+    const digest = configDigest(next);
+    const ended = () => new Date(this.#clock.now()).toISOString();
+    return this.#reloadNow(next).then(
+      (result) => {
+        this.#configDigest = digest;
+        this.#lastReload = { ok: true, at: ended(), configDigest: digest };
+        return result;
+      },
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.#lastReload = { ok: false, at: ended(), configDigest: digest, error: message };
+        throw error;
+      },
+    );
   }
 
   async #reloadNow(next: BgpdConfig): Promise<ReloadResult> {
@@ -513,6 +552,8 @@ export class Speaker implements SpeakerView {
       locRib: { prefixes, paths },
       restarting: this.#restarting,
       listening: this.#listener?.endpoints ?? [],
+      configDigest: this.#configDigest,
+      lastReload: this.#lastReload,
     };
   }
 

@@ -65,6 +65,30 @@ export interface SpeakerStatus {
    * 179}]; empty when listening is disabled. Optional for views that have no listener (test fakes).
    */
   readonly listening?: readonly { readonly address: string; readonly port: number }[];
+  /**
+   * Which configuration the daemon runs: `configDigest()` of it (the one read at start, or the last one a
+   * reload applied). A client that wrote a file compares it with the digest of that file's parsed content
+   * to know whether the daemon runs it. Optional for views that have no configuration (test fakes).
+   */
+  readonly configDigest?: string;
+  /** The outcome of the last reload (SIGHUP) of the speaker; null when none ran since the start. */
+  readonly lastReload?: ReloadOutcome | null;
+}
+
+/**
+ * How the last reload ended. A refused reload (a policy that does not compile, a listen address that cannot
+ * be bound) changed nothing: `configDigest` then names the refused configuration and differs from the
+ * status's running `configDigest`. A file that does not parse is refused before the speaker sees it and is
+ * not recorded here (the daemon logs it).
+ */
+export interface ReloadOutcome {
+  readonly ok: boolean;
+  /** ISO time the reload ended. */
+  readonly at: string;
+  /** `configDigest()` of the configuration the reload applied (ok) or refused. */
+  readonly configDigest: string;
+  /** Why it was refused (absent when ok), e.g. "cannot listen on 10.0.0.9 port 179: … (the address is not on this host)". */
+  readonly error?: string;
 }
 
 export interface RoutePathRow {
