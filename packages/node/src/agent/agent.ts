@@ -1,7 +1,8 @@
 // The caracal-node agent: registers the Node, claims its IPAM blocks, keeps the BGP peering plan current
 // (<run-dir>/peers.json) and turns it, with the node's affine blocks and the /32s of its pods whose address
 // was borrowed from another node's block (this node's WorkloadEndpoints, watched), into caracal-bgpd's
-// configuration (<run-dir>/bgpd.yaml, rewritten atomically and reloaded with SIGHUP on every change); supervises
+// configuration (<run-dir>/bgpd.yaml, rewritten atomically and reloaded with SIGHUP on every change, the SIGHUP
+// resent with backoff until bgpd's status says it runs that file: bgpd-reload.ts); supervises
 // caracal-felix and caracal-bgpd (children that outlive an agent crash and are adopted by the next agent,
 // so restarting the agent flushes nothing); serves health (readiness includes Felix's dataplane and every
 // BGP session Established, asked on bgpd's control socket) and metrics. State files: node.pid, nodename,
@@ -9,7 +10,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { parseConfig } from '@caracal/bgp-speaker';
+import { configDigest, parseConfig, type SpeakerStatus } from '@caracal/bgp-speaker';
 import { connectDatastore, type EtcdKeyValueStore, keys, ResourceStore } from '@caracal/datastore';
 import { IpamClient, type IpamPool } from '@caracal/ipam';
 import { type IPPoolResource, type NodeResource, parseSelector } from '@caracal/model';
@@ -24,6 +25,7 @@ import {
 } from '../bgpd-config.js';
 import type { PeeringPlan } from '../peering.js';
 import { type BgpdStatusAnswer, queryBgpdStatus, sessionProblems } from './bgpd-control.js';
+import { BgpdReloadKeeper } from './bgpd-reload.js';
 import { AffinityState, blocksToAdvertise } from './blocks-state.js';
 import { detectNodeAddress } from './detect.js';
 import type { AgentOptions } from './options.js';
@@ -69,10 +71,8 @@ export class NodeAgent {
   private bgpdConfig: BgpdConfigDocument | undefined;
   private bgpdConfigError: string | undefined;
   private bgpdWarnings: readonly string[] = [];
-  /** bgpd.yaml changed since the running bgpd read it: SIGHUP once its control socket answers. */
-  private bgpdReloadPending = false;
-  /** The supervisor generation whose bgpd answered on its control socket (it has its SIGHUP handler). */
-  private bgpdAnsweredGeneration = -1;
+  /** SIGHUPs bgpd for every new bgpd.yaml and resends them (backoff) until bgpd reports the file applied. */
+  private readonly bgpdReloads: BgpdReloadKeeper;
   private bgpdStatus: BgpdStatusAnswer | undefined;
   private bgpdStatusError: string | undefined;
   private bgpdPoll: NodeJS.Timeout | undefined;
@@ -102,9 +102,24 @@ export class NodeAgent {
     help: 'Writes of bgpd.yaml (each one a changed configuration)',
     registers: [this.registry],
   });
-  private readonly bgpdReloads = new Counter({
+  private readonly bgpdReloadsSent = new Counter({
     name: 'caracal_node_bgpd_reloads_total',
     help: 'SIGHUPs sent to caracal-bgpd after bgpd.yaml changed',
+    registers: [this.registry],
+  });
+  private readonly bgpdReloadRetries = new Counter({
+    name: 'caracal_node_bgpd_reload_retries_total',
+    help: 'SIGHUPs resent to caracal-bgpd because it had not applied the latest bgpd.yaml (backoff 1 s to 30 s)',
+    registers: [this.registry],
+  });
+  private readonly bgpdReloadsRefused = new Counter({
+    name: 'caracal_node_bgpd_reloads_refused_total',
+    help: 'Reloads caracal-bgpd reported refused for the latest bgpd.yaml (e.g. a listen address it cannot bind)',
+    registers: [this.registry],
+  });
+  private readonly bgpdConfigApplied = new Gauge({
+    name: 'caracal_node_bgpd_config_applied',
+    help: '1 when caracal-bgpd reports running the latest bgpd.yaml (its status configDigest), else 0',
     registers: [this.registry],
   });
   private readonly plannedPeers = new Gauge({
@@ -141,6 +156,29 @@ export class NodeAgent {
   ) {
     this.workloads = new LocalWorkloadState(options.nodeName);
     this.claimedLabels = new ClaimedLabels(options.nodeName);
+    this.bgpdReloads = new BgpdReloadKeeper({
+      sighup: () => this.bgpd?.signal('SIGHUP') ?? false,
+      queryStatus: () => queryBgpdStatus(bgpdControlSocket(this.options.runDir)),
+      logger,
+      onSighup: (why) => {
+        (why === 'change' ? this.bgpdReloadsSent : this.bgpdReloadRetries).inc();
+        this.logger.info(
+          { pid: this.bgpd?.pid, retry: why === 'retry' },
+          'caracal-bgpd reloading bgpd.yaml (SIGHUP)',
+        );
+      },
+      onRefused: () => this.bgpdReloadsRefused.inc(),
+      onChange: () => {
+        this.bgpdConfigApplied.set(this.bgpdReloads.applied ? 1 : 0);
+        this.writeStatus();
+      },
+    });
+  }
+
+  /** The configDigest caracal-bgpd reports when it runs this bgpd.yaml text (undefined: not a valid file). */
+  private digestOf(text: string): string | undefined {
+    const parsed = parseConfig(text, this.bgpdConfigFile);
+    return parsed.ok ? configDigest(parsed.config) : undefined;
   }
 
   private get bgpdConfigFile(): string {
@@ -154,6 +192,7 @@ export class NodeAgent {
     writeFileAtomic(join(runDir, 'nodename'), nodeName);
     // What a bgpd left running by an earlier agent has read: a different text means it needs a reload.
     this.bgpdConfigText = readTextOrEmpty(this.bgpdConfigFile);
+    if (this.bgpdConfigText !== '') this.bgpdReloads.want(this.digestOf(this.bgpdConfigText), false);
     await this.startHealthServer();
     this.address = this.options.ipv4Address;
     if (this.address === undefined) {
@@ -328,6 +367,7 @@ export class NodeAgent {
   private updateBgpd(plan: PeeringPlan): void {
     const o = this.options;
     let text: string;
+    let digest: string;
     try {
       const pools = [...this.pools.values()].map((p) => p.spec);
       const affineBlocks = this.affinities.blocks;
@@ -350,6 +390,7 @@ export class NodeAgent {
       if (!checked.ok) {
         throw new Error(checked.issues.map((i) => `${i.path}: ${i.reason}`).join('; '));
       }
+      digest = configDigest(checked.config);
       const warnings = [...configWarnings, ...borrowed.warnings];
       const changedWarnings = JSON.stringify(warnings) !== JSON.stringify(this.bgpdWarnings);
       this.bgpdConfig = config;
@@ -369,26 +410,19 @@ export class NodeAgent {
       writeFileAtomic(this.bgpdConfigFile, text);
       this.bgpdConfigText = text;
       this.bgpdConfigWrites.inc();
-      this.bgpdReloadPending = true;
       this.logger.info(
-        { peers: this.bgpdConfig?.peers.length, originate: this.bgpdConfig?.originate.map((b) => b.prefix) },
+        {
+          peers: this.bgpdConfig?.peers.length,
+          originate: this.bgpdConfig?.originate.map((b) => b.prefix),
+          configDigest: digest,
+        },
         'bgpd.yaml written',
       );
+      // SIGHUP now if the running bgpd answers (else once it does), resent until bgpd reports it applied.
+      this.bgpdReloads.want(digest, true);
+      this.bgpdConfigApplied.set(this.bgpdReloads.applied ? 1 : 0);
     }
     if (this.bgpd === undefined) this.startBgpd();
-    else this.reloadBgpdIfPending();
-  }
-
-  /** SIGHUP when bgpd.yaml changed and the running bgpd has shown it is up (its handler is installed). */
-  private reloadBgpdIfPending(): void {
-    const bgpd = this.bgpd;
-    if (!this.bgpdReloadPending || bgpd?.pid === undefined) return;
-    if (this.bgpdAnsweredGeneration !== bgpd.generation) return; // the status poll retries
-    if (bgpd.signal('SIGHUP')) {
-      this.bgpdReloadPending = false;
-      this.bgpdReloads.inc();
-      this.logger.info({ pid: bgpd.pid }, 'caracal-bgpd reloading bgpd.yaml (SIGHUP)');
-    }
   }
 
   private startBgpd(): void {
@@ -405,9 +439,10 @@ export class NodeAgent {
         this.writeStatus();
       },
       onRunning: (pid, how) => {
-        // A freshly started bgpd reads the current file; an adopted one needs a reload if it changed.
-        if (how === 'started') this.bgpdReloadPending = false;
-        else this.childrenAdopted.inc({ child: 'caracal-bgpd' });
+        // A freshly started bgpd reads the current file (retries end); an adopted one's first status
+        // answer says whether it runs the current file.
+        this.bgpdReloads.bgpdRunning(how);
+        if (how === 'adopted') this.childrenAdopted.inc({ child: 'caracal-bgpd' });
         this.logger.info({ pid, how }, 'caracal-bgpd running');
       },
     });
@@ -430,17 +465,21 @@ export class NodeAgent {
       JSON.stringify([this.bgpdStatusError, this.bgpdStatus?.peers.map((p) => [p.name, p.state])]);
     const previous = summary();
     try {
-      this.bgpdStatus = await queryBgpdStatus(bgpdControlSocket(this.options.runDir));
+      const status = await queryBgpdStatus(bgpdControlSocket(this.options.runDir));
+      this.bgpdStatus = status;
       this.bgpdStatusError = undefined;
-      this.bgpdAnsweredGeneration = generation;
       const planned = this.bgpdConfig?.peers ?? [];
-      const problems = sessionProblems(planned, this.bgpdStatus);
+      const problems = sessionProblems(planned, status);
       this.establishedSessions.set(planned.length - problems.length);
-      this.reloadBgpdIfPending();
+      // An answer from the bgpd this poll asked (not one that exited meanwhile): SIGHUP when due, and
+      // whether it runs the latest bgpd.yaml.
+      if (bgpd.generation === generation && !this.stopped) this.bgpdReloads.observe(status);
     } catch (error) {
       this.bgpdStatus = undefined;
       this.bgpdStatusError = (error as Error).message;
+      if (bgpd.generation === generation) this.bgpdReloads.unanswered();
     }
+    this.bgpdConfigApplied.set(this.bgpdReloads.applied ? 1 : 0);
     // status.json follows the session states (caracalctl and people read it).
     if (summary() !== previous) this.writeStatus();
   }
@@ -495,14 +534,24 @@ export class NodeAgent {
     if (this.bgpd === undefined)
       return ['caracal-bgpd not started: waiting for the peering plan and the blocks'];
     if (this.bgpd.pid === undefined) return ['caracal-bgpd is not running'];
-    let status: BgpdStatusAnswer;
+    const generation = this.bgpd.generation;
+    let status: SpeakerStatus;
     try {
       status = await queryBgpdStatus(bgpdControlSocket(this.options.runDir));
     } catch (error) {
       return [`caracal-bgpd control socket: ${(error as Error).message}`];
     }
+    if (this.bgpd.generation === generation && !this.stopped) this.bgpdReloads.observe(status);
+    this.bgpdConfigApplied.set(this.bgpdReloads.applied ? 1 : 0);
     const problems = sessionProblems(this.bgpdConfig?.peers ?? [], status);
-    if (this.bgpdReloadPending) problems.push('caracal-bgpd has not reloaded the latest bgpd.yaml yet');
+    // Not ready while bgpd does not run the latest bgpd.yaml: its new peers and blocks are not in BGP.
+    const refusal = this.bgpdReloads.refusal;
+    if (refusal !== undefined)
+      problems.push(
+        `caracal-bgpd refused the latest bgpd.yaml (since ${refusal.since}; resending SIGHUP with backoff, ${this.bgpdReloads.retries} resent so far): ${refusal.error}`,
+      );
+    else if (!this.bgpdReloads.applied)
+      problems.push('caracal-bgpd has not applied the latest bgpd.yaml yet');
     return problems;
   }
 
@@ -562,6 +611,9 @@ export class NodeAgent {
       bgpdSessions:
         this.bgpdStatus?.peers.map((p) => ({ name: p.name, address: p.peerAddress, state: p.state })) ?? [],
       bgpdControlError: this.bgpdStatusError ?? null,
+      bgpdConfigApplied: this.bgpdReloads.applied,
+      bgpdReloadRefused: this.bgpdReloads.refusal ?? null,
+      bgpdReloadRetries: this.bgpdReloads.retries,
       advertisedBlocks: this.advertised.blocks,
       advertisedBorrowedAddresses: this.advertised.borrowed,
       bgpdConfigError: this.bgpdConfigError ?? null,
@@ -584,6 +636,7 @@ export class NodeAgent {
   /** Stops the watches, caracal-bgpd and caracal-felix (SIGTERM, SIGKILL after 10 s), the health server. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.bgpdReloads.stop();
     for (const s of this.subscriptions) s.unsubscribe();
     if (this.bgpdPoll) clearInterval(this.bgpdPoll);
     await this.claimQueue;
