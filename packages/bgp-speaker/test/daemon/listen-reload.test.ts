@@ -4,9 +4,9 @@
 // refused) and while a reload with an address that cannot be bound is refused as a whole (error naming the
 // address and port, nothing else of that configuration applied). Listening enabled by a reload accepts
 // the peers configured before, and the one-address form rewritten as [IPv4, IPv6] opens only the IPv6 socket.
-import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ListenError } from '../../src/session/index.js';
+import { tryConnect } from '../session/try-connect.js';
 import {
   config,
   eventually,
@@ -21,18 +21,6 @@ import {
 import { RawPeer } from './raw-peer.js';
 
 const raws = rawPeersStoppedAfterEach();
-
-/** Resolves 'connected' or the connection error's code. */
-function tryConnect(host: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket: Socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
-}
 
 /** The speaker's YAML with `listen` replaced by `listenYaml` (the harness writes one address). */
 function withListen(yaml: string, listenYaml: string): string {

@@ -5,6 +5,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ListenChange, ListenError, Listener, type SessionSocket } from '../../src/session/index.js';
+import { tryConnect } from './try-connect.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -16,18 +17,6 @@ function loopbackAddresses(count: number): string[] {
   const second = 100 + Math.floor(Math.random() * 150);
   const third = Math.floor(Math.random() * 250);
   return Array.from({ length: count }, (_, index) => `127.${second}.${third}.${10 + index}`);
-}
-
-/** Resolves 'connected' or the connection error's code. */
-function tryConnect(host: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket: Socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
 }
 
 /**
