@@ -86,6 +86,10 @@ export function toCniError(error: unknown): CniError {
       error.causeMessage,
     );
   }
+  if (error instanceof IpamExhaustedError && error.poolsTried.length === 0) {
+    // Not exhaustion but no candidate at all (e.g. assign_ipv6 without an enabled IPv6 pool): say so.
+    return new CniError(CniErrorCode.PoolExhausted, error.message);
+  }
   if (error instanceof IpamExhaustedError) {
     return new CniError(
       CniErrorCode.PoolExhausted,

@@ -1,10 +1,12 @@
-// The `caracal-ipam` IPAM plugin's logic over a datastore connection: ADD assigns one IPv4 address from the
-// IPPools in the datastore under the handle `<network name>.<container id>`; DEL releases the handle
-// (idempotent); CHECK verifies the handle holds the prevResult's addresses; STATUS needs the datastore and
-// an enabled pool; VERSION.
+// The `caracal-ipam` IPAM plugin's logic over a datastore connection: ADD assigns one IPv4 and/or one IPv6
+// address (Calico's `assign_ipv4`/`assign_ipv6`, optionally restricted by `ipv4_pools`/`ipv6_pools`) from
+// the IPPools in the datastore under the handle `<network name>.<container id>`, all or nothing; DEL
+// releases the handle (idempotent, every family); CHECK verifies the handle holds the prevResult's
+// addresses; STATUS needs the datastore and an enabled pool; VERSION.
 import { type KeyValueStore, keys } from '@caracal/datastore';
 import { allocationsOf, IpamClient, parseBlockDocument, parseHandleDocument } from '@caracal/ipam';
 import { nodeMatchesOnlyAll, readIpPools, toCniError } from './datastore-access.js';
+import { parseIpamAssignOptions, poolRestriction } from './ipam-options.js';
 import { ipamHandle } from './naming.js';
 import type { WorkloadIdentity } from './plugin.js';
 import { workloadIdentity } from './plugin.js';
@@ -76,9 +78,15 @@ async function runIpamCommand(
   env: CniEnvironment,
   deps: IpamPluginDeps,
 ): Promise<object | undefined> {
+  // Read once per invocation: the pool restriction and IPAM's autoAssign see the same pools.
+  let poolsRead: ReturnType<typeof readIpPools> | undefined;
+  const readPoolsOnce = () => {
+    poolsRead ??= readIpPools(deps.store);
+    return poolsRead;
+  };
   const client = new IpamClient({
     store: deps.store,
-    pools: () => readIpPools(deps.store),
+    pools: readPoolsOnce,
     nodeMatchesSelector: nodeMatchesOnlyAll,
   });
   const handleId = ipamHandle(config.name, env.containerId);
@@ -86,14 +94,25 @@ async function runIpamCommand(
     case 'VERSION':
       return versionResult(config.cniVersion);
     case 'ADD': {
+      const options = parseIpamAssignOptions(config.ipam);
       const identity = workloadIdentity(config, env, deps.node);
       // A repeated ADD for the same container returns what it already holds.
       const held = await addressesOfHandle(deps.store, handleId);
-      const addresses =
-        held !== undefined && held.length > 0
-          ? held
-          : (await client.autoAssign({ node: identity.node, handleId, attrs: attrsOf(identity), num4: 1 }))
-              .ipv4;
+      let addresses: string[];
+      if (held !== undefined && held.length > 0) addresses = held;
+      else {
+        const pools = await readPoolsOnce();
+        const restrict = poolRestriction(options, pools);
+        const assigned = await client.autoAssign({
+          node: identity.node,
+          handleId,
+          attrs: attrsOf(identity),
+          num4: options.assignIpv4 ? 1 : 0,
+          num6: options.assignIpv6 ? 1 : 0,
+          ...(restrict !== undefined ? { pools: restrict } : {}),
+        });
+        addresses = [...assigned.ipv4, ...assigned.ipv6];
+      }
       const result: CniResult = {
         cniVersion: config.cniVersion,
         ips: addresses.map((ip) => ipEntry(config.cniVersion, `${ip}/${ip.includes(':') ? 128 : 32}`)),

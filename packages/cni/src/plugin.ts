@@ -192,6 +192,9 @@ async function check(config: NetworkConfig, env: CniEnvironment, deps: PluginDep
   if (state.podIfExists && addresses.some((a) => !a.includes(':')) && !state.podHasDefaultRoute) {
     problems.push(`pod has no default route via ${POD_GATEWAY}`);
   }
+  if (state.podIfExists && addresses.some((a) => a.includes(':')) && !state.podHasIpv6DefaultRoute) {
+    problems.push(`pod has no IPv6 default route via the host veth's link-local address`);
+  }
   if (problems.length > 0) throw new CniError(CniErrorCode.IoFailure, `CHECK failed: ${problems.join('; ')}`);
   await deps.ipam.check(config, env);
 }

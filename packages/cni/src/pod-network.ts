@@ -33,6 +33,8 @@ export interface PodWiringState {
   readonly podMac: string | undefined;
   readonly podAddresses: readonly string[];
   readonly podHasDefaultRoute: boolean;
+  /** The pod has an IPv6 default route via a link-local gateway (the host veth's) on its interface. */
+  readonly podHasIpv6DefaultRoute: boolean;
   readonly hostRoutes: readonly string[];
 }
 
@@ -140,7 +142,10 @@ export class IpRoute2PodNetworking implements PodNetworking {
       await this.hostSysctls(w.hostIfName, v6.length > 0);
       // Pod side in one nsenter + `ip -batch`, which also reports the pod interface (for its MAC).
       const podLines = ['link set dev lo up', `link set dev ${w.podIfName} up`];
-      for (const address of w.addresses) podLines.push(`address add ${address} dev ${w.podIfName}`);
+      // IPv6: no duplicate address detection on a point-to-point veth (Calico turns it off too), so the
+      // address is usable at once instead of after a second of DAD.
+      for (const address of w.addresses)
+        podLines.push(`address add ${address} dev ${w.podIfName}${address.includes(':') ? ' nodad' : ''}`);
       if (v4.length > 0) {
         podLines.push(`route add ${POD_GATEWAY} dev ${w.podIfName} scope link`);
         podLines.push(`route add default via ${POD_GATEWAY} dev ${w.podIfName}`);
@@ -176,6 +181,7 @@ export class IpRoute2PodNetworking implements PodNetworking {
       : { exists: false };
     let podAddresses: string[] = [];
     let podHasDefaultRoute = false;
+    let podHasIpv6DefaultRoute = false;
     if (pod.exists) {
       const addresses = JSON.parse(await ip(['-j', 'address', 'show', 'dev', w.podIfName], w.netns)) as {
         addr_info?: { local: string; prefixlen: number; scope: string }[];
@@ -187,6 +193,13 @@ export class IpRoute2PodNetworking implements PodNetworking {
         gateway?: string;
       }[];
       podHasDefaultRoute = routes.some((r) => r.gateway === POD_GATEWAY);
+      const routes6 = JSON.parse(await ip(['-j', '-6', 'route', 'show', 'default'], w.netns)) as {
+        gateway?: string;
+        dev?: string;
+      }[];
+      podHasIpv6DefaultRoute = routes6.some(
+        (r) => r.dev === w.podIfName && (r.gateway ?? '').toLowerCase().startsWith('fe80:'),
+      );
     }
     const hostRoutes = host.exists
       ? (JSON.parse(await ip(['-j', 'route', 'show', 'dev', w.hostIfName])) as { dst: string }[]).map((r) =>
@@ -200,6 +213,7 @@ export class IpRoute2PodNetworking implements PodNetworking {
       podMac: pod.mac,
       podAddresses,
       podHasDefaultRoute,
+      podHasIpv6DefaultRoute,
       hostRoutes,
     };
   }
@@ -231,6 +245,9 @@ export class IpRoute2PodNetworking implements PodNetworking {
         [`ipv6/conf/${hostIfName}/proxy_ndp`, '1'],
         [`ipv6/conf/${hostIfName}/forwarding`, '1'],
         [`ipv6/conf/${hostIfName}/accept_ra`, '0'],
+        // Set before the pod end comes up (carrier), so the host's link-local gateway address is created
+        // without DAD and answers the pod's neighbour solicitations at once.
+        [`ipv6/conf/${hostIfName}/accept_dad`, '0'],
       );
     }
     for (const [path, value] of settings) {

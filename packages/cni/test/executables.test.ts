@@ -72,6 +72,11 @@ describe('toCniError', () => {
     const exhausted = toCniError(new IpamExhaustedError(4, 1, 0, ['tiny', 'other'], 'no free address'));
     expect(exhausted.code).toBe(100);
     expect(exhausted.message).toBe('no free address in pool(s) [tiny, other]');
+    const noPool = toCniError(new IpamExhaustedError(6, 1, 0, [], 'no enabled IPv6 pool selects node node1'));
+    expect(noPool).toMatchObject({
+      code: 100,
+      message: 'IPv6: wanted 1 address(es), found 0 in pool(s) []: no enabled IPv6 pool selects node node1',
+    });
     expect(toCniError(new TypeError('boom'))).toMatchObject({ code: 999, message: 'TypeError: boom' });
     const own = new CniError(3, 'x');
     expect(toCniError(own)).toBe(own);

@@ -22,6 +22,7 @@ class FakeNetworking implements PodNetworking {
   wired = new Map<string, PodWiring>();
   namespaces = new Set(['/var/run/netns/pod1']);
   failWire = false;
+  dropIpv6DefaultRoute = false;
   async netnsExists(netns: string) {
     return this.namespaces.has(netns);
   }
@@ -42,6 +43,7 @@ class FakeNetworking implements PodNetworking {
       podMac: made ? '02:00:00:00:00:01' : undefined,
       podAddresses: made?.addresses ?? [],
       podHasDefaultRoute: made !== undefined,
+      podHasIpv6DefaultRoute: made !== undefined && !this.dropIpv6DefaultRoute,
       hostRoutes: made?.addresses ?? [],
     };
   }
@@ -50,10 +52,13 @@ class FakeNetworking implements PodNetworking {
 class FakeIpam implements IpamDelegate {
   allocated = new Map<string, string>();
   next = 1;
+  dualStack = false;
   async add() {
-    const address = `10.65.0.${this.next++}/32`;
+    const n = this.next++;
+    const address = `10.65.0.${n}/32`;
     this.allocated.set('c1', address);
-    return { cniVersion: '1.0.0', ips: [{ address }] };
+    const ips = [{ address }, ...(this.dualStack ? [{ address: `fd00:65::${n}/128` }] : [])];
+    return { cniVersion: '1.0.0', ips };
   }
   async del() {
     this.allocated.delete('c1');
@@ -138,6 +143,27 @@ describe('caracal plugin', () => {
     d.networking.wired.clear();
     await expect(runPlugin(withPrev, env('CHECK'), d)).rejects.toThrow(
       'CHECK failed: host interface cara0d7763386da is missing; pod interface eth0 is missing in /var/run/netns/pod1',
+    );
+  });
+
+  it('dual stack: both addresses wired and recorded, an IPv6 default route, CHECK names a missing one', async () => {
+    const d = deps();
+    d.ipam.dualStack = true;
+    const result = await runPlugin(config, env('ADD'), d);
+    expect(result).toMatchObject({
+      ips: [
+        { address: '10.65.0.1/32', interface: 1, gateway: '169.254.1.1' },
+        { address: 'fd00:65::1/128', interface: 1 },
+      ],
+      routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }, { dst: '::/0' }],
+    });
+    expect(d.networking.wired.get('cara0d7763386da')?.addresses).toEqual(['10.65.0.1/32', 'fd00:65::1/128']);
+    expect(d.endpoints.records.get('default/web-0')?.ipNetworks).toEqual(['10.65.0.1/32', 'fd00:65::1/128']);
+    const withPrev = { ...config, prevResult: result as never };
+    await expect(runPlugin(withPrev, env('CHECK'), d)).resolves.toBeUndefined();
+    d.networking.dropIpv6DefaultRoute = true;
+    await expect(runPlugin(withPrev, env('CHECK'), d)).rejects.toThrow(
+      "CHECK failed: pod has no IPv6 default route via the host veth's link-local address",
     );
   });
 });
