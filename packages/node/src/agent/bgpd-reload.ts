@@ -83,6 +83,8 @@ export class BgpdReloadKeeper {
   /** What the last status said: bgpd runs #wanted (undefined: not known yet). */
   #applied: boolean | undefined;
   #stopped = false;
+  /** Counts bgpd processes (bgpdRunning): a check whose answer came from an earlier one is dropped. */
+  #bgpdRuns = 0;
   /** SIGHUPs resent for a file bgpd had not applied, since the agent started. */
   retries = 0;
 
@@ -137,6 +139,7 @@ export class BgpdReloadKeeper {
    * whether it runs the newest file). 'adopted': it ran before the agent; its first answer decides.
    */
   bgpdRunning(how: 'started' | 'adopted'): void {
+    this.#bgpdRuns++;
     this.#answered = false;
     this.#cancelRetry();
     this.#retryDelayMs = this.#firstRetryMs;
@@ -246,6 +249,7 @@ export class BgpdReloadKeeper {
   /** After the backoff: applied → done; otherwise SIGHUP again (the newest file) and wait longer. */
   async #check(): Promise<void> {
     if (this.#stopped) return;
+    const run = this.#bgpdRuns;
     let status: BgpdReloadStatus;
     try {
       status = await this.#options.queryStatus();
@@ -254,7 +258,9 @@ export class BgpdReloadKeeper {
       if (!this.#stopped && this.#retryTimer === undefined) this.#scheduleCheck();
       return;
     }
-    if (this.#stopped || this.#retryTimer !== undefined) return; // a newer SIGHUP took over meanwhile
+    // A newer SIGHUP took over meanwhile, or the answer came from a bgpd that has been replaced since (the
+    // new one may not have its SIGHUP handler yet: its own first answer decides).
+    if (this.#stopped || this.#retryTimer !== undefined || run !== this.#bgpdRuns) return;
     this.#answered = true;
     this.#judge(status);
     if (this.#applied === true || this.#wanted === undefined) return;

@@ -2,7 +2,8 @@
 // daemon's first answer; a refused reload is resent at 1, 2, 4, 8, 16, 30, 30 s and the error is logged once
 // per distinct error (each refused reload counted once); the retry that finds the address bindable applies
 // the file and the resends stop; a newer file is SIGHUPed at once with the backoff started over (and is the
-// one bgpd reads); a fresh bgpd ends the retries; an adopted bgpd on an older file is reloaded; a bgpd
+// one bgpd reads); a fresh bgpd ends the retries (and a check answered by a replaced bgpd sends nothing);
+// an adopted bgpd on an older file is reloaded; a bgpd
 // without configDigest gets one SIGHUP per change as before.
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -234,6 +235,30 @@ describe('BgpdReloadKeeper', () => {
     keeper.unanswered();
     await clock.advance(10_000);
     expect(bgpd.sighups).toEqual([0, 1000]);
+  });
+
+  it('drops a check answered by a bgpd that was replaced while it was asked', async () => {
+    const clock = new ManualClock();
+    const bgpd = new FakeBgpd(clock, 'digest-1');
+    let answer: (() => void) | undefined;
+    const keeper = new BgpdReloadKeeper({
+      sighup: () => bgpd.sighup(),
+      // Each check's question is answered only when the test says so.
+      queryStatus: () => new Promise((resolve) => (answer = () => resolve(bgpd.status()))),
+      logger: { warn: () => {}, info: () => {} } as unknown as Logger,
+      timers: clock,
+    });
+    keeper.bgpdRunning('started');
+    keeper.observe(bgpd.status());
+    bgpd.bindable = false;
+    bgpd.file = 'digest-2';
+    keeper.want('digest-2', true);
+    expect(bgpd.sighups).toEqual([0]);
+    await clock.advance(1000); // the check asks the (old) bgpd
+    keeper.bgpdRunning('started'); // a new bgpd process runs before the answer arrives
+    answer?.();
+    await clock.advance(0);
+    expect(bgpd.sighups).toEqual([0]); // no SIGHUP to a process that may not have its handler yet
   });
 
   it('a bgpd that does not report configDigest gets one SIGHUP per change, as before', async () => {
