@@ -28,26 +28,42 @@ export interface ApplyReport {
   readonly errors: readonly string[];
 }
 
-/** Pure: the kernel routes for a desired dataplane. */
+/**
+ * The kernel's default metric of an IPv6 route written without one (IP6_RT_PRIO_USER): the kernel stores and
+ * reports 1024, so a desired IPv6 route must say 1024 or every apply would see it as different.
+ */
+export const IPV6_ROUTE_METRIC = 1024;
+
+/**
+ * Pure: the kernel routes for a desired dataplane, described exactly as the kernel reports them back, so that
+ * an apply over an unchanged kernel writes nothing. IPv4: `/32 scope link` via the veth, metric 0, and
+ * blackholes without a device. IPv6 (the kernel's IPv6 FIB has no scopes, a default metric and puts its
+ * blackholes on `lo`): the `/128` via the veth with scope universe and metric 1024, and `blackhole <block>
+ * dev lo metric 1024`.
+ */
 export function desiredKernelRoutes(desired: DesiredDataplane): KernelRoute[] {
   const routes: KernelRoute[] = [];
   for (const route of desired.workloadRoutes.values()) {
+    const ipv6 = route.dst.includes(':');
     routes.push({
       dst: route.dst,
       device: route.interfaceName,
       table: MAIN_TABLE,
       protocol: FELIX_ROUTE_PROTOCOL,
       type: 'unicast',
-      scope: 'link',
+      scope: ipv6 ? 'universe' : 'link',
+      ...(ipv6 ? { metric: IPV6_ROUTE_METRIC } : {}),
     });
   }
   for (const block of desired.blackholeRoutes) {
+    const ipv6 = block.includes(':');
     routes.push({
       dst: block,
       table: MAIN_TABLE,
       protocol: FELIX_ROUTE_PROTOCOL,
       type: 'blackhole',
       scope: 'universe',
+      ...(ipv6 ? { device: 'lo', metric: IPV6_ROUTE_METRIC } : {}),
     });
   }
   return routes;

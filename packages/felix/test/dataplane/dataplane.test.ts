@@ -5,7 +5,7 @@ import { FakeRouteTable, FakeSysctls } from '@caracal/kernel';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CalcGraph } from '../../src/calc/graph.js';
 import type { InputUpdate } from '../../src/calc/inputs.js';
-import { ApplyLoop, DataplaneApplier } from '../../src/dataplane/dataplane.js';
+import { ApplyLoop, DataplaneApplier, desiredKernelRoutes } from '../../src/dataplane/dataplane.js';
 import { FakeNft } from '../../src/dataplane/nft.js';
 
 function desiredFor(updates: InputUpdate[]) {
@@ -41,6 +41,57 @@ function setup() {
   const applier = new DataplaneApplier({ routes, sysctls, nft });
   return { routes, sysctls, nft, applier };
 }
+
+describe('desiredKernelRoutes', () => {
+  it('describes IPv6 routes as the kernel reports them (metric 1024, no scope, blackhole on lo)', () => {
+    const desired = desiredFor([
+      {
+        kind: 'WorkloadEndpoint',
+        key: 'ns/a',
+        value: {
+          node: 'node1',
+          interfaceName: 'cara00000000001',
+          ipNetworks: ['10.65.0.1/32', 'fd00:65::1/128'],
+        },
+      },
+      { kind: 'BlockAffinity', key: 'b', value: { node: 'node1', cidr: '10.65.0.0/26', state: 'confirmed' } },
+      {
+        kind: 'BlockAffinity',
+        key: 'b6',
+        value: { node: 'node1', cidr: 'fd00:65::/122', state: 'confirmed' },
+      },
+    ]);
+    expect(desiredKernelRoutes(desired)).toEqual([
+      {
+        dst: '10.65.0.1/32',
+        device: 'cara00000000001',
+        table: 254,
+        protocol: 96,
+        type: 'unicast',
+        scope: 'link',
+      },
+      {
+        dst: 'fd00:65::1/128',
+        device: 'cara00000000001',
+        table: 254,
+        protocol: 96,
+        type: 'unicast',
+        scope: 'universe',
+        metric: 1024,
+      },
+      { dst: '10.65.0.0/26', table: 254, protocol: 96, type: 'blackhole', scope: 'universe' },
+      {
+        dst: 'fd00:65::/122',
+        device: 'lo',
+        table: 254,
+        protocol: 96,
+        type: 'blackhole',
+        scope: 'universe',
+        metric: 1024,
+      },
+    ]);
+  });
+});
 
 describe('DataplaneApplier', () => {
   it('programs routes, sysctls and NAT, then has nothing to do', async () => {
