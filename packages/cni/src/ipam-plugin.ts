@@ -27,9 +27,7 @@ export interface IpamPluginDeps {
 /** Pre-1.0 results carry "version" on each IP. */
 function ipEntry(cniVersion: string, address: string): CniResult['ips'][number] {
   const legacy = cniVersion.startsWith('0.');
-  return legacy
-    ? ({ address, version: address.includes(':') ? '6' : '4' } as CniResult['ips'][number])
-    : { address };
+  return legacy ? { address, version: address.includes(':') ? '6' : '4' } : { address };
 }
 
 function attrsOf(identity: WorkloadIdentity): Record<string, string> {

@@ -141,6 +141,9 @@ async function add(config: NetworkConfig, env: CniEnvironment, deps: PluginDeps)
         { name: env.ifName, mac: podMac, sandbox: env.netns },
       ],
       ips: addresses.map((address) => ({
+        ...(config.cniVersion.startsWith('0.')
+          ? { version: address.includes(':') ? ('6' as const) : ('4' as const) }
+          : {}),
         address,
         interface: 1,
         ...(address.includes(':') ? {} : { gateway: POD_GATEWAY }),

@@ -193,6 +193,8 @@ export interface CniInterface {
 
 export interface CniIp {
   readonly address: string;
+  /** Results before 1.0.0 carry the IP version ("4" or "6") on each IP. */
+  readonly version?: '4' | '6';
   readonly gateway?: string;
   readonly interface?: number;
 }

@@ -166,4 +166,16 @@ describe('caracal plugin', () => {
       "CHECK failed: pod has no IPv6 default route via the host veth's link-local address",
     );
   });
+
+  it('pre-1.0 results name each IP version', async () => {
+    const d = deps();
+    d.ipam.dualStack = true;
+    const legacy = parseNetworkConfig(JSON.stringify({ ...config.raw, cniVersion: '0.3.1' }));
+    const result = (await runPlugin(legacy, env('ADD'), d)) as { cniVersion: string; ips: object[] };
+    expect(result.cniVersion).toBe('0.3.1');
+    expect(result.ips).toEqual([
+      { version: '4', address: '10.65.0.1/32', interface: 1, gateway: '169.254.1.1' },
+      { version: '6', address: 'fd00:65::1/128', interface: 1 },
+    ]);
+  });
 });
