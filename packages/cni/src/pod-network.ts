@@ -201,10 +201,16 @@ export class IpRoute2PodNetworking implements PodNetworking {
         (r) => r.dev === w.podIfName && (r.gateway ?? '').toLowerCase().startsWith('fe80:'),
       );
     }
+    // `ip route show` lists one family only (IPv4 unless told -6): ask for IPv6 when the pod has IPv6.
+    const routesVia = async (family: string[]) =>
+      (
+        JSON.parse(await ip(['-j', ...family, 'route', 'show', 'dev', w.hostIfName])) as { dst: string }[]
+      ).map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/${r.dst.includes(':') ? 128 : 32}`));
     const hostRoutes = host.exists
-      ? (JSON.parse(await ip(['-j', 'route', 'show', 'dev', w.hostIfName])) as { dst: string }[]).map((r) =>
-          r.dst.includes('/') ? r.dst : `${r.dst}/${r.dst.includes(':') ? 128 : 32}`,
-        )
+      ? [
+          ...(await routesVia([])),
+          ...(w.addresses.some((a) => a.includes(':')) ? await routesVia(['-6']) : []),
+        ]
       : [];
     return {
       hostIfExists: host.exists,

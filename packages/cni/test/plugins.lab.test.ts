@@ -2,11 +2,11 @@
 // the root end of a veth whose peer is the uplink of a "node" namespace, an IPPool stored as JSON, the
 // plugin run INSIDE the node namespace (`ip netns exec <node> bin/caracal`) with CNI_* and the Calico-shaped
 // configuration on stdin, IPAM delegated to bin/caracal-ipam found on CNI_PATH.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   connectDatastore,
   type EtcdKeyValueStore,
@@ -19,6 +19,7 @@ import {
 import { allocationsOf, IpamClient } from '@caracal/ipam';
 import { buildPackagesForLab } from '@caracal/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binDir, type Invocation, type PluginRun, runPluginInNamespace } from './cni-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const namespacesWork = isRoot && spawnSync('ip', ['netns', 'list']).status === 0;
@@ -26,8 +27,6 @@ const etcdMissing = etcdUnavailableReason();
 if (!namespacesWork) console.log('cni plugin lab tests skipped: they need root and network namespaces');
 else if (etcdMissing) console.log(`cni plugin lab tests skipped: ${etcdMissing}`);
 
-const repo = resolve(import.meta.dirname, '../../..');
-const binDir = join(repo, 'bin');
 const prefix = `crp${randomBytes(3).toString('hex')}`;
 const nodeNs = `${prefix}-node`;
 const rootLink = `${prefix}r`;
@@ -44,46 +43,8 @@ let etcdDir = '';
 let endpoint = '';
 let store: EtcdKeyValueStore | undefined;
 
-interface Invocation {
-  command: string;
-  containerId?: string;
-  netns?: string;
-  pod?: string;
-  stdin: string;
-}
-
-interface PluginRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Async, so the test's own etcd connection keeps answering keepalives while the plugin runs. */
-function runPlugin(binary: string, call: Invocation): Promise<PluginRun> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    CNI_COMMAND: call.command,
-    CNI_PATH: binDir,
-    CNI_IFNAME: 'eth0',
-    ...(call.containerId ? { CNI_CONTAINERID: call.containerId } : {}),
-    ...(call.netns ? { CNI_NETNS: call.netns } : {}),
-    ...(call.pod ? { CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${call.pod}` } : {}),
-  };
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('ip', ['netns', 'exec', nodeNs, join(binDir, binary)], { env, timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolvePromise({ status, stdout, stderr }));
-    child.stdin.end(call.stdin);
-  });
-}
+const runPlugin = (binary: string, call: Invocation): Promise<PluginRun> =>
+  runPluginInNamespace(nodeNs, binary, call);
 
 function networkConfig(extra: Record<string, unknown> = {}, etcdEndpoints = endpoint): string {
   return JSON.stringify({
