@@ -90,6 +90,7 @@ describe.skipIf(!namespacesWork)('pod wiring on the real kernel', () => {
       podMac,
       podAddresses: ['10.65.0.5/32'],
       podHasDefaultRoute: true,
+      podHasIpv6DefaultRoute: false,
       hostRoutes: ['10.65.0.5/32'],
     });
 
