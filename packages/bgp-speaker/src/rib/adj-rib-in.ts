@@ -37,16 +37,45 @@ export interface AdjRibInChange {
   readonly path: AdjRibInPath | undefined;
 }
 
-/** An AdjRibInChange whose prefix text is made only when asked for (the Loc-RIB keys by RibKey). */
+/**
+ * An AdjRibInChange whose prefix text is made only when asked for; it keeps the prefix's RibKey (`key`,
+ * what the Loc-RIB keys by). An accepted path needs none: the RibPath is its own change (see path.ts).
+ */
 class PathChange implements AdjRibInChange {
   constructor(
     readonly prefix: BgpPrefix,
     readonly pathId: number,
     readonly path: RibPath | undefined,
+    readonly key: RibKey,
   ) {}
   get prefixKey(): string {
     return prefixKey(this.prefix);
   }
+}
+
+/** The withdrawal of a stored path (session down, stale sweep): its prefix is read from the path on demand. */
+class GoneChange implements AdjRibInChange {
+  readonly path = undefined;
+  constructor(readonly gone: RibPath) {}
+  get key(): RibKey {
+    return this.gone.key;
+  }
+  get prefix(): BgpPrefix {
+    return this.gone.prefix;
+  }
+  get pathId(): number {
+    return this.gone.pathId;
+  }
+  get prefixKey(): string {
+    return prefixKey(this.gone.prefix);
+  }
+}
+
+/** The RibKey of a change's prefix (path id ignored): kept by this module's changes, computed for others. */
+export function adjRibInChangeKey(change: AdjRibInChange): RibKey {
+  if (change instanceof RibPath || change instanceof PathChange || change instanceof GoneChange)
+    return change.key;
+  return ribKey(change.prefix);
 }
 
 export type LoopReason = 'as-path-loop' | 'originator-is-us' | 'cluster-list-has-us';
@@ -191,7 +220,7 @@ export class AdjRibIn {
     for (const [key, path] of this.#paths) {
       const stale = path.withStale(true);
       this.#paths.set(key, stale);
-      if (path.accepted) changes.push(new PathChange(stale.prefix, stale.pathId, stale));
+      if (path.accepted) changes.push(stale);
     }
     return changes;
   }
@@ -203,7 +232,7 @@ export class AdjRibIn {
       if (!path.stale) continue;
       this.#interner.release(path.attributes);
       this.#paths.delete(key);
-      if (path.accepted) changes.push(new PathChange(path.prefix, path.pathId, undefined));
+      if (path.accepted) changes.push(new GoneChange(path));
     }
     return changes;
   }
@@ -213,7 +242,7 @@ export class AdjRibIn {
     const changes: AdjRibInChange[] = [];
     for (const path of this.#paths.values()) {
       this.#interner.release(path.attributes);
-      if (path.accepted) changes.push(new PathChange(path.prefix, path.pathId, undefined));
+      if (path.accepted) changes.push(new GoneChange(path));
     }
     this.#paths.clear();
     return changes;
@@ -263,8 +292,9 @@ export class AdjRibIn {
     const previous = this.#paths.get(key);
     if (previous !== undefined) this.#interner.release(previous.attributes);
     this.#paths.set(key, path);
-    if (path.accepted || previous?.accepted)
-      changes.push(new PathChange(canonical, pathId, path.accepted ? path : undefined));
+    if (path.accepted) changes.push(path);
+    else if (previous?.accepted)
+      changes.push(new PathChange(canonical, pathId, undefined, ribKey(canonical)));
   }
 
   #remove(prefix: BgpPrefix, changes: AdjRibInChange[]): void {
@@ -275,7 +305,7 @@ export class AdjRibIn {
     if (previous === undefined) return;
     this.#interner.release(previous.attributes);
     this.#paths.delete(key);
-    if (previous.accepted) changes.push(new PathChange(canonical, pathId, undefined));
+    if (previous.accepted) changes.push(new PathChange(canonical, pathId, undefined, ribKey(canonical)));
   }
 
   #result(changes: AdjRibInChange[], dropped: AdjRibInResult['dropped']): AdjRibInResult {

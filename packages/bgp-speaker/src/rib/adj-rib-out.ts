@@ -26,7 +26,7 @@ import { packUpdatesInto, type UpdatePackingInput } from '../codec/pack.js';
 import { type BgpPrefix, parseIpv4, parseIpv6 } from '../codec/prefix.js';
 import { type BgpUpdate, makeUpdate } from '../codec/update.js';
 import type { NextHopMode } from '../config/types.js';
-import type { CompiledPolicy } from '../policy/compile.js';
+import { type CompiledPolicy, policyKey } from '../policy/compile.js';
 import { AttributeInterner } from './intern.js';
 import { type BestPathChange, changeKey, type LocRibPath } from './loc-rib.js';
 import { isReflection, reflectedPathAttributes } from './reflection.js';
@@ -199,11 +199,21 @@ class UpdateGroup {
   readonly interner = new AttributeInterner();
   /** SentSets by interned outbound set (one, or one per source when several sources share the set). */
   readonly sentSets = new Map<RouteAttributes, SentSet | SentSet[]>();
+  /**
+   * The group's export policy is the plain reject action (`export: { action: reject }`): no route is ever
+   * advertised, so no best-path change is queued for it (its members get End-of-RIB only).
+   */
+  readonly exportsNothing: boolean;
   constructor(
     readonly key: string,
     readonly template: ExportPeer,
-  ) {}
+  ) {
+    this.exportsNothing = template.exportPolicyKey === REJECT_ALL_POLICY_KEY;
+  }
 }
+
+/** policyKey of `{ action: reject }`: a policy with this key rejects every route (keys identify policies). */
+const REJECT_ALL_POLICY_KEY = policyKey({ kind: 'action', action: 'reject' });
 
 const KIND_ORDER: Readonly<Record<string, number>> = {
   origin: 1,
@@ -287,7 +297,7 @@ export class AdjRibOut {
     if (group === undefined) {
       group = new UpdateGroup(key, peer);
       this.#groups.set(key, group);
-      for (const best of bestPaths) group.pending.set(ribKey(best.prefix), best);
+      if (!group.exportsNothing) for (const best of bestPaths) group.pending.set(ribKey(best.prefix), best);
     }
     group.members.set(address, { peer, initial: true });
     this.#groupOf.set(address, group);
@@ -320,10 +330,12 @@ export class AdjRibOut {
 
   /** Queues Loc-RIB best-path changes for every group; nothing is encoded until flush(). */
   enqueue(changes: readonly BestPathChange[]): void {
-    if (this.#groups.size === 0) return;
-    const keys = changes.map(changeKey);
-    for (const group of this.#groups.values())
+    let keys: RibKey[] | undefined;
+    for (const group of this.#groups.values()) {
+      if (group.exportsNothing) continue;
+      keys ??= changes.map(changeKey);
       for (let i = 0; i < changes.length; i++) group.pending.set(keys[i]!, changes[i]!.best);
+    }
   }
 
   groups(): UpdateGroupView[] {

@@ -6,7 +6,7 @@
 // decision object; a second source turns it into a MultiPathEntry, and back when it goes.
 
 import type { BgpPrefix } from '../codec/prefix.js';
-import type { AdjRibInChange } from './adj-rib-in.js';
+import { type AdjRibInChange, adjRibInChangeKey } from './adj-rib-in.js';
 import {
   type CandidatePath,
   type Decision,
@@ -180,7 +180,15 @@ export class LocRib {
     for (const change of changes) {
       const received = change.path;
       let path: RibPath | undefined;
-      if (received !== undefined) {
+      if (
+        (received as unknown) === change &&
+        received instanceof RibPath &&
+        received.peer === peer &&
+        received.facts.defaultLocalPref === defaultLocalPref
+      ) {
+        // An accepted RibPath that is its own change (the Adj-RIB-In's usual announcement): kept as it is.
+        path = received;
+      } else if (received !== undefined) {
         // The Adj-RIB-In's own object when it fits as it is (same peer, same default LOCAL_PREF).
         path =
           received instanceof RibPath &&
@@ -199,7 +207,7 @@ export class LocRib {
               );
       }
       const source = change.pathId === 0 ? peer.address : `${peer.address}#${change.pathId}`;
-      this.#set(ribKey(change.prefix), source, path);
+      this.#set(adjRibInChangeKey(change), source, path);
     }
   }
 

@@ -12,7 +12,9 @@ import {
   asPathSegments,
   findAttribute,
   type PeerInfo,
+  prefixKey,
   prefixOfRibKey,
+  type RibKey,
   type RouteAttributes,
   ribKey,
 } from './route.js';
@@ -139,6 +141,25 @@ export class RibPath {
       this.received,
       this.facts,
     );
+  }
+
+  /** The prefix's RibKey (path id ignored): the number kept for an IPv4 prefix, no prefix object made. */
+  get key(): RibKey {
+    const where = this.#where;
+    return typeof where === 'number' ? where : ribKey(where);
+  }
+
+  /**
+   * As an AdjRibInChange (the Adj-RIB-In hands an accepted path over as its own change, no change object
+   * per prefix): the path itself when accepted.
+   */
+  get path(): RibPath | undefined {
+    return this.accepted ? this : undefined;
+  }
+
+  /** The prefix's text without path id ("10.0.0.0/24"), made on each read. */
+  get prefixKey(): string {
+    return prefixKey(this.prefix);
   }
 
   /** The prefix (a new object each time for an IPv4 prefix kept as its key). */
