@@ -5,6 +5,7 @@
 // programming their routes. Proves: the pods get a /32 and a /128 and an IPv6 default route via the host
 // veth's link-local address; Felix (not the plugin) brings back the hand-deleted /128 routes, the IPv6
 // blackhole of the node's block and the IPv6 forwarding the pods need; `ping -6` node → pod and pod ↔ pod;
+// a Felix restart rewrites no IPv6 route;
 // CHECK notices a missing IPv6 default route; DEL removes the /128 and releases both addresses; bad options
 // and a missing IPv6 pool are refused leaving nothing assigned.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -195,7 +196,7 @@ const podB = () =>
   })();
 
 function startFelix(): void {
-  const log = createWriteStream(join(scratch, 'felix.log'));
+  const log = createWriteStream(join(scratch, 'felix.log'), { flags: 'a' });
   const child = spawn(
     'ip',
     [
@@ -367,6 +368,21 @@ describe.skipIf(!runnable)('a dual-stack pod: caracal + caracal-ipam + caracal-f
     expect(pings(podA().ns, podB().ipv6)).toBe(true);
     expect(pings(podB().ns, podA().ipv6)).toBe(true);
     expect(pings(podA().ns, podB().ipv4)).toBe(true);
+  }, 90_000);
+
+  it('a Felix restart finds the IPv6 routes in place and rewrites none', async () => {
+    const child = felix;
+    if (!child) throw new Error('felix is not running');
+    const before = inNode('ip', '-6', 'route', 'show');
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(inNode('ip', '-6', 'route', 'show')).toBe(before);
+    startFelix();
+    await waitFor('Felix readiness after the restart', felixReady, 60_000);
+    expect(inNode('ip', '-6', 'route', 'show')).toBe(before);
+    const status = JSON.parse(readFileSync(join(scratch, 'run', 'status.json'), 'utf8'));
+    expect(status.lastApply.report).toMatchObject({ routesReplaced: 0, routesRemoved: 0, errors: [] });
   }, 90_000);
 
   it('CHECK passes, and names a missing IPv6 default route', async () => {
