@@ -266,46 +266,69 @@ export function decodeRouteRefreshBody(body: Uint8Array, whole: Uint8Array = bod
  * its header.
  */
 function checkBgpHeaderAt(bytes: Uint8Array, at: number, context: BgpCodecContext): number {
+  // The well-formed case in straight-line code small enough for TurboFan to inline into the decoder and
+  // the framer; anything else goes to headerError, which finds the first problem and names it.
+  if (bytes.length - at >= BGP_HEADER_LENGTH) {
+    // One branch for the 16 marker octets: the AND of all of them.
+    const marker =
+      bytes[at]! &
+      bytes[at + 1]! &
+      bytes[at + 2]! &
+      bytes[at + 3]! &
+      bytes[at + 4]! &
+      bytes[at + 5]! &
+      bytes[at + 6]! &
+      bytes[at + 7]! &
+      bytes[at + 8]! &
+      bytes[at + 9]! &
+      bytes[at + 10]! &
+      bytes[at + 11]! &
+      bytes[at + 12]! &
+      bytes[at + 13]! &
+      bytes[at + 14]! &
+      bytes[at + 15]!;
+    const length = (bytes[at + 16]! << 8) | bytes[at + 17]!;
+    const type = bytes[at + 18]!;
+    if (marker === 0xff && type >= 1 && type <= 5 && length >= MIN_LENGTH_BY_TYPE[type]!) {
+      const max = maxMessageLength(context);
+      // OPEN and KEEPALIVE are never longer than 4096 octets (RFC 8654 §4); a KEEPALIVE is exactly 19.
+      if (type === 2 || type === 3 || type === 5 ? length <= max : length <= 4096 && length <= max)
+        if (type !== 4 || length === 19) return type;
+    }
+  }
+  throw headerError(bytes, at, context);
+}
+
+/** BGP_MIN_MESSAGE_LENGTH by type code as an array (index 0 unused): one load in checkBgpHeaderAt. */
+const MIN_LENGTH_BY_TYPE = Uint8Array.of(0, 29, 23, 21, 19, 23);
+
+/**
+ * The error for a header checkBgpHeaderAt refused, checked in order: too short (1/2), marker (1/1, naming
+ * the first octet that is not 0xff), message type (1/3), length for the type (1/2, the length in the data).
+ */
+function headerError(bytes: Uint8Array, at: number, context: BgpCodecContext): BgpDecodeError {
   if (bytes.length - at < BGP_HEADER_LENGTH)
-    throw sessionReset(1, 2, twoOctets(bytes.length - at), `header: ${bytes.length - at} octets < 19`);
-  // One branch for the 16 marker octets (AND of all of them, straight-line); the loop naming the bad one
-  // runs on error only.
-  const marker =
-    bytes[at]! &
-    bytes[at + 1]! &
-    bytes[at + 2]! &
-    bytes[at + 3]! &
-    bytes[at + 4]! &
-    bytes[at + 5]! &
-    bytes[at + 6]! &
-    bytes[at + 7]! &
-    bytes[at + 8]! &
-    bytes[at + 9]! &
-    bytes[at + 10]! &
-    bytes[at + 11]! &
-    bytes[at + 12]! &
-    bytes[at + 13]! &
-    bytes[at + 14]! &
-    bytes[at + 15]!;
-  if (marker !== 0xff)
-    for (let i = 0; i < 16; i++)
-      if (bytes[at + i] !== 0xff)
-        throw sessionReset(1, 1, new Uint8Array(0), `header: marker octet ${i} is not 0xff`);
+    return sessionReset(1, 2, twoOctets(bytes.length - at), `header: ${bytes.length - at} octets < 19`);
+  for (let i = 0; i < 16; i++)
+    if (bytes[at + i] !== 0xff)
+      return sessionReset(1, 1, new Uint8Array(0), `header: marker octet ${i} is not 0xff`);
   const length = (bytes[at + 16]! << 8) | bytes[at + 17]!;
   const type = bytes[at + 18]!;
   const max =
     type === 1 || type === 4 ? Math.min(4096, maxMessageLength(context)) : maxMessageLength(context);
   const min = BGP_MIN_MESSAGE_LENGTH[type];
   if (min === undefined)
-    throw sessionReset(1, 3, Uint8Array.of(type), `header: unknown message type ${type}`);
+    return sessionReset(1, 3, Uint8Array.of(type), `header: unknown message type ${type}`);
   if (length < min || length > max || (type === 4 && length !== 19))
-    throw sessionReset(
+    return sessionReset(
       1,
       2,
       bytes.subarray(at + 16, at + 18),
       `header: length ${length} invalid for message type ${type}`,
     );
-  return type;
+  throw new Error(
+    `headerError: the header at ${at} has no error (checkBgpHeaderAt and headerError disagree)`,
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   BgpDecodeError,
   type BgpMessage,
   bgpMessageEncodedLength,
+  decodeBgpHeader,
   decodeBgpMessage,
   encodeBgpMessage,
   shutdownNotification,
@@ -244,5 +245,26 @@ describe('header errors', () => {
     big[16] = 5000 >> 8;
     big[17] = 5000 & 0xff;
     expect(decodeError(big)).toMatchObject({ code: 1, subcode: 2 });
+    const extended: BgpCodecContext = { as4: true, extendedMessage: true };
+    expect(decodeBgpHeader(big, extended)).toEqual({ type: 2, length: 5000 });
+  });
+  it('refuses an OPEN or KEEPALIVE over 4096 octets even with extended messages (RFC 8654 §4)', () => {
+    const extended: BgpCodecContext = { as4: true, extendedMessage: true };
+    for (const type of [1, 4]) {
+      const header = message(type, []);
+      header[16] = 5000 >> 8;
+      header[17] = 5000 & 0xff;
+      expect(() => decodeBgpHeader(header, extended)).toThrow(`length 5000 invalid for message type ${type}`);
+    }
+    const notification = message(3, []);
+    notification[16] = 5000 >> 8;
+    notification[17] = 5000 & 0xff;
+    expect(decodeBgpHeader(notification, extended)).toEqual({ type: 3, length: 5000 });
+  });
+  it('names the first marker octet that is not 0xff, before any length or type problem', () => {
+    const bytes = message(9, []);
+    bytes[7] = 0xfe;
+    bytes[12] = 0;
+    expect(decodeError(bytes).message).toMatch(/marker octet 7 is not 0xff/);
   });
 });
