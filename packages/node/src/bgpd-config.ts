@@ -75,6 +75,8 @@ export interface BgpdPeerDocument {
   readonly keepaliveTime?: number;
   readonly nextHop?: 'auto' | 'self' | 'keep';
   readonly gracefulRestart?: { readonly enabled: true; readonly restartTime: number };
+  readonly families?: readonly string[];
+  readonly localAddress?: string;
 }
 
 export interface BgpdConfigResult {
@@ -153,6 +155,8 @@ function peerDocument(peer: PlannedPeer, localAs: number, warnings: string[]): B
       ? { nextHop: peer.nextHopMode.toLowerCase() as 'auto' | 'self' | 'keep' }
       : {}),
     ...(restartTime !== undefined ? { gracefulRestart: { enabled: true as const, restartTime } } : {}),
+    ...(peer.families !== undefined ? { families: [...peer.families] } : {}),
+    ...(peer.localAddress !== undefined ? { localAddress: peer.localAddress } : {}),
   };
 }
 

@@ -67,6 +67,16 @@ export interface PlannedPeer {
   readonly keepaliveTimeSeconds?: number;
   readonly maxRestartTimeSeconds?: number;
   readonly nextHopMode?: 'Auto' | 'Self' | 'Keep';
+  /**
+   * Address families of the session when not bgpd's default (ipv4-unicast): the IPv6 mesh sessions between
+   * two nodes' IPv6 addresses carry `['ipv6-unicast']` only.
+   */
+  readonly families?: readonly ('ipv4-unicast' | 'ipv6-unicast')[];
+  /**
+   * Our end of the session when fixed (the IPv6 mesh sessions: this node's IPv6 address, so the outgoing
+   * connection starts there and next-hop self on our IPv6 routes is that address).
+   */
+  readonly localAddress?: string;
   /** Why this session exists, for status output. */
   readonly origin: 'mesh' | 'bgppeer';
 }
@@ -194,6 +204,20 @@ export function planPeerings(
     }
     return addresses.get(node.name);
   };
+  // Each other node's IPv6 address, read once (a value that is no IPv6 address is warned about once).
+  const ipv6Addresses = new Map<string, string | undefined>();
+  const ipv6AddressOfNode = (node: PeeringNode): string | undefined => {
+    if (node.ipv6Address === undefined) return undefined;
+    if (!ipv6Addresses.has(node.name)) {
+      const parsed = ipParseResult(() => ipv6AddressOf(node.ipv6Address as string));
+      if (parsed instanceof IpParseError)
+        warnings.push(
+          `node ${node.name} spec.bgp.ipv6Address ${parsed.message}: no IPv6 session from ${selfName}`,
+        );
+      ipv6Addresses.set(node.name, parsed instanceof IpParseError ? undefined : parsed);
+    }
+    return ipv6Addresses.get(node.name);
+  };
   const byAddress = new Map<string, PlannedPeer>();
   const add = (peer: PlannedPeer) => {
     if (peer.address === selfAddress || peer.address === localIpv6Address) return;
@@ -229,6 +253,22 @@ export function planPeerings(
       // Route reflectors are not in the mesh (Calico): they are reached through explicit BGPPeers.
       if (other.routeReflectorClusterId !== undefined || selfCluster !== undefined) continue;
       towardsNode(other, 'mesh', `mesh-${other.name}`);
+      // Both nodes have an IPv6 address: a second session between those addresses carries ipv6-unicast
+      // (as Calico's bird6 mesh), so each node's IPv6 blocks are routed via its IPv6 address.
+      const otherIpv6 = localIpv6Address === undefined ? undefined : ipv6AddressOfNode(other);
+      if (localIpv6Address !== undefined && otherIpv6 !== undefined) {
+        add({
+          name: `mesh6-${other.name}`,
+          address: otherIpv6,
+          port: global.listenPort,
+          asNumber: other.asNumber ?? global.asNumber,
+          passive: isPassiveTowards(localIpv6Address, otherIpv6),
+          routeReflectorClient: false,
+          families: ['ipv6-unicast'],
+          localAddress: localIpv6Address,
+          origin: 'mesh',
+        });
+      }
     }
   }
 

@@ -28,6 +28,7 @@ import { type BgpdStatusAnswer, queryBgpdStatus, sessionProblems } from './bgpd-
 import { BgpdReloadKeeper } from './bgpd-reload.js';
 import { AffinityState, blocksToAdvertise } from './blocks-state.js';
 import { detectNodeAddress } from './detect.js';
+import { detectNodeIpv6Address } from './detect-ipv6.js';
 import type { AgentOptions } from './options.js';
 import { ClaimedLabels, PeeringState, WATCHED_KINDS } from './plan-state.js';
 import { registerNode } from './register.js';
@@ -62,6 +63,8 @@ export class NodeAgent {
   private bgpdStarting: Promise<unknown> | undefined;
   private server: Server | undefined;
   private address: string | undefined;
+  /** The IPv6 address `--ip6` gave or autodetection found (`address/length`); undefined with IP6=none. */
+  private ipv6Address: string | undefined;
   private registered = false;
   private claimedBlocks: string[] = [];
   private plan: PeeringPlan | undefined;
@@ -200,6 +203,13 @@ export class NodeAgent {
       this.address = detected.address;
       this.logger.info(detected, 'detected the node address from the default route');
     }
+    const ipv6 = this.options.ipv6;
+    if (ipv6.kind === 'address') this.ipv6Address = ipv6.address;
+    else if (ipv6.kind === 'autodetect') {
+      const detected = await detectNodeIpv6Address(this.options.ipv6AutodetectionMethod);
+      this.ipv6Address = detected.address;
+      this.logger.info(detected, 'detected the node IPv6 address');
+    }
     this.store = connectDatastore(
       this.options.etcdEndpoints === undefined ? {} : { endpoints: this.options.etcdEndpoints },
     );
@@ -208,6 +218,7 @@ export class NodeAgent {
       await registerNode(this.resources as ResourceStore, {
         nodeName,
         ipv4Address: this.address as string,
+        ipv6Address: this.ipv6Address,
         asNumber: this.options.asNumber,
       });
       this.registered = true;
@@ -371,8 +382,10 @@ export class NodeAgent {
     try {
       const pools = [...this.pools.values()].map((p) => p.spec);
       const affineBlocks = this.affinities.blocks;
-      const blocks = blocksToAdvertise(affineBlocks, pools);
-      const borrowed = borrowedAddressesToAdvertise(this.workloads.workloads, affineBlocks, pools);
+      // IPv6 blocks and /128s only when this node has an IPv6 address (its IPv6 mesh sessions carry them).
+      const ipv6 = { ipv6: plan.localIpv6Address !== undefined };
+      const blocks = blocksToAdvertise(affineBlocks, pools, ipv6);
+      const borrowed = borrowedAddressesToAdvertise(this.workloads.workloads, affineBlocks, pools, ipv6);
       const { config, warnings: configWarnings } = bgpdConfigFor({
         nodeName: o.nodeName,
         plan,
@@ -600,6 +613,7 @@ export class NodeAgent {
     const status = {
       node: this.options.nodeName,
       ipv4Address: this.address ?? null,
+      ipv6Address: this.ipv6Address ?? null,
       registered: this.registered,
       blocks: this.claimedBlocks,
       felixPid: this.felix?.pid ?? null,

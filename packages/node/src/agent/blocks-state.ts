@@ -1,8 +1,8 @@
 // The node's affine blocks as caracal-bgpd should advertise them: this node's affinities (watched under
 // /caracal/v1/ipam/affinities/<node>/, values written by @caracal/ipam as {node, cidr, state, updatedAt}) and
 // the IP pools (for `disableBGPExport`). Only confirmed affinities count (pending ones may still lose their
-// claim; pendingDeletion ones are going); IPv4 only (caracal-bgpd's mesh carries ipv4-unicast). CIDR text is
-// read by @caracal/ip, the grammar every other package uses.
+// claim; pendingDeletion ones are going); IPv6 blocks only when the node has an IPv6 address (its IPv6 mesh
+// sessions carry them). CIDR text is read by @caracal/ip, the grammar every other package uses.
 import { type KeyValue, keySegmentToCidr, type WatchEvent } from '@caracal/datastore';
 import { cidrContainsCidr, type IpCidr, IpParseError, ipParseResult, parseCidr } from '@caracal/ip';
 import type { IPPoolResource } from '@caracal/model';
@@ -42,15 +42,35 @@ export function ipv4CidrContains(outer: string, inner: string): boolean {
   return o !== undefined && i !== undefined && cidrContainsCidr(o, i);
 }
 
-/** The blocks to originate: IPv4, confirmed, not in a pool with disableBGPExport (sorted, unique). */
+/** The network of a CIDR text of either family (host bits cleared), or undefined when it is no CIDR. */
+function network(cidr: string): IpCidr | undefined {
+  const parsed = ipParseResult(() => parseCidr(cidr, { hostBits: 'clear' }));
+  return parsed instanceof IpParseError ? undefined : parsed;
+}
+
+/** Whether `inner` lies inside `outer`, of either family (false across families or for text that is no CIDR). */
+export function cidrTextContains(outer: string, inner: string): boolean {
+  const o = network(outer);
+  const i = network(inner);
+  return o !== undefined && i !== undefined && o.version === i.version && cidrContainsCidr(o, i);
+}
+
+/**
+ * The blocks to originate: confirmed, not in a pool with disableBGPExport (sorted, unique); IPv4 ones, and
+ * IPv6 ones too with `ipv6: true` (the node has an IPv6 address, so its IPv6 mesh sessions carry them).
+ */
 export function blocksToAdvertise(
   affineBlocks: Iterable<string>,
   pools: Iterable<Pick<IPPoolResource['spec'], 'cidr' | 'disableBGPExport'>>,
+  options: { readonly ipv6?: boolean } = {},
 ): string[] {
   const noExport = [...pools].filter((p) => p.disableBGPExport).map((p) => p.cidr);
   return [...new Set(affineBlocks)]
-    .filter((cidr) => ipv4Network(cidr) !== undefined)
-    .filter((cidr) => !noExport.some((pool) => ipv4CidrContains(pool, cidr)))
+    .filter((cidr) => {
+      const parsed = network(cidr);
+      return parsed !== undefined && (parsed.version === 4 || options.ipv6 === true);
+    })
+    .filter((cidr) => !noExport.some((pool) => cidrTextContains(pool, cidr)))
     .sort();
 }
 

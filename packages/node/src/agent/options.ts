@@ -3,6 +3,12 @@
 import { IpParseError, ipParseResult, parseAddressWithLength, parseIp } from '@caracal/ip';
 import { Command, Option } from 'commander';
 import { DEFAULT_BGPD_HEALTH_PORT, DEFAULT_BGPD_METRICS_PORT } from '../bgpd-config.js';
+import {
+  type Ipv6AutodetectionMethod,
+  type Ipv6Setting,
+  parseIpv6AutodetectionMethod,
+  parseIpv6Setting,
+} from './detect-ipv6.js';
 
 export class OptionError extends Error {}
 
@@ -10,6 +16,10 @@ export interface AgentOptions {
   readonly nodeName: string;
   /** `A.B.C.D/N`, or undefined: detect from the interface holding the IPv4 default route. */
   readonly ipv4Address: string | undefined;
+  /** `--ip6`: none (keep the Node's `spec.bgp.ipv6Address`), autodetect, or `address/length`. */
+  readonly ipv6: Ipv6Setting;
+  /** `--ip6-autodetection-method` (used with `--ip6 autodetect`). */
+  readonly ipv6AutodetectionMethod: Ipv6AutodetectionMethod;
   readonly asNumber: number | undefined;
   readonly etcdEndpoints: string | undefined;
   readonly runDir: string;
@@ -30,6 +40,22 @@ export function agentCommand(): Command {
     .description('Caracal node agent: registers the Node, claims IPAM blocks, plans BGP peerings, runs Felix')
     .addOption(new Option('--name <name>', 'this node').env('NODENAME'))
     .addOption(new Option('--ip <cidr>', 'BGP IPv4 address with prefix length (A.B.C.D/N)').env('IP'))
+    .addOption(
+      new Option(
+        '--ip6 <value>',
+        "BGP IPv6 address: autodetect, none (keep the Node's), or an address with prefix length (fd00::5/64)",
+      )
+        .env('IP6')
+        .default('none'),
+    )
+    .addOption(
+      new Option(
+        '--ip6-autodetection-method <method>',
+        'with --ip6 autodetect: first-found, interface=REGEX, skip-interface=REGEX, can-reach=DEST, cidr=CIDR',
+      )
+        .env('IP6_AUTODETECTION_METHOD')
+        .default('first-found'),
+    )
     .addOption(new Option('--as <number>', "this node's AS number (default: the cluster's)").env('AS'))
     .addOption(new Option('--etcd-endpoints <urls>', 'comma-separated etcd URLs').env('ETCD_ENDPOINTS'))
     .addOption(new Option('--run-dir <dir>', 'sockets, PID and state files').default('/run/caracal'))
@@ -141,6 +167,8 @@ export function toAgentOptions(
   return {
     nodeName,
     ipv4Address: ip === undefined ? undefined : parseNodeAddress(ip, '--ip'),
+    ipv6: parseIpv6Setting(text(raw.ip6)),
+    ipv6AutodetectionMethod: parseIpv6AutodetectionMethod(text(raw.ip6AutodetectionMethod)),
     asNumber,
     etcdEndpoints: text(raw.etcdEndpoints),
     runDir: text(raw.runDir) ?? '/run/caracal',

@@ -1,5 +1,5 @@
-// Registration of this node's Node resource: create it, or update spec.bgp.ipv4Address (and asNumber when
-// given) keeping labels and every other field, with a compare-and-swap on resourceVersion retried on
+// Registration of this node's Node resource: create it, or update spec.bgp.ipv4Address (spec.bgp.ipv6Address
+// and asNumber when given) keeping labels and every other field, with a compare-and-swap on resourceVersion retried on
 // conflict. The result is validated with @caracal/model before it is written; an unchanged Node is not
 // rewritten.
 import { AlreadyExistsError, type ResourceStore, RevisionConflictError } from '@caracal/datastore';
@@ -8,6 +8,8 @@ import { API_VERSION, type NodeResource, validateOrThrow } from '@caracal/model'
 export interface Registration {
   readonly nodeName: string;
   readonly ipv4Address: string;
+  /** `address/length` to write to `spec.bgp.ipv6Address`; undefined keeps what the Node has (IP6=none). */
+  readonly ipv6Address?: string | undefined;
   readonly asNumber: number | undefined;
 }
 
@@ -20,6 +22,7 @@ export function desiredNode(existing: NodeResource | undefined, reg: Registratio
     spec: {},
   };
   const bgp = { ...(base.spec.bgp ?? {}), ipv4Address: reg.ipv4Address };
+  if (reg.ipv6Address !== undefined) bgp.ipv6Address = reg.ipv6Address;
   if (reg.asNumber !== undefined) bgp.asNumber = reg.asNumber;
   const next = { ...base, spec: { ...base.spec, bgp } };
   const { resourceVersion, uid, creationTimestamp, ...metadata } = next.metadata;

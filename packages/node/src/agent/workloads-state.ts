@@ -4,11 +4,20 @@
 // node that hosts the pod originates a /32 for it (longest prefix wins over B's block and its blackhole).
 // This module keeps this node's WorkloadEndpoints from the watch of /caracal/v1/resources/workloadendpoints/
 // (values are WorkloadEndpoint resources written by the CNI plugin: spec.node, spec.ipNetworks) and computes,
-// purely, which of their IPv4 addresses lie outside every confirmed block affine to this node.
+// purely, which of their addresses (IPv6 ones when the node has an IPv6 address) lie outside every confirmed block affine to this node.
 import type { WatchEvent } from '@caracal/datastore';
-import { formatIpv4, IpParseError, ipParseResult, parseIpv4Cidr } from '@caracal/ip';
+import {
+  compareCidr,
+  formatCidr,
+  formatIpv4,
+  type IpCidr,
+  IpParseError,
+  ipParseResult,
+  parseCidr,
+  parseIpv4Cidr,
+} from '@caracal/ip';
 import type { IPPoolResource } from '@caracal/model';
-import { ipv4CidrContains } from './blocks-state.js';
+import { cidrTextContains } from './blocks-state.js';
 
 /** What the borrowed-address computation needs of a WorkloadEndpoint. */
 export interface LocalWorkload {
@@ -31,24 +40,53 @@ function singleIpv4Address(network: string): number | string {
   return cidr.length === 32 ? cidr.address : `a /${cidr.length} network`;
 }
 
+/** The address of an IPv6 network that is one address ("fd00::5/128", or bare "fd00::5"), or why it is not. */
+function singleIpv6Address(network: string): IpCidr | string {
+  const cidr = ipParseResult(() => parseCidr(network, { allowBareAddress: true }));
+  if (cidr instanceof IpParseError) return cidr.reason;
+  if (cidr.version !== 6) return 'an IPv4 network';
+  return cidr.length === 128 ? cidr : `a /${cidr.length} network`;
+}
+
 /**
  * The /32s of this node's workloads that no confirmed affine block covers (borrowed from another node's
  * block, or in a block whose affinity is not confirmed, so not advertised as a block). Only addresses inside
  * an IP pool without `disableBGPExport` are advertised (Calico's export filter accepts only pool routes).
- * IPv6 networks are left out without a warning (caracal-bgpd carries ipv4-unicast only); an IPv4 network
- * that is not one address (`/32`) is left out with a warning naming the endpoint.
+ * IPv6 networks get the same treatment as /128s with `ipv6: true` (the node has an IPv6 address, so its
+ * IPv6 mesh sessions carry them), and are left out without a warning otherwise; a network that is not one
+ * address (`/32`, `/128`) is left out with a warning naming the endpoint. IPv4 /32s come first, by address,
+ * then IPv6 /128s, by address.
  */
 export function borrowedAddressesToAdvertise(
   workloads: Iterable<LocalWorkload>,
   affineBlocks: readonly string[],
   pools: Iterable<Pick<IPPoolResource['spec'], 'cidr' | 'disableBGPExport'>>,
+  options: { readonly ipv6?: boolean } = {},
 ): BorrowedAddresses {
   const poolList = [...pools];
   const addresses = new Set<number>();
+  const ipv6Addresses = new Map<string, IpCidr>();
   const warnings: string[] = [];
+  const advertisable = (prefix: string): boolean => {
+    if (affineBlocks.some((block) => cidrTextContains(block, prefix))) return false;
+    const pool = poolList.find((p) => cidrTextContains(p.cidr, prefix));
+    return pool !== undefined && !pool.disableBGPExport;
+  };
   for (const workload of workloads) {
     for (const network of workload.ipNetworks) {
-      if (network.includes(':')) continue;
+      if (network.includes(':')) {
+        if (options.ipv6 !== true) continue;
+        const address = singleIpv6Address(network);
+        if (typeof address === 'string') {
+          warnings.push(
+            `endpoint ${workload.key}: ipNetwork ${JSON.stringify(network)} is not one IPv6 address (/128: ${address}); not advertised`,
+          );
+          continue;
+        }
+        const prefix = formatCidr(address);
+        if (advertisable(prefix)) ipv6Addresses.set(prefix, address);
+        continue;
+      }
       const address = singleIpv4Address(network);
       if (typeof address === 'string') {
         warnings.push(
@@ -56,15 +94,14 @@ export function borrowedAddressesToAdvertise(
         );
         continue;
       }
-      const prefix = `${formatIpv4(address)}/32`;
-      if (affineBlocks.some((block) => ipv4CidrContains(block, prefix))) continue;
-      const pool = poolList.find((p) => ipv4CidrContains(p.cidr, prefix));
-      if (pool === undefined || pool.disableBGPExport) continue;
-      addresses.add(address);
+      if (advertisable(`${formatIpv4(address)}/32`)) addresses.add(address);
     }
   }
   return {
-    prefixes: [...addresses].sort((a, b) => a - b).map((address) => `${formatIpv4(address)}/32`),
+    prefixes: [
+      ...[...addresses].sort((a, b) => a - b).map((address) => `${formatIpv4(address)}/32`),
+      ...[...ipv6Addresses.values()].sort(compareCidr).map(formatCidr),
+    ],
     warnings,
   };
 }
