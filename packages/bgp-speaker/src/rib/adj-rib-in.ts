@@ -13,7 +13,7 @@ import type { BgpUpdate } from '../codec/update.js';
 import type { MaxPrefixConfig } from '../config/types.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { AttributeInterner } from './intern.js';
-import { computeFacts, type PathFacts, RibPath } from './path.js';
+import { computeFacts, PathCommon, RibPath } from './path.js';
 import { nextHopText, type PeerInfo, prefixKey, type RibKey, type RouteAttributes, ribKey } from './route.js';
 
 /** One path received from the peer. */
@@ -137,9 +137,13 @@ function pathKey(prefix: BgpPrefix, pathId: number): RibKey {
 export class AdjRibIn {
   readonly #paths = new Map<RibKey, RibPath>();
   readonly #interner: AttributeInterner;
-  /** The facts of the last attribute set stored (one set per UPDATE: looked up once, not per prefix). */
+  /**
+   * The PathCommon of the last (attribute set, pre-policy set) stored: one set per UPDATE, so it is looked
+   * up once per UPDATE, not per prefix.
+   */
   #lastAttributes: RouteAttributes | undefined;
-  #lastFacts: PathFacts | undefined;
+  #lastReceived: RouteAttributes | undefined;
+  #lastCommon: PathCommon | undefined;
   /** The last IPv4 next hop and its text: one string per next hop, not per UPDATE. */
   #lastNextHop = -1;
   #lastNextHopText: string | undefined;
@@ -268,33 +272,37 @@ export class AdjRibIn {
     const key = pathKey(canonical, pathId);
     const verdict = this.options.importPolicy({ prefix: canonical, attributes: received, peer: this.peer });
     const attributes = this.#interner.acquire(verdict.attributes);
-    let facts = this.#lastFacts;
-    if (attributes !== this.#lastAttributes || facts === undefined) {
-      // Kept with the interned set (one Map lookup), not in factsOf's WeakMap.
-      facts = this.#interner.memoOf(attributes) as PathFacts | undefined;
-      if (facts === undefined) {
-        facts = computeFacts(attributes);
-        this.#interner.setMemo(attributes, facts);
-      }
+    const kept = this.options.softReconfiguration ? received : undefined;
+    let common = this.#lastCommon;
+    if (attributes !== this.#lastAttributes || kept !== this.#lastReceived || common === undefined) {
+      common = this.#commonOf(attributes, kept);
       this.#lastAttributes = attributes;
-      this.#lastFacts = facts;
+      this.#lastReceived = kept;
+      this.#lastCommon = common;
     }
-    const path = new RibPath(
-      canonical,
-      attributes,
-      this.peer,
-      pathId,
-      verdict.accepted,
-      stale,
-      this.options.softReconfiguration ? received : undefined,
-      facts,
-    );
+    const path = new RibPath(canonical, common, pathId, verdict.accepted, stale);
     const previous = this.#paths.get(key);
     if (previous !== undefined) this.#interner.release(previous.attributes);
     this.#paths.set(key, path);
     if (path.accepted) changes.push(path);
     else if (previous?.accepted)
       changes.push(new PathChange(canonical, pathId, undefined, ribKey(canonical)));
+  }
+
+  /**
+   * The PathCommon of (interned set, this peer, pre-policy set). The interned set's memo (one Map lookup,
+   * no WeakMap entry per set) is the PathCommon of the first Adj-RIB-In to store the set, without a
+   * pre-policy set; the facts in it are the same for every peer, so another peer's PathCommon, or one
+   * with a pre-policy set (soft reconfiguration), copies them.
+   */
+  #commonOf(attributes: RouteAttributes, received: RouteAttributes | undefined): PathCommon {
+    let memo = this.#interner.memoOf(attributes) as PathCommon | undefined;
+    if (memo === undefined) {
+      memo = new PathCommon(attributes, this.peer, undefined, computeFacts(attributes));
+      this.#interner.setMemo(attributes, memo);
+    }
+    if (memo.peer === this.peer && memo.received === received) return memo;
+    return new PathCommon(attributes, this.peer, received, memo);
   }
 
   #remove(prefix: BgpPrefix, changes: AdjRibInChange[]): void {

@@ -14,7 +14,7 @@ import {
   type DecisionStep,
   selectBestPath,
 } from './decision.js';
-import { factsOf, RibPath } from './path.js';
+import { factsOf, PathCommon, RibPath } from './path.js';
 import {
   type PeerInfo,
   type RibKey,
@@ -113,13 +113,10 @@ function newCandidate(
 ): RibPath {
   return new RibPath(
     prefix,
-    attributes,
-    peer,
+    new PathCommon(attributes, peer, undefined, factsOf(attributes, defaultLocalPref)),
     pathId,
     true,
     stale,
-    undefined,
-    factsOf(attributes, defaultLocalPref),
   );
 }
 

@@ -106,41 +106,84 @@ function keyable(prefix: BgpPrefix): boolean {
   return Math.floor(prefix.address / hostSpan) * hostSpan === prefix.address;
 }
 
+/**
+ * What every path of one (interned attribute set, peer, pre-policy set) shares: those three and the set's
+ * decision facts (a PathFacts itself). The Adj-RIB-In makes one per set and peer (kept as the interned
+ * set's memo for its first peer, and as the last one used), so a path costs three fields, not six.
+ */
+export class PathCommon implements PathFacts {
+  readonly localPref: number;
+  readonly defaultLocalPref: number;
+  readonly asPathLength: number;
+  readonly origin: number;
+  readonly med: number | undefined;
+  readonly firstAs: number | undefined;
+  readonly originatorId: number | undefined;
+  readonly clusterListLength: number;
+  constructor(
+    /** Post-policy attributes (interned); meaningful when a path is accepted. */
+    readonly attributes: RouteAttributes,
+    /** The peer the paths came from; undefined: originated by this speaker. */
+    readonly peer: PeerInfo | undefined,
+    /** The received (pre-policy) attributes; kept only with soft reconfiguration. */
+    readonly received: RouteAttributes | undefined,
+    facts: PathFacts,
+  ) {
+    this.localPref = facts.localPref;
+    this.defaultLocalPref = facts.defaultLocalPref;
+    this.asPathLength = facts.asPathLength;
+    this.origin = facts.origin;
+    this.med = facts.med;
+    this.firstAs = facts.firstAs;
+    this.originatorId = facts.originatorId;
+    this.clusterListLength = facts.clusterListLength;
+  }
+}
+
 export class RibPath {
   /** The prefix as its RibKey number (IPv4, no path id, canonical) or the prefix object itself. */
   readonly #where: number | BgpPrefix;
   readonly #bits: number;
+  readonly #common: PathCommon;
 
   constructor(
     /** The canonical prefix (host bits cleared), with the path id when ADD-PATH is used. */
     prefix: BgpPrefix,
-    /** Post-policy attributes (interned); meaningful when `accepted`. */
-    readonly attributes: RouteAttributes,
-    /** The peer it came from; undefined: originated by this speaker. */
-    readonly peer: PeerInfo | undefined,
+    /** Attributes, peer, pre-policy attributes and decision facts, shared with other paths. */
+    origin: PathCommon,
     pathId: number,
     accepted: boolean,
     stale: boolean,
-    /** The received (pre-policy) attributes; kept only with soft reconfiguration. */
-    readonly received: RouteAttributes | undefined,
-    readonly facts: PathFacts,
   ) {
     this.#where = keyable(prefix) ? (ribKey(prefix) as number) : prefix;
     this.#bits = pathId * FLAG_SPAN + (accepted ? ACCEPTED : 0) + (stale ? STALE : 0);
+    this.#common = origin;
+  }
+
+  /** Post-policy attributes (interned); meaningful when `accepted`. */
+  get attributes(): RouteAttributes {
+    return this.#common.attributes;
+  }
+  /** The peer it came from; undefined: originated by this speaker. */
+  get peer(): PeerInfo | undefined {
+    return this.#common.peer;
+  }
+  /** The received (pre-policy) attributes; kept only with soft reconfiguration. */
+  get received(): RouteAttributes | undefined {
+    return this.#common.received;
+  }
+  /** What the decision process reads from the attribute set. */
+  get facts(): PathFacts {
+    return this.#common;
+  }
+  /** The shared part of the path (see PathCommon). */
+  get common(): PathCommon {
+    return this.#common;
   }
 
   /** The same path with another stale mark (a new object: paths are compared by identity). */
   withStale(stale: boolean): RibPath {
-    return new RibPath(
-      this.prefix,
-      this.attributes,
-      this.peer,
-      this.pathId,
-      this.accepted,
-      stale,
-      this.received,
-      this.facts,
-    );
+    return new RibPath(this.prefix, this.#common, this.pathId, this.accepted, stale);
   }
 
   /** The prefix's RibKey (path id ignored): the number kept for an IPv4 prefix, no prefix object made. */
@@ -180,20 +223,20 @@ export class RibPath {
     return this.peer === undefined;
   }
   get localPref(): number {
-    return this.facts.localPref;
+    return this.#common.localPref;
   }
   get asPathLength(): number {
-    return this.facts.asPathLength;
+    return this.#common.asPathLength;
   }
   get origin(): number {
-    return this.facts.origin;
+    return this.#common.origin;
   }
   get med(): number | undefined {
-    return this.facts.med;
+    return this.#common.med;
   }
   get neighborAs(): number | undefined {
     const peer = this.peer;
-    return this.facts.firstAs ?? (peer?.ibgp === false ? peer.asNumber : undefined);
+    return this.#common.firstAs ?? (peer?.ibgp === false ? peer.asNumber : undefined);
   }
   get fromEbgp(): boolean {
     return this.peer !== undefined && !this.peer.ibgp;
@@ -202,10 +245,10 @@ export class RibPath {
     return this.peer?.routerId ?? 0;
   }
   get originatorId(): number | undefined {
-    return this.facts.originatorId;
+    return this.#common.originatorId;
   }
   get clusterListLength(): number {
-    return this.facts.clusterListLength;
+    return this.#common.clusterListLength;
   }
   get peerAddressKey(): string {
     return this.peer === undefined ? '' : cachedPeerAddressKey(this.peer.address);

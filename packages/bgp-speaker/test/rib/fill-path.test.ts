@@ -18,6 +18,7 @@ import { AdjRibIn, type AdjRibInChange } from '../../src/rib/adj-rib-in.js';
 import { AdjRibOut, type ExportPeer } from '../../src/rib/adj-rib-out.js';
 import { AttributeInterner } from '../../src/rib/intern.js';
 import { type BestPathChange, LocRib } from '../../src/rib/loc-rib.js';
+import { computeFacts, type PathFacts, RibPath } from '../../src/rib/path.js';
 import { type PeerInfo, prefixKey } from '../../src/rib/route.js';
 import { messagesOf } from './runs.js';
 
@@ -285,5 +286,79 @@ describe('an update group with export { action: reject }', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('PathCommon: the part of a path shared by the paths of one set and peer', () => {
+  const update = (prefixes: number[], nextHop: string) =>
+    makeUpdate({
+      attributes: [
+        { kind: 'origin', value: 1 },
+        { kind: 'as-path', segments: [{ type: 2, asns: [65001, 65002] }] },
+        { kind: 'med', value: 7 },
+        { kind: 'next-hop', address: parseIpv4(nextHop) },
+      ],
+      nlri: prefixes.map((i) => POOL[i]!),
+    });
+  const ribOf = (info: PeerInfo, interner: AttributeInterner, softReconfiguration: boolean) =>
+    new AdjRibIn(info, {
+      localAs: LOCAL_AS,
+      localRouterId: parseIpv4('10.0.0.1'),
+      importPolicy: ACCEPT,
+      softReconfiguration,
+      interner,
+    });
+
+  /** The decision facts alone (a PathCommon carries its set, peer and pre-policy set too). */
+  const factFields = (facts: PathFacts) => ({
+    localPref: facts.localPref,
+    defaultLocalPref: facts.defaultLocalPref,
+    asPathLength: facts.asPathLength,
+    origin: facts.origin,
+    med: facts.med,
+    firstAs: facts.firstAs,
+    originatorId: facts.originatorId,
+    clusterListLength: facts.clusterListLength,
+  });
+
+  it('is one object for every path of equal sets from one peer, with the facts of the set', () => {
+    const rib = ribOf(PEERS[0]!, new AttributeInterner(), false);
+    const paths = [
+      ...rib.applyUpdate(update([0, 1, 2], '192.0.2.1')).changes,
+      ...rib.applyUpdate(update([3, 4], '192.0.2.1')).changes,
+    ].map((change) => change.path as RibPath);
+    expect(paths.every((path) => path instanceof RibPath)).toBe(true);
+    expect(new Set(paths.map((path) => path.common)).size).toBe(1);
+    const [first] = paths;
+    expect(factFields(first!.facts)).toEqual(computeFacts(first!.attributes));
+    expect([first!.origin, first!.med, first!.asPathLength, first!.localPref, first!.neighborAs]).toEqual([
+      1, 7, 2, 100, 65001,
+    ]);
+    expect(first!.peer).toBe(PEERS[0]);
+    expect(first!.received).toBeUndefined();
+  });
+
+  it('keeps each peer its own peer and each UPDATE its own pre-policy set, sharing one interned set', () => {
+    const interner = new AttributeInterner();
+    const a = ribOf(PEERS[0]!, interner, true);
+    const b = ribOf(PEERS[1]!, interner, false);
+    const first = a.applyUpdate(update([0], '192.0.2.1'));
+    const second = a.applyUpdate(update([1], '192.0.2.1'));
+    const fromB = b.applyUpdate(update([2], '192.0.2.1'));
+    const [pa, pa2, pb] = [first, second, fromB].map((r) => r.changes[0]!.path as RibPath);
+    expect(pa!.attributes).toBe(pb!.attributes);
+    expect(pa2!.attributes).toBe(pa!.attributes);
+    expect([pa!.peer, pa2!.peer, pb!.peer]).toEqual([PEERS[0], PEERS[0], PEERS[1]]);
+    // Soft reconfiguration: each path keeps the set it was received with (equal, not the same object).
+    expect(pa!.received).toBeDefined();
+    expect(pa!.received).not.toBe(pa2!.received);
+    expect(pa!.received).toEqual(pa2!.received);
+    expect(a.get(POOL[1]!)?.received).toBe(pa2!.received);
+    expect(pb!.received).toBeUndefined();
+    expect(factFields(pb!.facts)).toEqual(factFields(pa!.facts));
+    // Stale marks keep everything else.
+    const [stale] = a.markStale() as RibPath[];
+    expect(stale!.stale).toBe(true);
+    expect(stale!.common).toBe(pa!.common);
   });
 });
