@@ -10,10 +10,14 @@ import { connectDatastore, DEFAULT_ETCD_BINARY, datastoreStatus, ResourceStore }
 import {
   type CidrOptions,
   cidrsOverlap,
+  formatCidr,
+  formatIp,
   formatIpv4,
   type IpCidr,
   IpParseError,
   ipParseResult,
+  parseCidr,
+  parseIp,
   parseIpv4Cidr,
 } from '@caracal/ip';
 import {
@@ -78,6 +82,14 @@ export interface LabClusterOptions {
   readonly readyTimeoutMs?: number;
   /** Give each pod a TCP listener (port 7070) for the matrix's TCP column (default true). */
   readonly podTcpListeners?: boolean;
+  /**
+   * An IPv6 /64 for the cluster segment (e.g. a per-run ULA): node N gets `<prefix>::<10+N>/64` on its
+   * segment interface (no DAD) before its caracal-node starts, and `--ip6 <that address>/64` unless
+   * `nodeIp6` says otherwise. Without it the segment is IPv4 only and caracal-node gets no `--ip6`.
+   */
+  readonly ipv6Subnet?: string;
+  /** `--ip6` of caracal-node per node name (`autodetect`, `none`, an address/length); needs `ipv6Subnet`. */
+  readonly nodeIp6?: Readonly<Record<string, string>>;
   /** One line per step as it starts and ends, with timings. */
   readonly progress?: (line: string) => void;
 }
@@ -120,6 +132,8 @@ export interface AddPodOptions {
   readonly name?: string;
   /** Start the pod's TCP listener (default: the cluster's `podTcpListeners`, true). */
   readonly tcpListener?: boolean;
+  /** Ask caracal-ipam for an IPv6 address too (`"assign_ipv6": "true"` under `ipam`; needs an IPv6 pool). */
+  readonly assignIpv6?: boolean;
 }
 
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
@@ -136,6 +150,9 @@ interface ResolvedOptions {
   waitForConnectivity: boolean;
   readyTimeoutMs: number;
   podTcpListeners: boolean;
+  /** Canonical network text of the segment's IPv6 /64 (`fd12:3456:789a::`), or undefined. */
+  ipv6Prefix: string | undefined;
+  nodeIp6: Readonly<Record<string, string>>;
   progress: (line: string) => void;
 }
 
@@ -149,6 +166,11 @@ function ipv4Cidr(text: string, options?: CidrOptions): IpCidr | IpParseError {
 /** Address number `host` of a cluster subnet (validated A.B.C.0/24): 1 → "A.B.C.1". */
 function addressInSubnet(subnet: string, host: number): string {
   return formatIpv4(parseIpv4Cidr(subnet).address + host);
+}
+
+/** Node `index` (0 for node1)'s IPv6 address on the segment: `<prefix>::11`, `::12`, … (like its IPv4 .11, .12). */
+export function nodeIpv6Address(ipv6Prefix: string, index: number): string {
+  return formatIp(parseIp(`${ipv6Prefix.replace(/::$/, '')}::${11 + index}`));
 }
 
 /** Validates options and applies defaults; throws LabClusterOptionsError listing every problem. */
@@ -193,6 +215,23 @@ export function resolveLabClusterOptions(options: LabClusterOptions): ResolvedOp
       problems.push(`subnet: ${options.subnet} overlaps the pool ${poolCidr}`);
     }
   }
+  let ipv6Prefix: string | undefined;
+  if (options.ipv6Subnet !== undefined) {
+    const v6 = ipParseResult(() => parseCidr(options.ipv6Subnet as string));
+    if (v6 instanceof IpParseError || v6.version !== 6 || v6.length !== 64) {
+      const reason = v6 instanceof IpParseError ? v6.reason : `an IPv${v6.version} /${v6.length}`;
+      problems.push(`ipv6Subnet: ${JSON.stringify(options.ipv6Subnet)} must be an IPv6 /64: ${reason}`);
+    } else {
+      ipv6Prefix = formatCidr(v6).replace(/\/64$/, '');
+    }
+  }
+  const nodeIp6 = options.nodeIp6 ?? {};
+  for (const nodeName of Object.keys(nodeIp6)) {
+    if (options.ipv6Subnet === undefined)
+      problems.push(`nodeIp6.${nodeName}: needs ipv6Subnet (the segment has no IPv6 addresses without it)`);
+    else if (!/^node[1-9]$/.test(nodeName) || Number(nodeName.slice(4)) > nodes)
+      problems.push(`nodeIp6.${nodeName}: no such node (node1 … node${nodes})`);
+  }
   if (problems.length > 0) throw new LabClusterOptionsError(problems);
   return {
     name,
@@ -205,6 +244,8 @@ export function resolveLabClusterOptions(options: LabClusterOptions): ResolvedOp
     waitForConnectivity: options.waitForConnectivity ?? true,
     readyTimeoutMs,
     podTcpListeners: options.podTcpListeners ?? true,
+    ipv6Prefix,
+    nodeIp6,
     progress: options.progress ?? (() => {}),
   };
 }
@@ -284,7 +325,7 @@ function checkBuilt(root: string): void {
 }
 
 /** The lab topology: a fabric bridge with the root namespace at .1, etcd at .2 and nodes at .11, .12, … */
-export function clusterTopology(name: string, subnet: string, nodes: number): Topology {
+export function clusterTopology(name: string, subnet: string, nodes: number, ipv6Prefix?: string): Topology {
   const rootAddress = addressInSubnet(subnet, 1);
   return {
     name: `caracal cluster ${name}`,
@@ -294,7 +335,15 @@ export function clusterTopology(name: string, subnet: string, nodes: number): To
       { name: 'etcd', interfaces: [{ segment: 'cluster', addresses: [addressInSubnet(subnet, 2)] }] },
       ...Array.from({ length: nodes }, (_, index) => ({
         name: `node${index + 1}`,
-        interfaces: [{ segment: 'cluster', addresses: [addressInSubnet(subnet, 11 + index)] }],
+        interfaces: [
+          {
+            segment: 'cluster',
+            addresses: [
+              addressInSubnet(subnet, 11 + index),
+              ...(ipv6Prefix === undefined ? [] : [`${nodeIpv6Address(ipv6Prefix, index)}/64`]),
+            ],
+          },
+        ],
         // Felix's proxy ARP answers the pods' 169.254.1.1 only with a route to it: a default route, as
         // on a real node (via the machine, which never sees pod traffic: see the unreachable route).
         routes: [{ to: 'default' as const, via: rootAddress }],
@@ -464,6 +513,7 @@ export class LabCluster {
         podNamespace: namespace,
         podName: name,
         containerId,
+        ...(options.assignIpv6 === true ? { assignIpv6: true } : {}),
       });
     } catch (error) {
       await removeNamespace(namespace).catch(() => {});
@@ -482,6 +532,7 @@ export class LabCluster {
       namespace,
       containerId,
       address: added.address,
+      ...(added.address6 === undefined ? {} : { address6: added.address6 }),
       hostInterface: added.hostInterface,
       tcpPort: withListener ? LAB_POD_TCP_PORT : undefined,
       listenerPid,
@@ -706,7 +757,7 @@ export class LabCluster {
         progress,
         `namespaces: etcd + ${resolved.nodes} nodes on one bridge, root at ${rootAddress}`,
         () =>
-          Lab.up(clusterTopology(resolved.name, subnet, resolved.nodes), {
+          Lab.up(clusterTopology(resolved.name, subnet, resolved.nodes, resolved.ipv6Prefix), {
             runId,
             timeoutMs: resolved.readyTimeoutMs,
           }),
@@ -784,6 +835,9 @@ export class LabCluster {
           const address = addressInSubnet(subnet, 11 + index);
           const runDir = join(clusterDir, name);
           mkdirSync(runDir, { recursive: true });
+          const address6 =
+            resolved.ipv6Prefix === undefined ? undefined : nodeIpv6Address(resolved.ipv6Prefix, index);
+          const ip6 = resolved.nodeIp6[name] ?? (address6 === undefined ? undefined : `${address6}/64`);
           // Pod traffic to pool addresses no route covers ends here instead of leaving through the machine.
           await running.exec(name, ['ip', 'route', 'add', 'unreachable', state.pool.cidr], { check: true });
           const agent = await running.spawn(name, [
@@ -798,6 +852,7 @@ export class LabCluster {
             runDir,
             '--health-port',
             String(LAB_NODE_HEALTH_PORT),
+            ...(ip6 === undefined ? [] : ['--ip6', ip6]),
           ]);
           state.nodes.push({
             name,
@@ -807,6 +862,7 @@ export class LabCluster {
             runDir,
             pid: agent.pid,
             healthPort: LAB_NODE_HEALTH_PORT,
+            ...(address6 === undefined ? {} : { address6 }),
           });
           cluster.save();
         }

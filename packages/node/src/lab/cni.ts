@@ -16,12 +16,16 @@ export interface CniInvocation {
   readonly podNamespace: string;
   readonly podName: string;
   readonly containerId: string;
+  /** `"assign_ipv6": "true"` under `ipam` (caracal-ipam then assigns an IPv6 address too). */
+  readonly assignIpv6?: boolean;
   readonly timeoutMs?: number;
 }
 
 export interface CniAddResult {
   /** The pod's IPv4 address without `/32`. */
   readonly address: string;
+  /** The pod's IPv6 address without `/128`, when the result has one. */
+  readonly address6: string | undefined;
   /** The host-side veth (the result's interface without a sandbox). */
   readonly hostInterface: string | undefined;
   readonly elapsedMs: number;
@@ -39,7 +43,11 @@ export class CniInvocationError extends Error {
 }
 
 /** The network configuration of the issue and the README (`k8s-pod-network`, type `caracal`). */
-export function labNetworkConfig(etcdEndpoint: string, nodeName: string): Record<string, unknown> {
+export function labNetworkConfig(
+  etcdEndpoint: string,
+  nodeName: string,
+  options: { readonly assignIpv6?: boolean } = {},
+): Record<string, unknown> {
   return {
     cniVersion: '1.0.0',
     name: 'k8s-pod-network',
@@ -47,7 +55,7 @@ export function labNetworkConfig(etcdEndpoint: string, nodeName: string): Record
     etcd_endpoints: etcdEndpoint,
     nodename: nodeName,
     mtu: 1500,
-    ipam: { type: 'caracal-ipam' },
+    ipam: { type: 'caracal-ipam', ...(options.assignIpv6 === true ? { assign_ipv6: 'true' } : {}) },
   };
 }
 
@@ -63,7 +71,9 @@ async function invoke(call: CniInvocation) {
   };
   const result = await runInNamespace(call.nodeNamespace, [join(call.binDir, 'caracal')], {
     env,
-    input: JSON.stringify(labNetworkConfig(call.etcdEndpoint, call.nodeName)),
+    input: JSON.stringify(
+      labNetworkConfig(call.etcdEndpoint, call.nodeName, { assignIpv6: call.assignIpv6 === true }),
+    ),
     timeoutMs: call.timeoutMs ?? 60_000,
   });
   if (result.code !== 0) {
@@ -106,8 +116,14 @@ export async function cniAdd(call: Omit<CniInvocation, 'command'>): Promise<CniA
       undefined,
     );
   }
+  const ipv6 = parsed.ips?.map((ip) => ip.address ?? '').find((address) => address.includes(':'));
   const hostInterface = parsed.interfaces?.find((i) => i.sandbox === undefined || i.sandbox === '')?.name;
-  return { address: ipv4.split('/')[0] as string, hostInterface, elapsedMs: result.elapsedMs };
+  return {
+    address: ipv4.split('/')[0] as string,
+    address6: ipv6?.split('/')[0],
+    hostInterface,
+    elapsedMs: result.elapsedMs,
+  };
 }
 
 /** CNI DEL: unwires the pod and releases its address (idempotent in the plugin). */

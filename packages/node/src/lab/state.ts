@@ -26,6 +26,8 @@ export interface LabClusterNode {
   readonly pid: number;
   /** Port of caracal-node's /liveness, /readiness and /metrics on `address`. */
   readonly healthPort: number;
+  /** Its IPv6 address on the segment (canonical, without `/64`), when the cluster has `ipv6Subnet`. */
+  readonly address6?: string;
 }
 
 /** A pod: a namespace wired by the `caracal` CNI plugin on its node. */
@@ -39,6 +41,8 @@ export interface LabClusterPod {
   readonly containerId: string;
   /** Its IPv4 address (from the CNI result, without `/32`). */
   readonly address: string;
+  /** Its IPv6 address (without `/128`) when it was added with `assignIpv6`. */
+  readonly address6?: string;
   /** The host-side veth the plugin made (`cara…`). */
   readonly hostInterface: string | undefined;
   /** TCP port where the pod's listener answers `caracal-pod <name>`, or undefined without a listener. */
