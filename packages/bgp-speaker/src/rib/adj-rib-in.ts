@@ -280,7 +280,14 @@ export class AdjRibIn {
       this.#lastReceived = kept;
       this.#lastCommon = common;
     }
-    const path = new RibPath(canonical, common, pathId, verdict.accepted, stale);
+    const path = new RibPath(
+      canonical,
+      common,
+      pathId,
+      verdict.accepted,
+      stale,
+      canonical.pathId === undefined && typeof key === 'number' ? key : undefined,
+    );
     const previous = this.#paths.get(key);
     if (previous !== undefined) this.#interner.release(previous.attributes);
     this.#paths.set(key, path);

@@ -154,8 +154,10 @@ export class RibPath {
     pathId: number,
     accepted: boolean,
     stale: boolean,
+    /** The caller's RibKey of `prefix` when it is canonical IPv4 without path id (saves computing it). */
+    canonicalIpv4Key?: number,
   ) {
-    this.#where = keyable(prefix) ? (ribKey(prefix) as number) : prefix;
+    this.#where = canonicalIpv4Key ?? (keyable(prefix) ? (ribKey(prefix) as number) : prefix);
     this.#bits = pathId * FLAG_SPAN + (accepted ? ACCEPTED : 0) + (stale ? STALE : 0);
     this.#common = origin;
   }
