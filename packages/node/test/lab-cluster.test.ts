@@ -10,7 +10,7 @@ import {
   renderConnectivityMatrix,
   resolveLabClusterOptions,
 } from '../src/index.js';
-import { clusterTopology } from '../src/lab/cluster.js';
+import { clusterTopology, nodeIpv6Address } from '../src/lab/cluster.js';
 
 function problemsOf(options: Parameters<typeof resolveLabClusterOptions>[0]): readonly string[] {
   try {
@@ -78,6 +78,24 @@ describe('resolveLabClusterOptions', () => {
     ]);
     expect(problemsOf({ nodes: 10 })).toEqual(['nodes: 10 must be a whole number from 1 to 9']);
   });
+
+  it('takes an IPv6 /64 for the segment and --ip6 per node; refuses anything else, naming it', () => {
+    expect(
+      resolveLabClusterOptions({ ipv6Subnet: 'FD12:0:0:7::/64', nodeIp6: { node1: 'autodetect' } }),
+    ).toMatchObject({ ipv6Prefix: 'fd12:0:0:7::', nodeIp6: { node1: 'autodetect' } });
+    expect(problemsOf({ ipv6Subnet: 'fd12::/48' })).toEqual([
+      'ipv6Subnet: "fd12::/48" must be an IPv6 /64: an IPv6 /48',
+    ]);
+    expect(problemsOf({ ipv6Subnet: '10.1.2.0/24' })).toEqual([
+      'ipv6Subnet: "10.1.2.0/24" must be an IPv6 /64: an IPv4 /24',
+    ]);
+    expect(problemsOf({ nodeIp6: { node1: 'autodetect' } })).toEqual([
+      'nodeIp6.node1: needs ipv6Subnet (the segment has no IPv6 addresses without it)',
+    ]);
+    expect(problemsOf({ nodes: 2, ipv6Subnet: 'fd12::/64', nodeIp6: { node3: 'none' } })).toEqual([
+      'nodeIp6.node3: no such node (node1 … node2)',
+    ]);
+  });
 });
 
 describe('clusterTopology', () => {
@@ -94,6 +112,16 @@ describe('clusterTopology', () => {
       ['node3', ['10.123.45.13'], '10.123.45.1'],
     ]);
   });
+
+  it('with an IPv6 /64, gives node N also <prefix>::10+N/64 (etcd and the root side stay IPv4)', () => {
+    const topology = clusterTopology('demo', '10.123.45.0/24', 2, 'fd12:0:0:7::');
+    expect(topology.hosts?.map((host) => [host.name, host.interfaces?.[0]?.addresses])).toEqual([
+      ['etcd', ['10.123.45.2']],
+      ['node1', ['10.123.45.11', 'fd12:0:0:7::11/64']],
+      ['node2', ['10.123.45.12', 'fd12:0:0:7::12/64']],
+    ]);
+    expect(nodeIpv6Address('fd12::', 1)).toBe('fd12::12');
+  });
 });
 
 describe('labNetworkConfig', () => {
@@ -106,6 +134,10 @@ describe('labNetworkConfig', () => {
       nodename: 'node3',
       mtu: 1500,
       ipam: { type: 'caracal-ipam' },
+    });
+    expect(labNetworkConfig('http://10.1.2.2:2379', 'node3', { assignIpv6: true }).ipam).toEqual({
+      type: 'caracal-ipam',
+      assign_ipv6: 'true',
     });
   });
 });
