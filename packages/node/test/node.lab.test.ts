@@ -162,7 +162,7 @@ describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () =>
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }, 60_000);
 
-  it('exits 2 on an unknown flag and on a bare --ip, saying why', () => {
+  it('exits 2 on an unknown flag, a bare --ip and a bad --ip6 or IP6_AUTODETECTION_METHOD, saying why', () => {
     const unknown = spawnSync(process.execPath, [mainJs, '--name', NODE, '--no-such-flag'], {
       encoding: 'utf8',
     });
@@ -174,6 +174,21 @@ describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () =>
     expect(bare.status).toBe(2);
     expect(bare.stderr).toContain('has no prefix length');
     expect(bare.stderr).toContain('calico#2375');
+    const badIp6 = spawnSync(process.execPath, [mainJs, '--name', NODE, '--ip6', 'autodetec'], {
+      encoding: 'utf8',
+      env: { ...process.env, IP6: '' },
+    });
+    expect(badIp6.status).toBe(2);
+    expect(badIp6.stderr).toContain('--ip6 (or IP6) must be "autodetect", "none"');
+    expect(badIp6.stderr).toContain('got "autodetec"');
+    const badMethod = spawnSync(process.execPath, [mainJs, '--name', NODE], {
+      encoding: 'utf8',
+      env: { ...process.env, IP6: 'autodetect', IP6_AUTODETECTION_METHOD: 'nearest' },
+    });
+    expect(badMethod.status).toBe(2);
+    expect(badMethod.stderr).toContain(
+      '--ip6-autodetection-method (or IP6_AUTODETECTION_METHOD) must be first-found, interface=REGEX, skip-interface=REGEX, can-reach=DEST or cidr=CIDR, got "nearest"',
+    );
   });
 
   it('registers, claims a block, plans the mesh, supervises felix and stops on SIGTERM', async () => {
