@@ -2,6 +2,7 @@
 export * from './agent/bgpd-control.js';
 export * from './agent/blocks-state.js';
 export * from './agent/detect.js';
+export * from './agent/detect-ipv6.js';
 export * from './agent/options.js';
 export * from './agent/plan-state.js';
 export * from './agent/register.js';
