@@ -26,9 +26,10 @@ import {
 } from '@caracal/datastore';
 import { allocationsOf, IpamClient } from '@caracal/ipam';
 import { buildPackagesForLab, Lab, type LabProcess, labAvailable, waitUntil } from '@caracal/lab';
-import type { BGPPeerResource, IPPoolResource, NodeResource } from '@caracal/model';
+import type { BGPPeerResource, NodeResource } from '@caracal/model';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BgpdStatusAnswer, queryBgpdStatus } from '../src/agent/bgpd-control.js';
+import { labIpPool } from '../src/index.js';
 
 const availability = labAvailable();
 const etcdMissing = etcdUnavailableReason();
@@ -363,22 +364,7 @@ describe.skipIf(!runnable)('a 4-node caracal cluster (caracal-node + felix + bgp
     });
     endpoint = `http://${rootAddress}:${clientPort}`;
     store = connectDatastore({ endpoints: [endpoint] });
-    const pool: IPPoolResource = {
-      apiVersion: 'caracal.io/v1',
-      kind: 'IPPool',
-      metadata: { name: `pool-${tag}` },
-      spec: {
-        cidr: poolCidr,
-        blockSize: 26,
-        ipipMode: 'Never',
-        vxlanMode: 'Never',
-        natOutgoing: false,
-        disabled: false,
-        disableBGPExport: false,
-        nodeSelector: 'all()',
-        allowedUses: ['Workload', 'Tunnel'],
-      },
-    };
+    const pool = labIpPool(`pool-${tag}`, poolCidr, 26);
     await new ResourceStore(store).create(pool);
     for (const node of NODES) await startAgent(node);
     await Promise.all(NODES.map((node) => waitReady(node)));

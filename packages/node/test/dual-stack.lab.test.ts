@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { connectDatastore, etcdUnavailableReason, ResourceStore } from '@caracal/datastore';
 import { cidrContainsCidr, formatCidr, parseCidr } from '@caracal/ip';
 import { buildPackagesForLab, labAvailable, waitUntil } from '@caracal/lab';
-import type { IPPoolResource, NodeResource } from '@caracal/model';
+import type { NodeResource } from '@caracal/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { type LabCluster, type LabClusterPod, startLabCluster } from '../src/index.js';
+import { type LabCluster, type LabClusterPod, labIpPool, startLabCluster } from '../src/index.js';
 
 const lab = labAvailable();
 const etcdMissing = etcdUnavailableReason();
@@ -91,22 +91,7 @@ describe.skipIf(!runnable)('pods on two nodes reach each other over IPv6 (BGP ip
     });
     const kv = connectDatastore({ endpoints: [c().etcdEndpoint] });
     try {
-      const pool: IPPoolResource = {
-        apiVersion: 'caracal.io/v1',
-        kind: 'IPPool',
-        metadata: { name: POOL_V6_NAME },
-        spec: {
-          cidr: POOL_V6,
-          blockSize: BLOCK_V6_LENGTH,
-          ipipMode: 'Never',
-          vxlanMode: 'Never',
-          natOutgoing: false,
-          disabled: false,
-          disableBGPExport: false,
-          nodeSelector: 'all()',
-          allowedUses: ['Workload', 'Tunnel'],
-        },
-      };
+      const pool = labIpPool(POOL_V6_NAME, POOL_V6, BLOCK_V6_LENGTH);
       await new ResourceStore(kv).create(pool);
     } finally {
       await kv.close();

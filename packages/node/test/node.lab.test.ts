@@ -24,6 +24,7 @@ import { buildPackagesForLab } from '@caracal/lab';
 import type { NodeResource } from '@caracal/model';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { labIpPool } from '../src/index.js';
 
 const isRoot = process.getuid?.() === 0;
 const namespacesWork = isRoot && spawnSync('ip', ['netns', 'list']).status === 0;
@@ -192,22 +193,7 @@ describe.skipIf(!runnable)('caracal-node in a namespace with a real etcd', () =>
   });
 
   it('registers, claims a block, plans the mesh, supervises felix and stops on SIGTERM', async () => {
-    const pool = {
-      apiVersion: 'caracal.io/v1' as const,
-      kind: 'IPPool' as const,
-      metadata: { name: `${prefix}-rack` },
-      spec: {
-        cidr: '10.78.0.0/16',
-        blockSize: 26,
-        ipipMode: 'Never',
-        vxlanMode: 'Never',
-        natOutgoing: false,
-        disabled: false,
-        disableBGPExport: false,
-        nodeSelector: "rack == 'r1'",
-        allowedUses: ['Workload', 'Tunnel'] as ('Workload' | 'Tunnel')[],
-      },
-    };
+    const pool = labIpPool(`${prefix}-rack`, '10.78.0.0/16', 26, "rack == 'r1'");
     await resources.create(pool);
     // One node with a higher address (we connect to it) and one with a lower one (we wait for it).
     await resources.create(otherNode(`${prefix}-hi`, `${subnet}.9/24`));

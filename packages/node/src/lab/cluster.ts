@@ -380,6 +380,34 @@ function removeWithProcess(state: LabClusterState): () => void {
 }
 
 /** A running (or attached-to) lab cluster. Build one with `startLabCluster`, find one with `attachLabCluster`. */
+/**
+ * An IPPool resource as the lab creates them: routed by BGP (no IPIP, no VXLAN, no NAT), enabled, for the
+ * nodes `nodeSelector` selects (every node by default). Tests make their pools with it too.
+ */
+export function labIpPool(
+  name: string,
+  cidr: string,
+  blockSize: number,
+  nodeSelector = 'all()',
+): IPPoolResource {
+  return {
+    apiVersion: 'caracal.io/v1',
+    kind: 'IPPool',
+    metadata: { name },
+    spec: {
+      cidr,
+      blockSize,
+      ipipMode: 'Never',
+      vxlanMode: 'Never',
+      natOutgoing: false,
+      disabled: false,
+      disableBGPExport: false,
+      nodeSelector,
+      allowedUses: ['Workload', 'Tunnel'],
+    },
+  };
+}
+
 export class LabCluster {
   private constructor(
     private readonly state: LabClusterState,
@@ -806,22 +834,7 @@ export class LabCluster {
         async () => {
           const kv = connectDatastore({ endpoints: [state.etcdEndpoint] });
           try {
-            const pool: IPPoolResource = {
-              apiVersion: 'caracal.io/v1',
-              kind: 'IPPool',
-              metadata: { name: state.pool.name },
-              spec: {
-                cidr: state.pool.cidr,
-                blockSize: state.pool.blockSize,
-                ipipMode: 'Never',
-                vxlanMode: 'Never',
-                natOutgoing: false,
-                disabled: false,
-                disableBGPExport: false,
-                nodeSelector: 'all()',
-                allowedUses: ['Workload', 'Tunnel'],
-              },
-            };
+            const pool = labIpPool(state.pool.name, state.pool.cidr, state.pool.blockSize);
             await new ResourceStore(kv).create(pool);
           } finally {
             await kv.close();

@@ -13,6 +13,7 @@ export {
   LabClusterOptionsError,
   type LabClusterTeardown,
   LabUnreachableError,
+  labIpPool,
   listLabClusters,
   type NodeReadiness,
   resolveLabClusterOptions,
