@@ -530,11 +530,18 @@ export function encodeBgpMessages(messages: readonly BgpMessage[], context: BgpC
 const NO_OCTETS = new Uint8Array(0);
 const MIN_POOLED_LIMIT = 256 * 1024;
 
+/** A DataView over exactly the octets of `bytes`. */
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** The withdrawn routes of an UPDATE that withdraws nothing. */
 const NO_PREFIXES: readonly BgpPrefix[] = Object.freeze([]);
 
 export class BgpMessageWriter {
   #buffer: Uint8Array;
+  /** A DataView of #buffer (kept with it by #use): the UPDATE header's marker in four 32-bit stores. */
+  #view: DataView;
   /** The size of the buffer handed over by the last take, for the next one (pool disabled). */
   #capacity = 0;
   #length = 0;
@@ -562,6 +569,7 @@ export class BgpMessageWriter {
     this.#poolSize = poolSize;
     this.#maxPooledOctets = Math.max(4 * initialCapacity, MIN_POOLED_LIMIT);
     this.#buffer = new Uint8Array(initialCapacity);
+    this.#view = viewOf(this.#buffer);
   }
 
   /** The negotiated options the messages are written with. */
@@ -662,7 +670,7 @@ export class BgpMessageWriter {
       out = this.#buffer.subarray(0, length);
       this.#handedOut.set(out, this.#buffer);
       this.#capacity = this.#buffer.length;
-      this.#buffer = NO_OCTETS;
+      this.#use(NO_OCTETS);
       return out;
     }
     this.#handedOut.set(out, null);
@@ -746,7 +754,12 @@ export class BgpMessageWriter {
     const length = end - at;
     if (length > max)
       throw new BgpEncodeError(`update message of ${length} octets exceeds the maximum ${max}`);
-    for (let i = 0; i < 16; i++) out[at + i] = 0xff;
+    // The marker as four 32-bit stores: a loop of 16 byte stores was a tenth of this path's time.
+    const view = this.#view;
+    view.setInt32(at, -1);
+    view.setInt32(at + 4, -1);
+    view.setInt32(at + 8, -1);
+    view.setInt32(at + 12, -1);
     out[at + 16] = length >>> 8;
     out[at + 17] = length & 0xff;
     out[at + 18] = 2;
@@ -767,7 +780,7 @@ export class BgpMessageWriter {
         pool[i] = pool[pool.length - 1]!;
         pool.pop();
         this.#offerToPool(this.#buffer);
-        this.#buffer = pooled;
+        this.#use(pooled);
         return;
       }
     }
@@ -778,7 +791,13 @@ export class BgpMessageWriter {
     const next = new Uint8Array(size);
     if (this.#length > 0) next.set(this.#buffer.subarray(0, this.#length));
     this.#offerToPool(this.#buffer);
-    this.#buffer = next;
+    this.#use(next);
+  }
+
+  /** Makes `buffer` the working buffer, with its DataView. */
+  #use(buffer: Uint8Array): void {
+    this.#buffer = buffer;
+    this.#view = viewOf(buffer);
   }
 
   /** Keeps a buffer the writer owns (not handed out) for later, when the pool has room for it. */
