@@ -22,7 +22,7 @@ import {
   TestEtcd,
 } from '@caracal/datastore';
 import { allocationsOf, IpamClient } from '@caracal/ipam';
-import { buildPackagesForLab } from '@caracal/lab';
+import { buildPackagesForLab, perRunUla48 } from '@caracal/lab';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { binDir, type Invocation, type PluginRun, runPluginInNamespace } from './cni-lab.js';
 
@@ -42,8 +42,7 @@ const subnet = `100.${64 + randomInt(0, 64)}.${randomInt(0, 256)}`;
 const quad = randomInt(0, 63) * 4;
 const rootAddress = `${subnet}.${quad + 1}`;
 const nodeAddress = `${subnet}.${quad + 2}`;
-const hex4 = () => randomInt(0, 0x10000).toString(16);
-const ula = `fd${randomInt(0, 256).toString(16).padStart(2, '0')}:${hex4()}:${hex4()}`;
+const ula = perRunUla48();
 const nodeAddress6 = `${ula}:ffff::2`;
 const pool4 = { name: `${prefix}-v4`, cidr: `10.${randomInt(100, 200)}.${randomInt(0, 256)}.0/24` };
 const pool6 = { name: `${prefix}-v6`, cidr: `${ula}::/64` };

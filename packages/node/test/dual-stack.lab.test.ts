@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectDatastore, etcdUnavailableReason, ResourceStore } from '@caracal/datastore';
 import { cidrContainsCidr, formatCidr, parseCidr } from '@caracal/ip';
-import { buildPackagesForLab, labAvailable, waitUntil } from '@caracal/lab';
+import { buildPackagesForLab, labAvailable, perRunUla48, waitUntil } from '@caracal/lab';
 import type { NodeResource } from '@caracal/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -25,11 +25,10 @@ const runnable = lab.available && etcdMissing === undefined;
 if (!runnable) console.log(`dual-stack lab test skipped: ${lab.reason ?? etcdMissing}`);
 
 const name = `ds${randomBytes(3).toString('hex')}`;
-const hextet = () => (randomBytes(2).readUInt16BE(0) | 1).toString(16);
-// Per-run ULAs (canonical text): the segment's /64 and the pods' IPv6 pool.
-const ulaBase = `fd${randomBytes(1).toString('hex')}:${hextet()}`;
-const SEGMENT_V6 = `${ulaBase}:${(Number.parseInt(hextet(), 16) & 0x7fff).toString(16)}::/64`;
-const POOL_V6 = formatCidr(parseCidr(`${ulaBase}:ffff::/112`));
+// Per-run ULAs (canonical text): the segment's /64 and, beside it in the same /48, the pods' IPv6 pool.
+const ula48 = perRunUla48();
+const SEGMENT_V6 = `${ula48}::/64`;
+const POOL_V6 = formatCidr(parseCidr(`${ula48}:ffff::/112`));
 const POOL_V6_NAME = `${name}-ipv6`;
 const BLOCK_V6_LENGTH = 122;
 

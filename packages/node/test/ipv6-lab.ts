@@ -4,12 +4,11 @@
 // and the waits the tests repeat (session Established at that speaker, a route learned by it, the node
 // ready again). The assertions stay in the test files.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, Speaker } from '@caracal/bgp-speaker';
 import { formatIpv4, parseIpv4Cidr } from '@caracal/ip';
-import { waitUntil } from '@caracal/lab';
+import { perRunUla48, waitUntil } from '@caracal/lab';
 import { parse as parseYaml } from 'yaml';
 import type { LabCluster, NodeReadiness } from '../src/index.js';
 
@@ -19,8 +18,7 @@ import type { LabCluster, NodeReadiness } from '../src/index.js';
  * '0048' made the expected text differ from bgpd.yaml's 'fd..:48::11'.
  */
 export function perRunIpv6Prefix(): { readonly rootV6: string; readonly nodeV6: string } {
-  const hextet = () => (randomBytes(2).readUInt16BE(0) | 1).toString(16);
-  const v6Prefix = `fd${randomBytes(1).toString('hex')}:${hextet()}:${hextet()}`;
+  const v6Prefix = perRunUla48();
   return { rootV6: `${v6Prefix}::1`, nodeV6: `${v6Prefix}::11` };
 }
 

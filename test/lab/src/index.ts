@@ -77,4 +77,5 @@ export {
   type ValidTopology,
   validateTopology,
 } from './topology.js';
+export { perRunUla48 } from './ula.js';
 export { WaitAbortedError, type WaitOptions, WaitTimeoutError, waitUntil } from './wait.js';
