@@ -164,3 +164,11 @@ export function formatIpv6(bytes: Uint8Array): string {
   }
   return text;
 }
+
+/**
+ * Whether an IPv6 address in canonical text is link-local (fe80::/10: the first group is fe80..febf).
+ * Canonical text (formatIpv6, formatIp) is lower case with no leading zeros, which the check relies on.
+ */
+export function isIpv6LinkLocal(canonicalAddress: string): boolean {
+  return /^fe[89ab][0-9a-f]:/.test(canonicalAddress);
+}

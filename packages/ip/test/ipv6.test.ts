@@ -3,7 +3,7 @@
 // texts (compressed, upper case, embedded IPv4, malformed), and the exact error texts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIpv6, ipv6Problem, parseIpv6, readIpv6, scanIpv6 } from '../src/index.js';
+import { formatIpv6, ipv6Problem, isIpv6LinkLocal, parseIpv6, readIpv6, scanIpv6 } from '../src/index.js';
 import { expectParseErrors, expectRoundTrips } from './expect-ip.js';
 
 /** 16 bytes made of groups that are often zero, so that zero runs of every length and position occur. */
@@ -114,5 +114,14 @@ describe('IPv6', () => {
       '"::ffff:1.2.3.256": embedded IPv4 address "1.2.3.256": octet 4 is 256, more than 255',
       '"": the address is empty',
     ]);
+  });
+});
+
+describe('isIpv6LinkLocal', () => {
+  it('is fe80::/10 in canonical text', () => {
+    for (const address of ['fe80::1', 'fe80::ecee:eeff:feee:eeee', 'febf:ffff::1', 'fe9a::2'])
+      expect(isIpv6LinkLocal(formatIpv6(parseIpv6(address)))).toBe(true);
+    for (const address of ['fec0::1', 'fe7f::1', 'fd00::1', '2001:db8::1', '::1', '::'])
+      expect(isIpv6LinkLocal(formatIpv6(parseIpv6(address)))).toBe(false);
   });
 });

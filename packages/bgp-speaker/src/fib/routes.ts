@@ -2,6 +2,7 @@
 // errors (prefix, gateway family, IPv6 link-local without a device), the kernel route we write for an
 // entry, and whether a route read back from the kernel already is what we want.
 
+import { isIpv6LinkLocal } from '@caracal/ip';
 import {
   AddressError,
   addressFamily,
@@ -163,10 +164,8 @@ function uniqueHops(hops: FibNextHop[]): FibNextHop[] {
   );
 }
 
-/** fe80::/10, for an address in canonical text (the first hextet is fe80..febf). */
-export function isIpv6LinkLocal(canonicalAddress: string): boolean {
-  return /^fe[89ab][0-9a-f]:/.test(canonicalAddress);
-}
+/** fe80::/10, for an address in canonical text: @caracal/ip's, kept in this module's exports. */
+export { isIpv6LinkLocal };
 
 /** True for canonical IPv4 CIDR text (`a.b.c.d/n`, no leading zeros, host bits zero), checked quickly. */
 function isCanonicalIpv4Prefix(text: string): boolean {

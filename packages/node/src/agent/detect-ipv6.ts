@@ -14,10 +14,12 @@ import {
   type IpCidr,
   IpParseError,
   ipParseResult,
+  isIpv6LinkLocal,
   parseAddressWithLength,
   parseCidr,
   parseIp,
 } from '@caracal/ip';
+import type { IpLink } from './detect.js';
 import { OptionError } from './options.js';
 
 /** How the node's IPv6 address is found (`--ip6-autodetection-method`). */
@@ -92,7 +94,7 @@ export function parseIpv6Setting(text: string | undefined): Ipv6Setting {
   if (parsed instanceof IpParseError)
     throw new OptionError(`${FLAG_IP6} prefix length must be 0-128, got "${text}"`);
   const canonical = formatIp(parsed.address);
-  if (isLinkLocal(canonical)) {
+  if (isIpv6LinkLocal(canonical)) {
     throw new OptionError(
       `${FLAG_IP6} "${text}" is a link-local address (fe80::/10): BGP next hops and sessions need a global address`,
     );
@@ -162,25 +164,6 @@ export function parseIpv6AutodetectionMethod(text: string | undefined): Ipv6Auto
   }
 }
 
-function isLinkLocal(canonical: string): boolean {
-  return /^fe[89ab][0-9a-f]:/i.test(canonical);
-}
-
-interface IpAddrInfo {
-  family?: string;
-  local?: string;
-  prefixlen?: number;
-  scope?: string;
-  tentative?: boolean;
-  deprecated?: boolean;
-  dadfailed?: boolean;
-  preferred_life_time?: number;
-}
-interface IpLink {
-  ifname?: string;
-  addr_info?: IpAddrInfo[];
-}
-
 /**
  * The usable IPv6 addresses in `ip -6 -j addr show` output, interface by interface in the kernel's order:
  * global scope, not link-local, not tentative, not failed DAD, not deprecated (a preferred lifetime of 0).
@@ -195,7 +178,7 @@ export function usableIpv6Addresses(addrJson: string): InterfaceIpv6Address[] {
       const address = ipParseResult(() => parseIp(info.local ?? ''));
       if (address instanceof IpParseError || address.version !== 6 || info.prefixlen === undefined) continue;
       const canonical = formatIp(address);
-      if (isLinkLocal(canonical)) continue;
+      if (isIpv6LinkLocal(canonical)) continue;
       usable.push({ device: link.ifname, address: canonical, prefixLength: info.prefixlen });
     }
   }
