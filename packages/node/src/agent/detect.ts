@@ -11,13 +11,19 @@ interface IpRoute {
   gateway?: string;
   metric?: number;
 }
-interface IpAddrInfo {
+/** One address of `ip -j addr show` output (the IPv6 flags are absent when false). */
+export interface IpAddrInfo {
   family?: string;
   local?: string;
   prefixlen?: number;
   scope?: string;
+  tentative?: boolean;
+  deprecated?: boolean;
+  dadfailed?: boolean;
+  preferred_life_time?: number;
 }
-interface IpLink {
+/** One interface of `ip -j addr show` output. */
+export interface IpLink {
   ifname?: string;
   addr_info?: IpAddrInfo[];
 }
